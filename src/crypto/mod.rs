@@ -1,0 +1,1 @@
+//! Cryptography and the sealed-file format.

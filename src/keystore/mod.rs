@@ -1,0 +1,1 @@
+//! The user's identity on disk.

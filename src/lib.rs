@@ -1,0 +1,16 @@
+//! `vault`: end-to-end encrypted files.
+//!
+//! Seal a file so that only chosen X25519 recipients can open it, and ship the
+//! sealed bytes to any SFTP host so that the server only holds opaque blobs.
+//!
+//! The crate is organised by layer, each with its own error type:
+//! - [`crypto`]: the sealed-file format (header, recipient stanzas, STREAM payload);
+//! - [`keystore`]: the user's own identity on disk, passphrase protection;
+//! - [`transport`]: moving opaque bytes to a local folder or an SFTP server;
+//! - [`cli`]: the command line, which converts every error once into a message.
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod crypto;
+pub mod keystore;
+pub mod transport;
