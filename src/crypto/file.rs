@@ -1,0 +1,319 @@
+//! Sealing and opening whole vault files: the header, then the payload.
+//!
+//! ```text
+//! file key     = 32 random bytes, fresh per file
+//! payload key  = HKDF-SHA256[salt = nonce, info = "vault/v1 payload" || suite](file key)
+//! file         = header || STREAM[payload key](plaintext)
+//! ```
+//!
+//! The payload key depends on the file key and the header nonce only, not on
+//! the stanzas: recipients can be added to or removed from a file by
+//! rewriting its (small) header without touching the payload.
+
+use std::io::{Read, Write};
+
+use rand_core::CryptoRng;
+
+use super::error::CryptoError;
+use super::header::{Header, KIND_PASSPHRASE, KIND_X25519, MAC_LEN, NONCE_LEN, Stanza};
+use super::keys::{FileKey, Identity, Recipient};
+use super::passphrase::{self, Passphrase};
+use super::primitives::hkdf_sha256;
+use super::stream::{StreamReader, StreamWriter};
+use super::suite::{PayloadKey, Suite};
+use super::x25519;
+
+/// Length of vault's file keys.
+pub const FILE_KEY_LEN: usize = 32;
+
+/// `HKDF-SHA256[salt = nonce, info = "vault/v1 payload" || suite](file key)`.
+pub fn payload_key(suite: Suite, file_key: &FileKey, nonce: &[u8; NONCE_LEN]) -> PayloadKey {
+    let mut info = b"vault/v1 payload ".to_vec();
+    info.push(suite.id());
+    PayloadKey::new(suite, &hkdf_sha256(nonce, file_key.as_bytes(), &info))
+}
+
+/// A header for a fresh file key, with one stanza per recipient (duplicates
+/// removed) and the MAC set. Returns the header and the file key.
+pub fn new_header<R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    suite: Suite,
+    recipients: &[Recipient],
+) -> Result<(Header, FileKey), CryptoError> {
+    if recipients.is_empty() {
+        return Err(CryptoError::NoRecipients);
+    }
+    let file_key = FileKey::generate(rng, FILE_KEY_LEN);
+    let mut header = Header {
+        suite,
+        stanzas: Vec::with_capacity(recipients.len()),
+        nonce: [0; NONCE_LEN],
+        mac: [0; MAC_LEN],
+    };
+    add_recipients(rng, &mut header, &file_key, recipients)?;
+    rng.fill_bytes(&mut header.nonce);
+    header.seal_mac(&file_key)?;
+    Ok((header, file_key))
+}
+
+/// Append stanzas for the recipients not already in `seen` order, skipping
+/// duplicates. The caller re-seals the MAC.
+fn add_recipients<R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    header: &mut Header,
+    file_key: &FileKey,
+    recipients: &[Recipient],
+) -> Result<(), CryptoError> {
+    let mut seen = std::collections::HashSet::new();
+    for r in recipients {
+        if seen.insert(*r) {
+            header.stanzas.push(x25519::stanza(rng, r, file_key)?);
+        }
+    }
+    Ok(())
+}
+
+/// Add stanzas for `recipients` to an existing header whose file key is
+/// `file_key`, and re-seal its MAC. The payload is unchanged.
+pub fn share<R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    header: &mut Header,
+    file_key: &FileKey,
+    recipients: &[Recipient],
+) -> Result<(), CryptoError> {
+    if header.stanzas.iter().any(|s| s.kind == KIND_PASSPHRASE) {
+        return Err(CryptoError::PassphraseNotAlone);
+    }
+    add_recipients(rng, header, file_key, recipients)?;
+    header.seal_mac(file_key)
+}
+
+/// Write a fresh header for `recipients` to `out` and return the payload
+/// writer. Call [`StreamWriter::finish`] at the end.
+pub fn seal<W: Write, R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    suite: Suite,
+    recipients: &[Recipient],
+    mut out: W,
+) -> Result<StreamWriter<W>, CryptoError> {
+    let (header, file_key) = new_header(rng, suite, recipients)?;
+    header.write_to(&mut out)?;
+    Ok(StreamWriter::new(
+        payload_key(suite, &file_key, &header.nonce),
+        out,
+    ))
+}
+
+/// Like [`seal`], to a passphrase instead of keys.
+pub fn seal_with_passphrase<W: Write, R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    suite: Suite,
+    passphrase: &Passphrase,
+    mut out: W,
+) -> Result<StreamWriter<W>, CryptoError> {
+    let file_key = FileKey::generate(rng, FILE_KEY_LEN);
+    let mut header = Header {
+        suite,
+        stanzas: vec![passphrase::stanza(rng, passphrase, &file_key)?],
+        nonce: [0; NONCE_LEN],
+        mac: [0; MAC_LEN],
+    };
+    rng.fill_bytes(&mut header.nonce);
+    header.seal_mac(&file_key)?;
+    header.write_to(&mut out)?;
+    Ok(StreamWriter::new(
+        payload_key(suite, &file_key, &header.nonce),
+        out,
+    ))
+}
+
+/// A vault file whose header has been read, waiting for a key.
+pub struct Decryptor<R: Read> {
+    header: Header,
+    input: R,
+}
+
+impl<R: Read> Decryptor<R> {
+    /// Read and parse the header from `input`.
+    pub fn new(mut input: R) -> Result<Self, CryptoError> {
+        let header = Header::read_from(&mut input)?;
+        Ok(Decryptor { header, input })
+    }
+
+    /// The parsed header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Whether the file is sealed to a passphrase rather than to keys.
+    pub fn is_passphrase(&self) -> bool {
+        self.header
+            .stanzas
+            .iter()
+            .any(|s| s.kind == KIND_PASSPHRASE)
+    }
+
+    /// Unwrap the file key with the first identity that matches a stanza,
+    /// and check the header MAC with it.
+    pub fn file_key(&self, identities: &[Identity]) -> Result<FileKey, CryptoError> {
+        file_key_for(&self.header, identities)
+    }
+
+    /// Unwrap the file key with a passphrase and check the header MAC.
+    pub fn file_key_with_passphrase(&self, pass: &Passphrase) -> Result<FileKey, CryptoError> {
+        let stanza = self
+            .header
+            .stanzas
+            .iter()
+            .find(|s| s.kind == KIND_PASSPHRASE)
+            .ok_or(CryptoError::NoMatchingIdentity)?;
+        let key = passphrase::open_stanza(pass, stanza)?;
+        if !self.header.verify_mac(&key) {
+            return Err(CryptoError::HeaderMac);
+        }
+        Ok(key)
+    }
+
+    /// The payload reader, given a file key from [`Decryptor::file_key`].
+    pub fn into_reader(self, file_key: &FileKey) -> StreamReader<R> {
+        let key = payload_key(self.header.suite, file_key, &self.header.nonce);
+        StreamReader::new(key, self.input)
+    }
+
+    /// Split into the header and the unread input (the payload).
+    pub fn into_parts(self) -> (Header, R) {
+        (self.header, self.input)
+    }
+}
+
+/// Unwrap `header`'s file key with `identities` and verify its MAC.
+pub fn file_key_for(header: &Header, identities: &[Identity]) -> Result<FileKey, CryptoError> {
+    if header.stanzas.iter().any(|s| s.kind == KIND_PASSPHRASE) {
+        return Err(CryptoError::NoMatchingIdentity);
+    }
+    for stanza in header.stanzas.iter().filter(|s| s.kind == KIND_X25519) {
+        if let Some(key) = x25519::open_stanza(identities, stanza)? {
+            if !header.verify_mac(&key) {
+                return Err(CryptoError::HeaderMac);
+            }
+            return Ok(key);
+        }
+    }
+    Err(CryptoError::NoMatchingIdentity)
+}
+
+/// Remove the stanzas at `indices` from `header` (whose file key is
+/// `file_key`) and re-seal its MAC. Returns how many were removed.
+///
+/// A stanza does not say whom it is for (only the recipient's secret can
+/// tell), so the caller maps recipients to indices from a list it keeps
+/// under the file key (the remote vault's sealed metadata does).
+pub fn remove_stanzas(
+    header: &mut Header,
+    file_key: &FileKey,
+    indices: &[usize],
+) -> Result<usize, CryptoError> {
+    let before = header.stanzas.len();
+    let mut i = 0;
+    header.stanzas.retain(|_: &Stanza| {
+        let keep = !indices.contains(&i);
+        i += 1;
+        keep
+    });
+    header.seal_mac(file_key)?;
+    Ok(before - header.stanzas.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::keys::os_rng;
+
+    fn seal_bytes(recipients: &[Recipient], suite: Suite, data: &[u8]) -> Vec<u8> {
+        let mut w = seal(&mut os_rng(), suite, recipients, Vec::new()).unwrap();
+        w.write_all(data).unwrap();
+        w.finish().unwrap()
+    }
+
+    fn open_bytes(ids: &[Identity], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let d = Decryptor::new(sealed)?;
+        let key = d.file_key(ids)?;
+        let mut out = Vec::new();
+        d.into_reader(&key).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn every_recipient_opens_and_others_do_not() {
+        let mut rng = os_rng();
+        let ids: Vec<Identity> = (0..3).map(|_| Identity::generate(&mut rng)).collect();
+        let recips: Vec<Recipient> = ids[..2].iter().map(Identity::recipient).collect();
+        for suite in Suite::ALL {
+            let sealed = seal_bytes(&recips, suite, b"secret");
+            for id in &ids[..2] {
+                let got = open_bytes(std::slice::from_ref(id), &sealed).unwrap();
+                assert_eq!(got, b"secret");
+            }
+            let err = open_bytes(&ids[2..], &sealed).unwrap_err();
+            assert!(matches!(err, CryptoError::NoMatchingIdentity));
+        }
+    }
+
+    #[test]
+    fn duplicate_recipients_get_one_stanza() {
+        let mut rng = os_rng();
+        let id = Identity::generate(&mut rng);
+        let r = id.recipient();
+        let (h, _) = new_header(&mut rng, Suite::ChaCha20Poly1305, &[r, r, r]).unwrap();
+        assert_eq!(h.stanzas.len(), 1);
+        assert!(matches!(
+            new_header(&mut rng, Suite::ChaCha20Poly1305, &[]),
+            Err(CryptoError::NoRecipients)
+        ));
+    }
+
+    #[test]
+    fn sharing_rewrites_only_the_header() {
+        let mut rng = os_rng();
+        let alice = Identity::generate(&mut rng);
+        let carol = Identity::generate(&mut rng);
+        let sealed = seal_bytes(&[alice.recipient()], Suite::Aes256Gcm, b"shared payload");
+        let d = Decryptor::new(&sealed[..]).unwrap();
+        let key = d.file_key(std::slice::from_ref(&alice)).unwrap();
+        let (mut header, payload) = d.into_parts();
+        let payload = payload.to_vec();
+        share(&mut rng, &mut header, &key, &[carol.recipient()]).unwrap();
+        let mut reshared = header.to_bytes();
+        reshared.extend_from_slice(&payload);
+        assert_eq!(
+            open_bytes(std::slice::from_ref(&carol), &reshared).unwrap(),
+            b"shared payload"
+        );
+        // Header from one file, payload from another: refused.
+        let other = seal_bytes(&[carol.recipient()], Suite::Aes256Gcm, b"other payload");
+        let (other_header, _) = Decryptor::new(&other[..]).unwrap().into_parts();
+        let mut franken = other_header.to_bytes();
+        franken.extend_from_slice(&payload);
+        assert!(open_bytes(std::slice::from_ref(&carol), &franken).is_err());
+    }
+
+    #[test]
+    fn passphrase_files_open_with_the_passphrase_only() {
+        let mut rng = os_rng();
+        let pass = Passphrase::new("hunter2 hunter2".into());
+        let mut w =
+            seal_with_passphrase(&mut rng, Suite::ChaCha20Poly1305, &pass, Vec::new()).unwrap();
+        w.write_all(b"pw").unwrap();
+        let sealed = w.finish().unwrap();
+        let d = Decryptor::new(&sealed[..]).unwrap();
+        assert!(d.is_passphrase());
+        assert!(matches!(
+            d.file_key(&[Identity::generate(&mut rng)]),
+            Err(CryptoError::NoMatchingIdentity)
+        ));
+        let key = d.file_key_with_passphrase(&pass).unwrap();
+        let mut out = Vec::new();
+        d.into_reader(&key).read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"pw");
+    }
+}

@@ -1,0 +1,355 @@
+//! The vault header: its one canonical binary encoding and its MAC.
+//!
+//! ```text
+//! magic    8   89 56 4C 54 0D 0A 1A 0A   ("\x89VLT\r\n\x1a\n")
+//! version  1   01
+//! suite    1   01 ChaCha20-Poly1305 | 02 AES-256-GCM
+//! count    2   big-endian, 1..=1024 recipient stanzas
+//! stanza*  1   kind (01 X25519, 02 passphrase; 00 invalid; others skipped)
+//!          2   body length, big-endian (fixed for known kinds, <= 4096)
+//!          n   body
+//! nonce   16   random, input to the payload key
+//! mac     32   HMAC-SHA256[HKDF(file key, "vault/v1 header")](all bytes above)
+//! ```
+//!
+//! Parsing is strict: every field is bounded, known stanza kinds must have
+//! their exact length, and serialising a parsed header gives back the input
+//! bytes (tested and fuzzed). The parser reads exactly the header's bytes
+//! from a stream, so the payload that follows can be read by the caller.
+//! See `docs/FORMAT.md` for the rationale.
+
+use std::io::{self, Read, Write};
+
+use super::error::CryptoError;
+use super::keys::FileKey;
+use super::primitives::{hkdf_sha256, hmac_sha256, hmac_sha256_verify};
+use super::suite::Suite;
+
+/// The first eight bytes of every vault file. The high first byte and the
+/// CR LF / ^Z / LF sequence catch 7-bit and newline-translating transfers.
+pub const MAGIC: [u8; 8] = *b"\x89VLT\r\n\x1a\n";
+/// The format version this build writes and reads.
+pub const VERSION: u8 = 1;
+/// Most recipient stanzas in one header.
+pub const MAX_STANZAS: usize = 1024;
+/// Longest stanza body of a kind this build does not know.
+pub const MAX_UNKNOWN_BODY: usize = 4096;
+/// Length of the header nonce.
+pub const NONCE_LEN: usize = 16;
+/// Length of the header MAC.
+pub const MAC_LEN: usize = 32;
+
+/// Stanza kind: X25519 recipient.
+pub const KIND_X25519: u8 = 1;
+/// Stanza kind: passphrase (Argon2id).
+pub const KIND_PASSPHRASE: u8 = 2;
+
+/// The body length required for a known stanza kind.
+fn known_body_len(kind: u8) -> Option<usize> {
+    match kind {
+        KIND_X25519 => Some(super::x25519::BODY_LEN),
+        KIND_PASSPHRASE => Some(super::passphrase::BODY_LEN),
+        _ => None,
+    }
+}
+
+/// One recipient stanza: a kind byte and an opaque body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stanza {
+    /// The stanza kind.
+    pub kind: u8,
+    /// The kind-specific body.
+    pub body: Vec<u8>,
+}
+
+/// A parsed vault header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// The payload cipher suite.
+    pub suite: Suite,
+    /// The recipient stanzas, in file order.
+    pub stanzas: Vec<Stanza>,
+    /// The random nonce the payload key is derived with.
+    pub nonce: [u8; NONCE_LEN],
+    /// The header MAC over everything before it.
+    pub mac: [u8; MAC_LEN],
+}
+
+/// `HKDF-SHA256[salt = "", info = "vault/v1 header"](file key)`.
+fn mac_key(file_key: &FileKey) -> zeroize::Zeroizing<[u8; 32]> {
+    hkdf_sha256(&[], file_key.as_bytes(), b"vault/v1 header")
+}
+
+/// Read exactly `buf.len()` bytes; an early end is a truncated header.
+fn read_exact<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> Result<(), CryptoError> {
+    r.read_exact(buf).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => CryptoError::Truncated,
+        _ => CryptoError::Io(e),
+    })
+}
+
+/// True if `prefix` begins an age v1 file, binary or armored.
+pub fn looks_like_age(prefix: &[u8]) -> bool {
+    const AGE: &[u8] = b"age-encryption.org/";
+    const ARMOR: &[u8] = b"-----BEGIN AGE ENCRYPTED FILE-----";
+    let trimmed = prefix.trim_ascii_start();
+    [AGE, ARMOR]
+        .iter()
+        .any(|m| trimmed.starts_with(m) || (!trimmed.is_empty() && m.starts_with(trimmed)))
+}
+
+impl Header {
+    /// Read a header from the start of `r`, consuming exactly its bytes.
+    ///
+    /// The MAC is read but not checked: that needs the file key.
+    pub fn read_from<R: Read + ?Sized>(r: &mut R) -> Result<Header, CryptoError> {
+        let mut magic = [0u8; 8];
+        let mut got = 0;
+        while got < magic.len() {
+            match r.read(&mut magic[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(CryptoError::Io(e)),
+            }
+        }
+        if magic[..got] != MAGIC[..got] || got == 0 {
+            return Err(if looks_like_age(&magic[..got]) {
+                CryptoError::AgeFile
+            } else {
+                CryptoError::NotVaultFile
+            });
+        }
+        if got < magic.len() {
+            return Err(CryptoError::Truncated);
+        }
+        let mut fixed = [0u8; 4];
+        read_exact(r, &mut fixed)?;
+        if fixed[0] != VERSION {
+            return Err(CryptoError::UnsupportedVersion(fixed[0]));
+        }
+        let suite = Suite::from_id(fixed[1]).ok_or(CryptoError::UnknownSuite(fixed[1]))?;
+        let count = usize::from(u16::from_be_bytes([fixed[2], fixed[3]]));
+        if count == 0 {
+            return Err(CryptoError::InvalidHeader("no recipient stanzas"));
+        }
+        if count > MAX_STANZAS {
+            return Err(CryptoError::InvalidHeader("too many recipient stanzas"));
+        }
+        let mut stanzas = Vec::with_capacity(count);
+        for _ in 0..count {
+            let mut head = [0u8; 3];
+            read_exact(r, &mut head)?;
+            let kind = head[0];
+            let len = usize::from(u16::from_be_bytes([head[1], head[2]]));
+            if kind == 0 {
+                return Err(CryptoError::InvalidHeader("stanza kind 0"));
+            }
+            match known_body_len(kind) {
+                Some(want) if want != len => {
+                    return Err(CryptoError::InvalidHeader("wrong stanza length"));
+                }
+                None if len > MAX_UNKNOWN_BODY => {
+                    return Err(CryptoError::InvalidHeader("stanza too long"));
+                }
+                _ => {}
+            }
+            let mut body = vec![0u8; len];
+            read_exact(r, &mut body)?;
+            stanzas.push(Stanza { kind, body });
+        }
+        if stanzas.len() > 1 && stanzas.iter().any(|s| s.kind == KIND_PASSPHRASE) {
+            return Err(CryptoError::PassphraseNotAlone);
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        read_exact(r, &mut nonce)?;
+        let mut mac = [0u8; MAC_LEN];
+        read_exact(r, &mut mac)?;
+        Ok(Header {
+            suite,
+            stanzas,
+            nonce,
+            mac,
+        })
+    }
+
+    /// The encoding of everything the MAC covers.
+    fn mac_input(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            14 + NONCE_LEN + self.stanzas.iter().map(|s| 3 + s.body.len()).sum::<usize>(),
+        );
+        out.extend_from_slice(&MAGIC);
+        out.push(VERSION);
+        out.push(self.suite.id());
+        let count = u16::try_from(self.stanzas.len()).expect("stanza count is bounded");
+        out.extend_from_slice(&count.to_be_bytes());
+        for s in &self.stanzas {
+            out.push(s.kind);
+            let len = u16::try_from(s.body.len()).expect("stanza length is bounded");
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(&s.body);
+        }
+        out.extend_from_slice(&self.nonce);
+        out
+    }
+
+    /// The header's canonical encoding, MAC included.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.mac_input();
+        out.extend_from_slice(&self.mac);
+        out
+    }
+
+    /// Write the header's canonical encoding.
+    pub fn write_to<W: Write + ?Sized>(&self, w: &mut W) -> io::Result<()> {
+        w.write_all(&self.to_bytes())
+    }
+
+    /// Check the stanza count bounds, then set the MAC for `file_key`.
+    pub fn seal_mac(&mut self, file_key: &FileKey) -> Result<(), CryptoError> {
+        if self.stanzas.is_empty() {
+            return Err(CryptoError::NoRecipients);
+        }
+        if self.stanzas.len() > MAX_STANZAS {
+            return Err(CryptoError::TooManyRecipients(self.stanzas.len()));
+        }
+        self.mac = hmac_sha256(&mac_key(file_key)[..], &self.mac_input());
+        Ok(())
+    }
+
+    /// Whether the MAC matches `file_key` (constant time).
+    pub fn verify_mac(&self, file_key: &FileKey) -> bool {
+        hmac_sha256_verify(&mac_key(file_key)[..], &self.mac_input(), &self.mac)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Header {
+        let mut h = Header {
+            suite: Suite::Aes256Gcm,
+            stanzas: vec![
+                Stanza {
+                    kind: KIND_X25519,
+                    body: vec![1; super::super::x25519::BODY_LEN],
+                },
+                Stanza {
+                    kind: 0x7f,
+                    body: vec![2; 5],
+                },
+            ],
+            nonce: [3; NONCE_LEN],
+            mac: [0; MAC_LEN],
+        };
+        h.seal_mac(&FileKey::from_bytes(&[9; 32]).unwrap()).unwrap();
+        h
+    }
+
+    #[test]
+    fn parse_then_serialise_is_the_identity() {
+        let h = sample();
+        let bytes = h.to_bytes();
+        let mut with_payload = bytes.clone();
+        with_payload.extend_from_slice(b"payload");
+        let mut r = &with_payload[..];
+        let parsed = Header::read_from(&mut r).unwrap();
+        assert_eq!(parsed, h);
+        assert_eq!(parsed.to_bytes(), bytes);
+        assert_eq!(r, b"payload", "reads exactly the header");
+    }
+
+    #[test]
+    fn mac_catches_every_change() {
+        let h = sample();
+        let key = FileKey::from_bytes(&[9; 32]).unwrap();
+        assert!(h.verify_mac(&key));
+        assert!(!h.verify_mac(&FileKey::from_bytes(&[8; 32]).unwrap()));
+        let bytes = h.to_bytes();
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x01;
+            match Header::read_from(&mut &b[..]) {
+                Ok(p) => assert!(!p.verify_mac(&key), "byte {i}"),
+                Err(_) => {}
+            }
+        }
+    }
+
+    #[test]
+    fn strict_parsing() {
+        let good = sample().to_bytes();
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (vec![], "not a vault file"),
+            (b"hello world".to_vec(), "not a vault file"),
+            (b"age-encryption.org/v1\n".to_vec(), "this is an age file"),
+            (good[..5].to_vec(), "file is truncated"),
+            (good[..good.len() - 1].to_vec(), "file is truncated"),
+            (
+                {
+                    let mut b = good.clone();
+                    b[8] = 2;
+                    b
+                },
+                "unsupported vault format version 2",
+            ),
+            (
+                {
+                    let mut b = good.clone();
+                    b[9] = 9;
+                    b
+                },
+                "unknown cipher suite 9",
+            ),
+            (
+                {
+                    let mut b = good.clone();
+                    b[10] = 0;
+                    b[11] = 0;
+                    b
+                },
+                "no recipient stanzas",
+            ),
+            (
+                {
+                    let mut b = good.clone();
+                    b[10] = 0xff;
+                    b
+                },
+                "too many",
+            ),
+            (
+                {
+                    let mut b = good.clone();
+                    b[12] = 0;
+                    b
+                },
+                "stanza kind 0",
+            ),
+            (
+                {
+                    let mut b = good.clone();
+                    b[14] = 79;
+                    b
+                },
+                "wrong stanza length",
+            ),
+        ];
+        for (bytes, want) in cases {
+            let err = Header::read_from(&mut &bytes[..]).unwrap_err().to_string();
+            assert!(err.contains(want), "{err:?} should contain {want:?}");
+        }
+    }
+
+    #[test]
+    fn passphrase_stanza_must_be_alone() {
+        let mut h = sample();
+        h.stanzas[1] = Stanza {
+            kind: KIND_PASSPHRASE,
+            body: vec![0; super::super::passphrase::BODY_LEN],
+        };
+        let err = Header::read_from(&mut &h.to_bytes()[..]).unwrap_err();
+        assert!(matches!(err, CryptoError::PassphraseNotAlone));
+    }
+}

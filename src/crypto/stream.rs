@@ -1,0 +1,454 @@
+//! `STREAM[key](plaintext)`: the chunked payload (Hoang, Reyhanitabar, Rogaway,
+//! Vizár, "Online Authenticated-Encryption and its Nonce-Reuse
+//! Misuse-Resistance", CRYPTO 2015), as age uses it.
+//!
+//! Plaintext is cut into 64 KiB chunks; chunk `i` is sealed under the nonce
+//! `i || last` (see [`chunk_nonce`](super::suite::chunk_nonce)). Every chunk
+//! but the last is full; the last may be short, and may be empty only when it
+//! is the only chunk. So truncation, reordering, extension and dropping the
+//! end all fail authentication, and swapping chunks between files fails
+//! because each file has its own payload key.
+//!
+//! [`StreamWriter`] holds back the final chunk until [`StreamWriter::finish`]
+//! is called: a writer dropped without `finish` leaves a file that does not
+//! open. [`StreamReader`] decides which chunk is last by looking one byte
+//! ahead, refuses trailing bytes and empty final chunks, reports every
+//! authentication failure as one opaque class, and keeps failing once it
+//! has failed. Both work on one buffer allocated up front.
+
+use std::io::{self, Read, Write};
+
+use super::error::CryptoError;
+use super::primitives::TAG_LEN;
+use super::suite::PayloadKey;
+
+/// Plaintext bytes per chunk.
+pub const CHUNK_SIZE: usize = 64 * 1024;
+/// Sealed bytes per full chunk.
+pub const SEALED_CHUNK_SIZE: usize = CHUNK_SIZE + TAG_LEN;
+
+/// The sealed length of a payload of `plaintext_len` bytes.
+pub fn sealed_len(plaintext_len: u64) -> u64 {
+    let chunks = plaintext_len.div_ceil(CHUNK_SIZE as u64).max(1);
+    plaintext_len + chunks * TAG_LEN as u64
+}
+
+/// Writes `STREAM[key](plaintext)` to an inner writer.
+///
+/// Call [`finish`](StreamWriter::finish) when done: it seals the last chunk.
+/// Dropping the writer without it produces an unopenable (truncated) file.
+pub struct StreamWriter<W: Write> {
+    key: PayloadKey,
+    inner: W,
+    buf: Box<[u8]>,
+    len: usize,
+    index: u64,
+}
+
+impl<W: Write> StreamWriter<W> {
+    /// Start a payload under `key`; the caller has already written the header.
+    pub fn new(key: PayloadKey, inner: W) -> Self {
+        StreamWriter {
+            key,
+            inner,
+            buf: vec![0u8; SEALED_CHUNK_SIZE].into_boxed_slice(),
+            len: 0,
+            index: 0,
+        }
+    }
+
+    fn seal_full_chunk(&mut self) -> io::Result<()> {
+        debug_assert_eq!(self.len, CHUNK_SIZE);
+        let n = self
+            .key
+            .seal_chunk(self.index, false, &mut self.buf, CHUNK_SIZE);
+        self.inner.write_all(&self.buf[..n])?;
+        self.index = self
+            .index
+            .checked_add(1)
+            .ok_or_else(|| io::Error::other("payload exceeds the STREAM chunk counter"))?;
+        self.len = 0;
+        Ok(())
+    }
+
+    /// Read `reader` to its end straight into the chunk buffer (no copy
+    /// through an intermediate buffer). Returns the bytes read.
+    pub fn copy_from<R: Read + ?Sized>(&mut self, reader: &mut R) -> io::Result<u64> {
+        let mut total = 0u64;
+        loop {
+            if self.len == CHUNK_SIZE {
+                // Only seal a full chunk once we know more data follows, so
+                // that `finish` can mark it last otherwise.
+                let mut probe = [0u8; 1];
+                match reader.read(&mut probe) {
+                    Ok(0) => return Ok(total),
+                    Ok(_) => {
+                        self.seal_full_chunk()?;
+                        self.buf[0] = probe[0];
+                        self.len = 1;
+                        total += 1;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
+            match reader.read(&mut self.buf[self.len..CHUNK_SIZE]) {
+                Ok(0) => return Ok(total),
+                Ok(n) => {
+                    self.len += n;
+                    total += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Seal the final chunk, flush, and return the inner writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        let n = self
+            .key
+            .seal_chunk(self.index, true, &mut self.buf, self.len);
+        self.inner.write_all(&self.buf[..n])?;
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for StreamWriter<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        if self.len == CHUNK_SIZE {
+            self.seal_full_chunk()?;
+        }
+        let n = data.len().min(CHUNK_SIZE - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&data[..n]);
+        self.len += n;
+        Ok(n)
+    }
+
+    /// Flushes the inner writer. Buffered plaintext stays buffered: a chunk
+    /// can only be sealed once it is known whether it is the last.
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReadState {
+    Reading,
+    Done,
+    Failed(FailKind),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FailKind {
+    Truncated,
+    Damaged,
+    Trailing,
+}
+
+impl FailKind {
+    fn error(self) -> io::Error {
+        match self {
+            FailKind::Truncated => CryptoError::Truncated,
+            FailKind::Damaged => CryptoError::DecryptFailed,
+            FailKind::Trailing => CryptoError::TrailingData,
+        }
+        .into_io()
+    }
+}
+
+/// Reads and authenticates `STREAM[key](plaintext)` from an inner reader.
+///
+/// `read` returns `Ok(0)` only after the last chunk has authenticated and
+/// the input has ended; plaintext handed out before that is authenticated
+/// chunk by chunk, but the stream as a whole is only known complete at the
+/// end.
+pub struct StreamReader<R: Read> {
+    key: PayloadKey,
+    inner: R,
+    // One sealed chunk plus one byte of look-ahead.
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+    index: u64,
+    peeked: Option<u8>,
+    state: ReadState,
+}
+
+impl<R: Read> StreamReader<R> {
+    /// Read a payload under `key`; the caller has already consumed the header.
+    pub fn new(key: PayloadKey, inner: R) -> Self {
+        StreamReader {
+            key,
+            inner,
+            buf: vec![0u8; SEALED_CHUNK_SIZE + 1].into_boxed_slice(),
+            pos: 0,
+            end: 0,
+            index: 0,
+            peeked: None,
+            state: ReadState::Reading,
+        }
+    }
+
+    /// Fill `buf` with up to one sealed chunk; return its length and
+    /// whether it is the last one.
+    fn read_sealed_chunk(&mut self) -> io::Result<(usize, bool)> {
+        let mut len = 0;
+        if let Some(b) = self.peeked.take() {
+            self.buf[0] = b;
+            len = 1;
+        }
+        while len < SEALED_CHUNK_SIZE {
+            match self.inner.read(&mut self.buf[len..SEALED_CHUNK_SIZE]) {
+                Ok(0) => return Ok((len, true)),
+                Ok(n) => len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        loop {
+            match self
+                .inner
+                .read(&mut self.buf[SEALED_CHUNK_SIZE..SEALED_CHUNK_SIZE + 1])
+            {
+                Ok(0) => return Ok((len, true)),
+                Ok(_) => {
+                    self.peeked = Some(self.buf[SEALED_CHUNK_SIZE]);
+                    return Ok((len, false));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Read, authenticate and decrypt the next chunk into `buf[..end]`.
+    fn fill(&mut self) -> io::Result<()> {
+        let (len, last) = self.read_sealed_chunk()?;
+        let verdict = self.authenticate(len, last);
+        match verdict {
+            Ok(plain) => {
+                self.pos = 0;
+                self.end = plain;
+                if last {
+                    self.state = ReadState::Done;
+                } else {
+                    self.index = self.index.checked_add(1).ok_or_else(|| {
+                        io::Error::other("payload exceeds the STREAM chunk counter")
+                    })?;
+                }
+                Ok(())
+            }
+            Err(kind) => {
+                // Never hand out bytes from a chunk that did not authenticate.
+                self.buf.iter_mut().for_each(|b| *b = 0);
+                self.pos = 0;
+                self.end = 0;
+                self.state = ReadState::Failed(kind);
+                Err(kind.error())
+            }
+        }
+    }
+
+    fn authenticate(&mut self, len: usize, last: bool) -> Result<usize, FailKind> {
+        if len < TAG_LEN {
+            // Nothing, or less than a tag, where a chunk must be.
+            return Err(FailKind::Truncated);
+        }
+        let chunk = &mut self.buf[..len];
+        match self.key.open_chunk(self.index, last, chunk) {
+            Some(0) if last && self.index > 0 => Err(FailKind::Damaged),
+            Some(n) => Ok(n),
+            // A failed open leaves the chunk as it was (see `open_chunk`),
+            // so it can be tried with the other flag to name the failure:
+            // a full "last" chunk that opens as a middle one means the rest
+            // was cut off; a middle chunk that opens as the last one means
+            // bytes were appended.
+            None if len == SEALED_CHUNK_SIZE
+                && self.key.open_chunk(self.index, !last, chunk).is_some() =>
+            {
+                Err(if last {
+                    FailKind::Truncated
+                } else {
+                    FailKind::Trailing
+                })
+            }
+            None => Err(FailKind::Damaged),
+        }
+    }
+
+    /// Write all remaining plaintext to `out` straight from the chunk buffer.
+    /// Returns the bytes written; fails at the first chunk that does not
+    /// authenticate, after writing the chunks before it.
+    pub fn copy_to<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<u64> {
+        let mut total = 0u64;
+        loop {
+            if self.pos < self.end {
+                out.write_all(&self.buf[self.pos..self.end])?;
+                total += (self.end - self.pos) as u64;
+                self.pos = self.end;
+            }
+            match self.state {
+                ReadState::Done => return Ok(total),
+                ReadState::Failed(kind) => return Err(kind.error()),
+                ReadState::Reading => self.fill()?,
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for StreamReader<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.pos < self.end {
+                let n = out.len().min(self.end - self.pos);
+                out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            match self.state {
+                ReadState::Done => return Ok(0),
+                ReadState::Failed(kind) => return Err(kind.error()),
+                ReadState::Reading => self.fill()?,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::suite::Suite;
+
+    fn key(suite: Suite) -> PayloadKey {
+        PayloadKey::new(suite, &[0x42; 32])
+    }
+
+    fn seal(suite: Suite, data: &[u8], step: usize) -> Vec<u8> {
+        let mut w = StreamWriter::new(key(suite), Vec::new());
+        for piece in data.chunks(step.max(1)) {
+            w.write_all(piece).unwrap();
+        }
+        w.finish().unwrap()
+    }
+
+    fn open(suite: Suite, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let mut r = StreamReader::new(key(suite), sealed);
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).map_err(CryptoError::from_io)?;
+        Ok(out)
+    }
+
+    const LENGTHS: [usize; 6] = [
+        0,
+        1,
+        CHUNK_SIZE - 1,
+        CHUNK_SIZE,
+        CHUNK_SIZE + 1,
+        2 * CHUNK_SIZE + 500,
+    ];
+
+    #[test]
+    fn round_trips_at_chunk_edges_in_several_step_sizes() {
+        for suite in Suite::ALL {
+            for len in LENGTHS {
+                let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+                for step in [1000, 4096, CHUNK_SIZE, len + 1] {
+                    if step == 1000 && len > CHUNK_SIZE * 2 {
+                        continue;
+                    }
+                    let sealed = seal(suite, &data, step);
+                    assert_eq!(sealed.len() as u64, sealed_len(len as u64));
+                    assert_eq!(open(suite, &sealed).unwrap(), data, "{suite} {len} {step}");
+                    let mut via_copy = Vec::new();
+                    StreamReader::new(key(suite), &sealed[..])
+                        .copy_to(&mut via_copy)
+                        .unwrap();
+                    assert_eq!(via_copy, data);
+                }
+                let mut w = StreamWriter::new(key(suite), Vec::new());
+                w.copy_from(&mut &data[..]).unwrap();
+                assert_eq!(w.finish().unwrap(), seal(suite, &data, 4096));
+            }
+        }
+    }
+
+    #[test]
+    fn forgetting_finish_leaves_an_unopenable_payload() {
+        for len in LENGTHS {
+            let data = vec![7u8; len];
+            let mut sink = Vec::new();
+            {
+                let mut w = StreamWriter::new(key(Suite::ChaCha20Poly1305), &mut sink);
+                w.write_all(&data).unwrap();
+                // dropped without finish
+            }
+            assert!(open(Suite::ChaCha20Poly1305, &sink).is_err(), "len {len}");
+        }
+    }
+
+    #[test]
+    fn truncation_at_every_chunk_boundary_is_reported_as_truncated() {
+        let data = vec![1u8; 3 * CHUNK_SIZE + 10];
+        let sealed = seal(Suite::Aes256Gcm, &data, CHUNK_SIZE);
+        for cut in 0..=3 {
+            let at = cut * SEALED_CHUNK_SIZE;
+            let err = open(Suite::Aes256Gcm, &sealed[..at]).unwrap_err();
+            assert!(matches!(err, CryptoError::Truncated), "cut {cut}: {err}");
+        }
+        // A cut inside a chunk is damage or truncation, never success.
+        assert!(open(Suite::Aes256Gcm, &sealed[..sealed.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        for len in [0, 10, CHUNK_SIZE] {
+            let mut sealed = seal(Suite::ChaCha20Poly1305, &vec![3u8; len], 999);
+            sealed.push(0);
+            assert!(open(Suite::ChaCha20Poly1305, &sealed).is_err(), "len {len}");
+        }
+        let mut sealed = seal(Suite::ChaCha20Poly1305, &vec![3u8; CHUNK_SIZE], 999);
+        sealed.extend_from_slice(&[0u8; 40]);
+        let err = open(Suite::ChaCha20Poly1305, &sealed).unwrap_err();
+        assert!(matches!(err, CryptoError::TrailingData), "{err}");
+    }
+
+    #[test]
+    fn empty_final_chunk_after_data_is_refused() {
+        let k = key(Suite::ChaCha20Poly1305);
+        let mut sealed = vec![0u8; SEALED_CHUNK_SIZE + TAG_LEN];
+        k.seal_chunk(0, false, &mut sealed[..SEALED_CHUNK_SIZE], CHUNK_SIZE);
+        k.seal_chunk(1, true, &mut sealed[SEALED_CHUNK_SIZE..], 0);
+        let err = open(Suite::ChaCha20Poly1305, &sealed).unwrap_err();
+        assert!(matches!(err, CryptoError::DecryptFailed), "{err}");
+    }
+
+    #[test]
+    fn reordered_chunks_fail_and_the_reader_stays_failed() {
+        let data = vec![9u8; 2 * CHUNK_SIZE + 1];
+        let sealed = seal(Suite::ChaCha20Poly1305, &data, CHUNK_SIZE);
+        let mut swapped = sealed.clone();
+        let (a, b) = swapped.split_at_mut(SEALED_CHUNK_SIZE);
+        a.swap_with_slice(&mut b[..SEALED_CHUNK_SIZE]);
+        let mut r = StreamReader::new(key(Suite::ChaCha20Poly1305), &swapped[..]);
+        let mut out = vec![0u8; 10];
+        assert!(r.read(&mut out).is_err());
+        assert!(r.read(&mut out).is_err(), "must keep failing");
+    }
+
+    #[test]
+    fn wrong_key_fails() {
+        let sealed = seal(Suite::ChaCha20Poly1305, b"hello", 5);
+        let mut r = StreamReader::new(
+            PayloadKey::new(Suite::ChaCha20Poly1305, &[0; 32]),
+            &sealed[..],
+        );
+        let err = CryptoError::from_io(r.read_to_end(&mut Vec::new()).unwrap_err());
+        assert!(matches!(err, CryptoError::DecryptFailed));
+    }
+}
