@@ -7,9 +7,11 @@
 //! - [`crypto`]: the sealed-file format (header, recipient stanzas, STREAM payload);
 //! - [`keystore`]: the user's own identity on disk, passphrase protection;
 //! - [`transport`]: moving opaque bytes to a local folder or an SFTP server;
+//! - [`atomic`]: local files that appear whole or not at all;
 //! - [`cli`]: the command line, which converts every error once into a message.
 #![deny(missing_docs)]
 
+pub mod atomic;
 pub mod cli;
 pub mod crypto;
 pub mod keystore;

@@ -1,6 +1,152 @@
-//! The command line.
+//! The command line: argument parsing, dispatch, and the error edge.
+//!
+//! Each command lives in its own module and returns a [`CliError`]; this
+//! module turns that into one `vault: error:` line (plus a hint) and an exit
+//! status: 0 success, 1 failure, 2 usage error. A closed pipe on stdout is
+//! not an error worth a message: vault exits quietly with status 141, as a
+//! process killed by SIGPIPE would.
+
+pub mod error;
+pub mod io;
+pub mod keys;
+pub mod recipients;
+pub mod seal;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use error::CliError;
+
+use crate::crypto::Suite;
+
+const AFTER_HELP: &str = "\
+Exit status: 0 on success, 1 on any failure, 2 on a usage error.
+
+Environment:
+  VAULT_HOME                keystore folder (default $XDG_CONFIG_HOME/vault or ~/.config/vault)
+  VAULT_PASSPHRASE_FILE     file holding the passphrase (instead of asking on the terminal)
+  VAULT_PASSPHRASE_COMMAND  command printing the passphrase";
+
+/// End-to-end encrypted files: seal to public keys, ship opaque blobs.
+#[derive(Parser, Debug)]
+#[command(name = "vault", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create your identity (an X25519 key pair) in the keystore
+    Keygen {
+        /// Store the secret key unencrypted (mode 0600)
+        #[arg(long)]
+        no_passphrase: bool,
+        /// Replace an existing identity (the old one is kept beside it)
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print your public key, to hand to people who send you files
+    Id,
+    /// Seal a file to recipients (yourself included)
+    Seal {
+        /// Seal to this public key (age1...); repeatable
+        #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
+        recipients: Vec<String>,
+        /// Seal to the public keys in FILE, one a line (# comments)
+        #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
+        recipient_files: Vec<PathBuf>,
+        /// Payload cipher
+        #[arg(long, value_name = "CIPHER", default_value = "chacha20poly1305",
+              value_parser = ["chacha20poly1305", "aes256gcm"])]
+        cipher: String,
+        /// Do not add your own key as a recipient
+        #[arg(long)]
+        no_self: bool,
+        /// Seal to a passphrase instead of keys
+        #[arg(short = 'p', long)]
+        passphrase: bool,
+        /// Output file (default FILE.vault, or stdout for stdin); - for stdout
+        #[arg(short = 'o', long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file
+        #[arg(short = 'f', long)]
+        force: bool,
+        /// File to seal (default, or -, stdin)
+        #[arg(value_name = "FILE")]
+        input: Option<PathBuf>,
+    },
+    /// Open a sealed file
+    Open {
+        /// Use the identities in FILE (age key-file format) instead of the keystore
+        #[arg(short = 'i', long = "identity", value_name = "IDENTITY_FILE")]
+        identities: Vec<PathBuf>,
+        /// Output file (default FILE without .vault, or stdout for stdin); - for stdout
+        #[arg(short = 'o', long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file
+        #[arg(short = 'f', long)]
+        force: bool,
+        /// File to open (default, or -, stdin)
+        #[arg(value_name = "FILE")]
+        input: Option<PathBuf>,
+    },
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Keygen {
+            no_passphrase,
+            force,
+        } => keys::keygen(no_passphrase, force),
+        Command::Id => keys::id(),
+        Command::Seal {
+            recipients,
+            recipient_files,
+            cipher,
+            no_self,
+            passphrase,
+            output,
+            force,
+            input,
+        } => {
+            let suite: Suite = cipher.parse().map_err(CliError::Usage)?;
+            let opts = seal::SealOptions {
+                recipients,
+                recipient_files,
+                no_self: no_self || passphrase,
+                passphrase,
+                suite,
+            };
+            seal::seal(&opts, input.as_deref(), output.as_deref(), force)
+        }
+        Command::Open {
+            identities,
+            output,
+            force,
+            input,
+        } => seal::open(&identities, input.as_deref(), output.as_deref(), force),
+    }
+}
 
 /// Run the command line and return the process exit code.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+pub fn main() -> ExitCode {
+    crate::atomic::install_signal_cleanup();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => ExitCode::from(141),
+        Err(e) => {
+            e.report();
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -26,5 +26,5 @@ pub use file::{Decryptor, seal, seal_with_passphrase};
 pub use header::Header;
 pub use keys::{FileKey, Identity, Recipient, os_rng};
 pub use passphrase::Passphrase;
-pub use stream::{CHUNK_SIZE, StreamReader, StreamWriter};
+pub use stream::{CHUNK_SIZE, CopyError, StreamReader, StreamWriter};
 pub use suite::Suite;

@@ -56,6 +56,12 @@ impl Passphrase {
     }
 }
 
+impl From<Zeroizing<String>> for Passphrase {
+    fn from(s: Zeroizing<String>) -> Passphrase {
+        Passphrase(s)
+    }
+}
+
 impl fmt::Debug for Passphrase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Passphrase(..)")

@@ -33,6 +33,25 @@ pub fn sealed_len(plaintext_len: u64) -> u64 {
     plaintext_len + chunks * TAG_LEN as u64
 }
 
+/// A failure while copying between a stream and another reader or writer,
+/// saying which side failed.
+#[derive(Debug)]
+pub enum CopyError {
+    /// Reading failed (for a [`StreamReader`], this includes authentication
+    /// failures, as `InvalidData` errors carrying a [`CryptoError`]).
+    Read(io::Error),
+    /// Writing failed.
+    Write(io::Error),
+}
+
+impl From<CopyError> for io::Error {
+    fn from(e: CopyError) -> io::Error {
+        match e {
+            CopyError::Read(e) | CopyError::Write(e) => e,
+        }
+    }
+}
+
 /// Writes `STREAM[key](plaintext)` to an inner writer.
 ///
 /// Call [`finish`](StreamWriter::finish) when done: it seals the last chunk.
@@ -58,22 +77,27 @@ impl<W: Write> StreamWriter<W> {
     }
 
     fn seal_full_chunk(&mut self) -> io::Result<()> {
+        self.seal_full_chunk_tagged().map_err(io::Error::from)
+    }
+
+    fn seal_full_chunk_tagged(&mut self) -> Result<(), CopyError> {
         debug_assert_eq!(self.len, CHUNK_SIZE);
         let n = self
             .key
             .seal_chunk(self.index, false, &mut self.buf, CHUNK_SIZE);
-        self.inner.write_all(&self.buf[..n])?;
-        self.index = self
-            .index
-            .checked_add(1)
-            .ok_or_else(|| io::Error::other("payload exceeds the STREAM chunk counter"))?;
+        self.inner
+            .write_all(&self.buf[..n])
+            .map_err(CopyError::Write)?;
+        self.index = self.index.checked_add(1).ok_or_else(|| {
+            CopyError::Write(io::Error::other("payload exceeds the STREAM chunk counter"))
+        })?;
         self.len = 0;
         Ok(())
     }
 
     /// Read `reader` to its end straight into the chunk buffer (no copy
     /// through an intermediate buffer). Returns the bytes read.
-    pub fn copy_from<R: Read + ?Sized>(&mut self, reader: &mut R) -> io::Result<u64> {
+    pub fn copy_from<R: Read + ?Sized>(&mut self, reader: &mut R) -> Result<u64, CopyError> {
         let mut total = 0u64;
         loop {
             if self.len == CHUNK_SIZE {
@@ -83,13 +107,13 @@ impl<W: Write> StreamWriter<W> {
                 match reader.read(&mut probe) {
                     Ok(0) => return Ok(total),
                     Ok(_) => {
-                        self.seal_full_chunk()?;
+                        self.seal_full_chunk_tagged()?;
                         self.buf[0] = probe[0];
                         self.len = 1;
                         total += 1;
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(CopyError::Read(e)),
                 }
                 continue;
             }
@@ -100,7 +124,7 @@ impl<W: Write> StreamWriter<W> {
                     total += n as u64;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(CopyError::Read(e)),
             }
         }
     }
@@ -285,18 +309,19 @@ impl<R: Read> StreamReader<R> {
     /// Write all remaining plaintext to `out` straight from the chunk buffer.
     /// Returns the bytes written; fails at the first chunk that does not
     /// authenticate, after writing the chunks before it.
-    pub fn copy_to<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<u64> {
+    pub fn copy_to<W: Write + ?Sized>(&mut self, out: &mut W) -> Result<u64, CopyError> {
         let mut total = 0u64;
         loop {
             if self.pos < self.end {
-                out.write_all(&self.buf[self.pos..self.end])?;
+                out.write_all(&self.buf[self.pos..self.end])
+                    .map_err(CopyError::Write)?;
                 total += (self.end - self.pos) as u64;
                 self.pos = self.end;
             }
             match self.state {
                 ReadState::Done => return Ok(total),
-                ReadState::Failed(kind) => return Err(kind.error()),
-                ReadState::Reading => self.fill()?,
+                ReadState::Failed(kind) => return Err(CopyError::Read(kind.error())),
+                ReadState::Reading => self.fill().map_err(CopyError::Read)?,
             }
         }
     }

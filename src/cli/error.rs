@@ -1,0 +1,196 @@
+//! The one place where errors become messages.
+//!
+//! Every layer has its own error enum; the CLI wraps them in [`CliError`]
+//! and adds its own misuse cases. [`CliError::report`] prints one line
+//! `vault: error: ...` and, where there is something to do about it, one
+//! line `vault: hint: ...`, both on stderr.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::crypto::CryptoError;
+use crate::keystore::KeystoreError;
+use crate::transport::TransportError;
+
+/// Where the keys for an `open` came from; changes the wording of a miss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// The keystore.
+    Keystore,
+    /// `-i` identity files.
+    IdentityFiles,
+}
+
+/// Everything that can go wrong in a command.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// From the crypto layer.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// From the keystore.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    /// From a transport.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// No identity matched, with the source of the identities tried.
+    #[error("{}", no_match_message(*.0))]
+    NoMatchingIdentity(KeySource),
+    /// The output exists and `--force` was not given.
+    #[error("{} already exists", .0.display())]
+    OutputExists(PathBuf),
+    /// Input and output are the same file.
+    #[error("input and output are the same file ({})", .0.display())]
+    SameFile(PathBuf),
+    /// Sealed bytes would go to a terminal.
+    #[error("refusing to write sealed bytes to a terminal")]
+    TerminalOutput,
+    /// `open FILE` where FILE does not end in `.vault`.
+    #[error("cannot tell the output name for {}: it does not end in .vault", .0.display())]
+    CannotInferOutput(PathBuf),
+    /// Sealing with no keystore identity and no `--no-self`.
+    #[error("no identity in the keystore to seal to yourself")]
+    NoSelf,
+    /// No recipients at all.
+    #[error("no recipients: give -r KEY, -R FILE, or create your identity")]
+    NoRecipients,
+    /// A recipients file line does not parse.
+    #[error("{}: line {line}: {msg}", path.display())]
+    RecipientsFile {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        msg: String,
+    },
+    /// A bad combination of arguments.
+    #[error("{0}")]
+    Usage(String),
+    /// Reading the input failed.
+    #[error("reading {}: {}", .0.display(), io_text(.1))]
+    Input(PathBuf, io::Error),
+    /// Writing the output failed.
+    #[error("writing {}: {}", .0.display(), io_text(.1))]
+    Output(PathBuf, io::Error),
+}
+
+fn no_match_message(src: KeySource) -> &'static str {
+    match src {
+        KeySource::Keystore => {
+            "no identity in the keystore matches this file; it was sealed to other keys"
+        }
+        KeySource::IdentityFiles => {
+            "no identity in the given identity files matches this file; it was sealed to other keys"
+        }
+    }
+}
+
+/// An I/O error's text without Rust's "(os error N)" suffix.
+fn io_text(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_lowercase(),
+        None => s,
+    }
+}
+
+impl CliError {
+    /// Convert a payload error, keeping crypto classes out of the I/O bucket.
+    pub fn from_payload_io(e: io::Error, src: PathBuf, dst: PathBuf, writing: bool) -> CliError {
+        match CryptoError::from_io(e) {
+            CryptoError::Io(e) if writing => CliError::Output(dst, e),
+            CryptoError::Io(e) => CliError::Input(src, e),
+            other => CliError::Crypto(other),
+        }
+    }
+
+    /// Whether this is a broken pipe on output (the reader went away).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, CliError::Output(_, e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    /// What the user can do about it, if anything.
+    pub fn hint(&self) -> Option<String> {
+        use CryptoError as C;
+        use KeystoreError as K;
+        Some(match self {
+            CliError::Crypto(C::NotVaultFile) => {
+                "vault opens files made by `vault seal` (and age files)".into()
+            }
+            CliError::Crypto(C::Truncated) => {
+                "the file was cut short, e.g. by an interrupted copy; fetch it again".into()
+            }
+            CliError::Crypto(C::DecryptFailed | C::HeaderMac | C::InvalidHeader(_)) => {
+                "the file was changed after it was sealed; nothing was written for it".into()
+            }
+            CliError::Crypto(C::UnsupportedVersion(_) | C::UnknownSuite(_)) => {
+                "this file was made by a newer vault; upgrade vault to open it".into()
+            }
+            CliError::Crypto(C::WrongPassphrase) => "check the passphrase and try again".into(),
+            CliError::Crypto(C::InvalidKey(_)) => {
+                "public keys look like age1...; ask the recipient for the output of `vault id`"
+                    .into()
+            }
+            CliError::NoMatchingIdentity(KeySource::Keystore) => {
+                "ask the sender to seal it to your key (`vault id` prints it), or pass -i with the right identity file".into()
+            }
+            CliError::NoMatchingIdentity(KeySource::IdentityFiles) => {
+                "check that the identity file holds the key the file was sealed to".into()
+            }
+            CliError::Keystore(K::NoIdentity(_)) | CliError::NoSelf => {
+                "run `vault keygen` to create your identity (or pass --no-self to seal to others only)"
+                    .into()
+            }
+            CliError::Keystore(K::Exists(_)) => {
+                "use --force to replace it; files sealed to the old key will need the old key (it is kept beside the new one)".into()
+            }
+            CliError::Keystore(K::InsecurePermissions { path, .. }) => {
+                format!("run `chmod go-rwx {}`", path.display())
+            }
+            CliError::Keystore(K::NoPassphrase) => format!(
+                "run in a terminal, or set {} or {}",
+                crate::keystore::passphrase::ENV_FILE,
+                crate::keystore::passphrase::ENV_COMMAND
+            ),
+            CliError::Keystore(K::EmptyPassphrase) => {
+                "for an unprotected key use `vault keygen --no-passphrase`".into()
+            }
+            CliError::Keystore(K::Crypto(C::WrongPassphrase)) => {
+                "check the passphrase and try again".into()
+            }
+            CliError::OutputExists(_) => {
+                "use --force to replace it, or -o to write somewhere else".into()
+            }
+            CliError::TerminalOutput => "redirect the output or use -o FILE".into(),
+            CliError::CannotInferOutput(_) => "use -o FILE to name the output".into(),
+            CliError::NoRecipients => "`vault id` prints your public key".into(),
+            _ => return None,
+        })
+    }
+
+    /// Print the error (and hint) to stderr, one line each, with control
+    /// characters escaped (names may come from a hostile server).
+    pub fn report(&self) {
+        eprintln!("vault: error: {}", printable(&self.to_string()));
+        if let Some(h) = self.hint() {
+            eprintln!("vault: hint: {}", printable(&h));
+        }
+    }
+}
+
+/// `s` with every control character (newlines, escape sequences) escaped,
+/// so that it prints on one line and cannot drive the terminal.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
