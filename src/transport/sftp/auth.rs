@@ -214,7 +214,12 @@ fn try_agent(
     let user = p.cfg.user.as_str();
     let mut agent = match connect_agent(sess, p) {
         Ok(Some(a)) => a,
-        Ok(None) => return Ok(None),
+        Ok(None) => {
+            if p.agent == AgentSocket::FromEnv {
+                tried.push("ssh-agent (SSH_AUTH_SOCK is not set)".into());
+            }
+            return Ok(None);
+        }
         Err(e) => {
             tried.push(format!("ssh-agent (not usable: {e})"));
             return Ok(None);
@@ -291,7 +296,18 @@ fn try_key_files(
     let user = p.cfg.user.as_str();
     let explicit = !p.cfg.identity_files.is_empty() || p.identity.is_some();
     let interactive = p.interactive && std::io::stdin().is_terminal();
-    for path in identity_candidates(p) {
+    let candidates = identity_candidates(p);
+    if !explicit && !candidates.iter().any(|c| c.exists()) {
+        tried.push(format!(
+            "key files (none of {} exists)",
+            candidates
+                .iter()
+                .map(|c| c.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for path in candidates {
         let shown = path.display().to_string();
         let bytes = match read_key_file(&path) {
             Ok(b) => b,

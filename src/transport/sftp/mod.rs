@@ -197,8 +197,7 @@ impl SftpTransport {
             .collect();
         prefer_known_host_key_types(&sess, &kh_files, &kh_name);
 
-        sess.handshake()
-            .map_err(|e| session_error(host, &e, "during the SSH handshake"))?;
+        sess.handshake().map_err(|e| handshake_error(host, &e))?;
         verify_host_key(&sess, p, &kh_files, &kh_name)?;
         let credential = auth::authenticate(&sess, p, hint)?;
 
@@ -351,21 +350,26 @@ fn tcp_connect(p: &Params) -> Result<TcpStream, TransportError> {
             reason: "the name has no address".into(),
         });
     };
-    Err(match e.kind() {
+    Err(connect_error(host, addr, &e))
+}
+
+/// Map a failed TCP connect to its failure class.
+fn connect_error(host: &str, addr: String, e: &io::Error) -> TransportError {
+    match e.kind() {
         io::ErrorKind::ConnectionRefused => TransportError::ConnectionRefused {
-            host: host.clone(),
+            host: host.to_owned(),
             addr,
         },
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportError::Timeout {
-            host: host.clone(),
+            host: host.to_owned(),
             what: format!("connecting to {addr}"),
         },
         _ => TransportError::Unreachable {
-            host: host.clone(),
+            host: host.to_owned(),
             addr,
             reason: e.to_string(),
         },
-    })
+    }
 }
 
 /// The cipher list from a `Ciphers` value (OpenSSH's `+`, `-`, `^` forms),
@@ -512,9 +516,27 @@ pub(crate) fn is_connection_error(code: i32) -> bool {
             | raw::LIBSSH2_ERROR_BAD_SOCKET
             | raw::LIBSSH2_ERROR_CHANNEL_CLOSED
             | raw::LIBSSH2_ERROR_CHANNEL_EOF_SENT
-            | raw::LIBSSH2_ERROR_BANNER_RECV
             | raw::LIBSSH2_ERROR_TIMEOUT
     )
+}
+
+/// Map a handshake failure: a peer that hangs up before its SSH greeting
+/// is most likely not an SSH server (or refuses this client).
+fn handshake_error(host: &str, e: &ssh2::Error) -> TransportError {
+    let no_banner = matches!(
+        e.code(),
+        ErrorCode::Session(raw::LIBSSH2_ERROR_BANNER_RECV | raw::LIBSSH2_ERROR_SOCKET_RECV)
+    ) && e.message().to_ascii_lowercase().contains("banner");
+    if no_banner {
+        return TransportError::Protocol {
+            host: host.to_owned(),
+            detail: format!(
+                "no SSH greeting from the server ({}); is this port an SSH server?",
+                e.message()
+            ),
+        };
+    }
+    session_error(host, e, "during the SSH handshake")
 }
 
 /// Map a session-level libssh2 error.
@@ -685,6 +707,7 @@ impl Transport for SftpTransport {
             inner: BufReader::with_capacity(READ_CHUNK, file),
             shown: self.shown(&full),
             host: self.host().to_owned(),
+            sess: self.sess.clone(),
         }))
     }
 
@@ -710,6 +733,7 @@ impl Transport for SftpTransport {
             shown: self.shown(&full),
             full,
             host: self.host().to_owned(),
+            sess: self.sess.clone(),
             sftp: &self.sftp,
         }))
     }
@@ -776,8 +800,15 @@ impl Transport for SftpTransport {
 
 /// Classify an `io::Error` from an `ssh2::sftp::File`. ssh2 converts its
 /// error to `io::Error` keeping only the kind and message, so the SFTP
-/// status is recovered from ssh2's fixed message texts.
-fn map_file_io(host: &str, e: io::Error, shown: &str, what: &str) -> TransportError {
+/// status is recovered from ssh2's fixed message texts, and a session
+/// failure (connection lost, timeout) from the session's last error.
+fn map_file_io(
+    host: &str,
+    e: io::Error,
+    shown: &str,
+    what: &str,
+    sess: Option<&Session>,
+) -> TransportError {
     let msg = e.to_string();
     match (e.kind(), msg.as_str()) {
         (io::ErrorKind::NotFound, _) => TransportError::NotFound(shown.to_owned()),
@@ -799,10 +830,18 @@ fn map_file_io(host: &str, e: io::Error, shown: &str, what: &str) -> TransportEr
             host: host.to_owned(),
             detail: format!("{what} {shown}"),
         },
-        _ => TransportError::Io {
-            context: format!("{what} {shown}"),
-            source: e,
-        },
+        _ => {
+            // Not an SFTP status: the session itself may have failed.
+            if let Some(last) = sess.and_then(ssh2::Error::last_session_error) {
+                if matches!(last.code(), ErrorCode::Session(c) if is_connection_error(c)) {
+                    return session_error(host, &last, &format!("{what} {shown}"));
+                }
+            }
+            TransportError::Io {
+                context: format!("{what} {shown}"),
+                source: e,
+            }
+        }
     }
 }
 
@@ -812,13 +851,15 @@ struct SftpReader {
     inner: BufReader<ssh2::File>,
     shown: String,
     host: String,
+    sess: Session,
 }
 
 impl Read for SftpReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read(buf).map_err(|e| {
             let kind = e.kind();
-            io::Error::new(kind, map_file_io(&self.host, e, &self.shown, "reading"))
+            let err = map_file_io(&self.host, e, &self.shown, "reading", Some(&self.sess));
+            io::Error::new(kind, err)
         })
     }
 }
@@ -836,6 +877,7 @@ struct SftpWriter<'a> {
     full: String,
     shown: String,
     host: String,
+    sess: Session,
     sftp: &'a Sftp,
 }
 
@@ -887,7 +929,7 @@ impl SftpWriter<'_> {
     /// Classify a write-side error, telling a full disk apart from other
     /// generic failures.
     fn classify(&mut self, e: io::Error, what: &str) -> TransportError {
-        let mapped = map_file_io(&self.host, e, &self.shown, what);
+        let mapped = map_file_io(&self.host, e, &self.shown, what, Some(&self.sess));
         self.full_disk_or(mapped)
     }
 
@@ -1024,7 +1066,7 @@ mod tests {
 
     #[test]
     fn file_io_errors_are_classified() {
-        let m = |msg: &str| map_file_io("h", io::Error::other(msg.to_owned()), "p", "w");
+        let m = |msg: &str| map_file_io("h", io::Error::other(msg.to_owned()), "p", "w", None);
         assert!(matches!(
             m("no space on filesystem"),
             TransportError::NoSpace(_)
@@ -1036,6 +1078,27 @@ mod tests {
         ));
         assert!(matches!(m("failure"), TransportError::ServerFailure { .. }));
         assert!(matches!(m("socket gone"), TransportError::Io { .. }));
+    }
+
+    #[test]
+    fn connect_errors_are_classified() {
+        let c = |k: io::ErrorKind| connect_error("h", "1.2.3.4:22".into(), &io::Error::from(k));
+        assert!(matches!(
+            c(io::ErrorKind::ConnectionRefused),
+            TransportError::ConnectionRefused { .. }
+        ));
+        assert!(matches!(
+            c(io::ErrorKind::TimedOut),
+            TransportError::Timeout { .. }
+        ));
+        for k in [
+            io::ErrorKind::HostUnreachable,
+            io::ErrorKind::NetworkUnreachable,
+        ] {
+            let e = c(k);
+            assert!(matches!(e, TransportError::Unreachable { .. }), "{e:?}");
+            assert!(e.to_string().contains("1.2.3.4:22"), "{e}");
+        }
     }
 
     #[test]
