@@ -8,15 +8,18 @@
 //!    skipped. An encrypted key's passphrase is asked on the terminal;
 //! 3. keyboard-interactive, then password, only on a terminal.
 //!
-//! Without a terminal (or with `BatchMode yes`) nothing ever prompts, so a
-//! non-interactive run fails fast instead of hanging, and the error lists
-//! everything that was tried and why it did not work.
+//! Prompts go to the terminal (`/dev/tty`, through `rpassword`) and happen
+//! only when `ConnectOptions::interactive` is set (by default: standard
+//! input is a terminal) and the config has no `BatchMode yes`; otherwise
+//! nothing ever prompts, so a non-interactive run fails fast instead of
+//! hanging, and the error lists everything that was tried and why it did
+//! not work. Text from the server shown in prompts is stripped of control
+//! characters, so a hostile server cannot drive the terminal.
 //!
 //! What worked is returned as a [`Credential`] so that a second connection
 //! to the same place can reuse it without asking again. A passphrase or
 //! password is kept for that purpose in a zeroizing buffer, and never shown.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -106,7 +109,7 @@ pub(crate) fn authenticate(
         ));
     }
 
-    let interactive = p.interactive && std::io::stdin().is_terminal();
+    let interactive = p.interactive;
     if allows("keyboard-interactive") {
         if interactive {
             let mut prompter = TtyPrompter;
@@ -295,7 +298,7 @@ fn try_key_files(
 ) -> Result<Option<Credential>, Fatal> {
     let user = p.cfg.user.as_str();
     let explicit = !p.cfg.identity_files.is_empty() || p.identity.is_some();
-    let interactive = p.interactive && std::io::stdin().is_terminal();
+    let interactive = p.interactive;
     let candidates = identity_candidates(p);
     if !explicit && !candidates.iter().any(|c| c.exists()) {
         tried.push(format!(
@@ -440,14 +443,22 @@ impl KeyboardInteractivePrompt for TtyPrompter {
         instructions: &str,
         prompts: &[Prompt<'a>],
     ) -> Vec<String> {
+        let instructions = printable(instructions);
         if !instructions.is_empty() {
             eprintln!("{instructions}");
         }
         prompts
             .iter()
-            .map(|p| rpassword::prompt_password(p.text.as_ref()).unwrap_or_default())
+            .map(|p| rpassword::prompt_password(printable(&p.text)).unwrap_or_default())
             .collect()
     }
+}
+
+/// Server-provided text without control characters (newlines kept).
+fn printable(s: &str) -> String {
+    s.chars()
+        .filter(|&c| c == '\n' || !c.is_control())
+        .collect()
 }
 
 #[cfg(test)]
@@ -478,6 +489,11 @@ mod tests {
             public_blob(&d.path().join("a")).map(|b| key_type(&b)),
             Some("ssh-ed25519".to_owned())
         );
+    }
+
+    #[test]
+    fn server_text_is_made_printable() {
+        assert_eq!(printable("a\x1b[2Jb\nc\x07"), "a[2Jb\nc");
     }
 
     #[test]

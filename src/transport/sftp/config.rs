@@ -79,10 +79,10 @@ struct Raw {
     host_name: Option<String>,
     port: Option<u16>,
     user: Option<String>,
-    identity_files: Vec<String>,
+    identity_files: Vec<(String, Origin)>,
     identities_only: Option<bool>,
-    user_known_hosts: Option<Vec<String>>,
-    global_known_hosts: Option<Vec<String>>,
+    user_known_hosts: Option<(Vec<String>, Origin)>,
+    global_known_hosts: Option<(Vec<String>, Origin)>,
     strict: Option<Strict>,
     host_key_alias: Option<String>,
     ciphers: Option<String>,
@@ -90,6 +90,9 @@ struct Raw {
     server_alive_interval: Option<u32>,
     batch_mode: Option<bool>,
 }
+
+/// Where a value was read, for error messages about it.
+type Origin = (PathBuf, usize);
 
 const MAX_INCLUDE_DEPTH: usize = 16;
 
@@ -120,7 +123,7 @@ pub(crate) fn resolve(
             });
         }
     }
-    p.finish(&path, alias, user, port)
+    p.finish(alias, user, port)
 }
 
 struct Parser {
@@ -223,7 +226,7 @@ impl Parser {
                 "identityfile" => {
                     let v = one(&args)?;
                     if active {
-                        self.raw.identity_files.push(v);
+                        self.raw.identity_files.push((v, (file.to_owned(), lineno)));
                     }
                 }
                 "identitiesonly" => {
@@ -238,13 +241,15 @@ impl Parser {
                     if args.is_empty() {
                         return Err(err(file, lineno, "UserKnownHostsFile needs a value"));
                     }
-                    set_once(&mut self.raw.user_known_hosts, active, args);
+                    let v = (args, (file.to_owned(), lineno));
+                    set_once(&mut self.raw.user_known_hosts, active, v);
                 }
                 "globalknownhostsfile" => {
                     if args.is_empty() {
                         return Err(err(file, lineno, "GlobalKnownHostsFile needs a value"));
                     }
-                    set_once(&mut self.raw.global_known_hosts, active, args);
+                    let v = (args, (file.to_owned(), lineno));
+                    set_once(&mut self.raw.global_known_hosts, active, v);
                 }
                 "stricthostkeychecking" => {
                     let v = one(&args)?;
@@ -386,7 +391,6 @@ impl Parser {
 
     fn finish(
         self,
-        file: &Path,
         alias: &str,
         cli_user: Option<&str>,
         cli_port: Option<u16>,
@@ -406,16 +410,16 @@ impl Parser {
             user: &user,
             local_user: &self.local_user,
         };
-        let expand = |s: &str| -> Result<PathBuf, TransportError> {
+        let expand = |s: &str, (f, line): &Origin| -> Result<PathBuf, TransportError> {
             tokens
                 .expand(s)
                 .and_then(|t| expand_tilde(&t, &self.home))
-                .map_err(|m| err(file, 0, format!("{s:?}: {m}")))
+                .map_err(|m| err(f, *line, format!("{s:?}: {m}")))
         };
-        let files = |list: Option<Vec<String>>, default: &[PathBuf]| match list {
+        let files = |list: Option<(Vec<String>, Origin)>, default: &[PathBuf]| match list {
             None => Ok(default.to_vec()),
-            Some(l) if l.len() == 1 && l[0].eq_ignore_ascii_case("none") => Ok(Vec::new()),
-            Some(l) => l.iter().map(|s| expand(s)).collect(),
+            Some((l, _)) if l.len() == 1 && l[0].eq_ignore_ascii_case("none") => Ok(Vec::new()),
+            Some((l, origin)) => l.iter().map(|s| expand(s, &origin)).collect(),
         };
         let ssh_dir = self.home.join(".ssh");
         Ok(HostConfig {
@@ -424,8 +428,8 @@ impl Parser {
             identity_files: raw
                 .identity_files
                 .iter()
-                .filter(|s| !s.eq_ignore_ascii_case("none"))
-                .map(|s| expand(s))
+                .filter(|(s, _)| !s.eq_ignore_ascii_case("none"))
+                .map(|(s, origin)| expand(s, origin))
                 .collect::<Result<_, _>>()?,
             identities_only: raw.identities_only.unwrap_or(false),
             user_known_hosts: files(
@@ -767,8 +771,11 @@ Host *
             "{:?}",
             c.identity_files
         );
-        let home = home_with("IdentityFile ~/%z\n");
-        assert!(resolve(home.path(), "x", None, None, "me").is_err());
+        let home = home_with("Port 2\n\nIdentityFile ~/%z\n");
+        match resolve(home.path(), "x", None, None, "me") {
+            Err(TransportError::SshConfig { line, .. }) => assert_eq!(line, 3),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
