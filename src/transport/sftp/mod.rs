@@ -527,10 +527,10 @@ pub(crate) fn is_connection_error(code: i32) -> bool {
 /// Map a handshake failure: a peer that hangs up before its SSH greeting
 /// is most likely not an SSH server (or refuses this client).
 fn handshake_error(host: &str, e: &ssh2::Error) -> TransportError {
-    let no_banner = matches!(
-        e.code(),
-        ErrorCode::Session(raw::LIBSSH2_ERROR_BANNER_RECV | raw::LIBSSH2_ERROR_SOCKET_RECV)
-    ) && e.message().to_ascii_lowercase().contains("banner");
+    // libssh2 reports this as BANNER_RECV, SOCKET_RECV or
+    // SOCKET_DISCONNECT depending on timing; its message names the banner.
+    let no_banner = e.code() != ErrorCode::Session(raw::LIBSSH2_ERROR_TIMEOUT)
+        && e.message().to_ascii_lowercase().contains("banner");
     if no_banner {
         return TransportError::Protocol {
             host: host.to_owned(),
