@@ -66,9 +66,9 @@ pub(crate) fn authenticate(
 ) -> Result<Credential, TransportError> {
     let user = p.cfg.user.as_str();
     let host = p.cfg.alias.as_str();
-    let methods = match sess.auth_methods(user) {
-        Ok(m) => m.to_owned(),
-        Err(_) if sess.authenticated() => return Ok(Credential::None),
+    let methods = match super::ffi::userauth_list(sess, user) {
+        Ok(Some(m)) => m,
+        Ok(None) => return Ok(Credential::None),
         Err(e) => return Err(super::session_error(host, &e, "starting authentication")),
     };
     let allows = |m: &str| methods.split(',').any(|x| x == m);

@@ -24,7 +24,7 @@
 //! figures. Exclusive creates use `O_EXCL`; `rename` without replace uses
 //! plain SFTP `RENAME`, which OpenSSH implements with `link(2)` + `unlink(2)`
 //! (atomic no-clobber); with replace it uses `posix-rename@openssh.com`
-//! ([`posix_rename`]), falling back to remove + rename (not atomic: for a
+//! ([`ffi::PosixRename`]), falling back to remove + rename (not atomic: for a
 //! moment the target is absent) only if the server lacks the extension.
 //! `finish` sends `fsync@openssh.com` where offered, checks the size, and
 //! closes.
@@ -36,8 +36,8 @@
 
 pub(crate) mod auth;
 pub(crate) mod config;
+mod ffi;
 pub(crate) mod known_hosts;
-mod posix_rename;
 
 use std::io::{self, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -50,8 +50,8 @@ use ssh2::{ErrorCode, FileStat, MethodType, OpenFlags, OpenType, RenameFlags, Se
 
 use self::auth::Credential;
 use self::config::{HostConfig, Strict};
+use self::ffi::{PosixRename, RenameError};
 use self::known_hosts::{ServerKey, Verdict};
-use self::posix_rename::{PosixRename, RenameError};
 use super::{
     AgentSocket, ConnectOptions, Entry, RemoteWrite, SftpTarget, Transport, TransportError,
     check_path,

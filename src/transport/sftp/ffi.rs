@@ -1,4 +1,14 @@
-//! Atomic replace over SFTP: the `posix-rename@openssh.com` extension.
+//! The two places where the `ssh2` crate is not enough, and so the only
+//! unsafe code in the crate: both call libssh2 directly through
+//! `libssh2-sys` (the same library `ssh2` links, guaranteed by its
+//! `links = "ssh2"`).
+//!
+//! 1. [`userauth_list`]: `ssh2::Session::auth_methods` unwraps the server's
+//!    method list as UTF-8 and so panics on a hostile server; this reads it
+//!    lossily instead.
+//!
+//! 2. [`PosixRename`], atomic replace over SFTP: the
+//!    `posix-rename@openssh.com` extension.
 //!
 //! SFTP v3 `RENAME` fails against OpenSSH when the target exists (its flags
 //! are ignored), so replacing a file atomically needs OpenSSH's extension,
@@ -19,7 +29,7 @@
 //! the only place to change.
 #![allow(unsafe_code)]
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{CStr, CString, c_char, c_int, c_uint};
 use std::ptr::NonNull;
 
 use libssh2_sys as raw;
@@ -38,6 +48,31 @@ unsafe extern "C" {
         dest_filename: *const c_char,
         dest_filename_len: usize,
     ) -> c_int;
+}
+
+/// The authentication methods the server accepts for `user` (this also
+/// tries the `none` method). `Ok(None)` means `none` succeeded: the session
+/// is authenticated.
+pub(crate) fn userauth_list(sess: &Session, user: &str) -> Result<Option<String>, ssh2::Error> {
+    let c_user = CString::new(user).map_err(ssh2::Error::from)?;
+    let len = c_uint::try_from(user.len()).map_err(|_| ssh2::Error::unknown())?;
+    let list = {
+        let mut guard = sess.raw();
+        let session: *mut raw::LIBSSH2_SESSION = &mut *guard;
+        // SAFETY: `session` is the live, locked session of `sess`; the user
+        // name is a valid C string of `len` bytes. The returned string is
+        // owned by the session and valid until its next call, so it is
+        // copied before the lock is released.
+        unsafe {
+            let p = raw::libssh2_userauth_list(session, c_user.as_ptr(), len);
+            (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned())
+        }
+    };
+    match list {
+        Some(l) => Ok(Some(l)),
+        None if sess.authenticated() => Ok(None),
+        None => Err(ssh2::Error::last_session_error(sess).unwrap_or_else(ssh2::Error::unknown)),
+    }
 }
 
 /// Why a posix-rename failed.
