@@ -26,6 +26,9 @@
 //! removes its partial file (best effort), so an interrupted upload never
 //! looks complete.
 
+// The only unsafe code is in `sftp::ffi`, which allows it explicitly.
+#![deny(unsafe_code)]
+
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -288,8 +291,11 @@ pub struct ConnectOptions {
     pub accept_new: bool,
     /// An identity file to try before any configured one (`-i`).
     pub identity: Option<PathBuf>,
-    /// Whether passphrases and passwords may be asked on the terminal.
-    /// Without it, nothing ever prompts (and nothing hangs).
+    /// Whether passphrases and passwords may be asked on the terminal
+    /// (`/dev/tty`, so this works even when standard input is a pipe).
+    /// Without it, nothing ever prompts (and nothing hangs). Defaults to
+    /// whether standard input is a terminal; `BatchMode yes` in the ssh
+    /// config turns it off.
     pub interactive: bool,
     /// The home folder holding `.ssh/` (defaults to `$HOME`).
     pub home: Option<PathBuf>,

@@ -2,17 +2,17 @@
 //! own client where it matters for safety and usability.
 //!
 //! Connecting ([`SftpTransport::connect`]):
-//! 1. `~/.ssh/config` is applied to the host ([`config`]);
+//! 1. `~/.ssh/config` is applied to the host (`config.rs`);
 //! 2. TCP connect to each resolved address with a timeout (`ConnectTimeout`,
 //!    default 20 s), `TCP_NODELAY`;
 //! 3. SSH handshake preferring `chacha20-poly1305@openssh.com` (libssh2's
 //!    AES-GCM calls OpenSSL once per 16-byte block and is about 40% slower
 //!    here), unless the config's `Ciphers` says otherwise, and asking first
 //!    for host-key types already known for the host;
-//! 4. host-key verification against known_hosts ([`known_hosts`]): unknown
+//! 4. host-key verification against known_hosts (`known_hosts.rs`): unknown
 //!    hosts are refused unless accept-new was asked for (then recorded with
 //!    a notice on stderr); changed keys are always refused;
-//! 5. authentication in OpenSSH's order ([`auth`]);
+//! 5. authentication in OpenSSH's order (`auth.rs`);
 //! 6. the SFTP subsystem. The session stays blocking, with a per-call
 //!    timeout (`io_timeout`, libssh2 counts it over a whole API call) and
 //!    keepalives sent between operations (`ServerAliveInterval`, default
@@ -24,7 +24,7 @@
 //! figures. Exclusive creates use `O_EXCL`; `rename` without replace uses
 //! plain SFTP `RENAME`, which OpenSSH implements with `link(2)` + `unlink(2)`
 //! (atomic no-clobber); with replace it uses `posix-rename@openssh.com`
-//! ([`ffi::PosixRename`]), falling back to remove + rename (not atomic: for a
+//! (`ffi.rs`), falling back to remove + rename (not atomic: for a
 //! moment the target is absent) only if the server lacks the extension.
 //! `finish` sends `fsync@openssh.com` where offered, checks the size, and
 //! closes.
