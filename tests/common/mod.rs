@@ -1,0 +1,52 @@
+//! Shared test harness: a real OpenSSH server on 127.0.0.1 with client
+//! homes to match ([`sshd`]), and small helpers used across test binaries.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+pub mod sshd;
+
+use std::io::{Read, Write};
+
+use vault::transport::{Transport, TransportError};
+
+/// Deterministic, non-repeating-looking test bytes.
+pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9 ^ u32::from(seed);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Write `data` to a new file `path` in writes of `step` bytes, and finish.
+pub fn put(t: &mut dyn Transport, path: &str, data: &[u8], step: usize) {
+    let mut w = t
+        .create(path)
+        .unwrap_or_else(|e| panic!("create {path}: {e}"));
+    for chunk in data.chunks(step.max(1)) {
+        w.write_all(chunk)
+            .unwrap_or_else(|e| panic!("write {path}: {e}"));
+    }
+    w.finish().unwrap_or_else(|e| panic!("finish {path}: {e}"));
+}
+
+/// Read a whole file.
+pub fn get(t: &mut dyn Transport, path: &str) -> Vec<u8> {
+    let mut r = t.read(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    let mut out = Vec::new();
+    r.read_to_end(&mut out)
+        .unwrap_or_else(|e| panic!("read {path}: {e}"));
+    out
+}
+
+/// Unwrap an error the test expects, with a useful panic otherwise.
+pub fn expect_err<T>(r: Result<T, TransportError>, what: &str) -> TransportError {
+    match r {
+        Ok(_) => panic!("{what}: expected an error, got success"),
+        Err(e) => e,
+    }
+}

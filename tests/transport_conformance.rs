@@ -1,0 +1,336 @@
+//! One conformance suite for every `Transport` backend: the local folder
+//! and SFTP against a real OpenSSH server must behave the same, because the
+//! layers above rely on these guarantees (exclusive create, no-clobber and
+//! atomic-replace renames, complete-or-absent files, error classes).
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use common::sshd::Sshd;
+use common::{expect_err, get, pattern, put};
+use vault::transport::{ConnectOptions, Location, Transport, TransportError};
+
+/// Every check, each in its own sub-folder of the vault root.
+fn conformance(t: &mut dyn Transport) {
+    t.mkdir_all("").expect("mkdir_all of the root");
+    mkdir_all_is_idempotent(t);
+    create_is_exclusive(t);
+    round_trips(t);
+    list_and_stat(t);
+    rename_without_replace_never_clobbers(t);
+    rename_with_replace(t);
+    rename_replace_is_atomic_for_readers(t);
+    remove_and_not_found(t);
+    bad_paths_are_refused(t);
+    unfinished_writes_are_not_visible(t);
+    spaces_and_unicode(t);
+    reconnect_sees_the_same_files(t);
+}
+
+fn mkdir_all_is_idempotent(t: &mut dyn Transport) {
+    t.mkdir_all("m/a/b/c").expect("mkdir_all");
+    t.mkdir_all("m/a/b/c").expect("mkdir_all again");
+    t.mkdir_all("m/a").expect("mkdir_all of a prefix");
+    t.mkdir_all("").expect("mkdir_all of the root again");
+    let st = t.stat("m/a/b").expect("stat").expect("exists");
+    assert!(st.is_dir);
+    put(t, "m/file", b"x", 1);
+    let e = expect_err(t.mkdir_all("m/file/sub"), "mkdir_all below a file");
+    assert!(
+        !matches!(e, TransportError::BadPath(_)),
+        "a file in the way is not a bad path: {e}"
+    );
+}
+
+fn create_is_exclusive(t: &mut dyn Transport) {
+    t.mkdir_all("x").expect("mkdir");
+    put(t, "x/f", b"first", 5);
+    let e = expect_err(t.create("x/f"), "create over an existing file");
+    assert!(matches!(e, TransportError::AlreadyExists(_)), "{e:?}");
+    assert_eq!(get(t, "x/f"), b"first", "the existing file is untouched");
+    let e = expect_err(t.create("x/missing-dir/f"), "create in a missing folder");
+    assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
+}
+
+fn round_trips(t: &mut dyn Transport) {
+    t.mkdir_all("rt").expect("mkdir");
+    let sizes = [0usize, 1, 65_536 + 1, (5 << 20) + 3];
+    for (i, &len) in sizes.iter().enumerate() {
+        let data = pattern(len, i as u8);
+        for (j, step) in [7_777usize, 1 << 20, len.max(1)].into_iter().enumerate() {
+            let name = format!("rt/f{len}-{j}");
+            put(t, &name, &data, step);
+            assert_eq!(get(t, &name).len(), len, "{name}: length");
+            assert!(get(t, &name) == data, "{name}: content differs");
+            let st = t.stat(&name).expect("stat").expect("exists");
+            assert_eq!(st.size, len as u64);
+            assert!(!st.is_dir);
+            assert!(st.mtime.is_some(), "mtime is known");
+        }
+    }
+}
+
+fn list_and_stat(t: &mut dyn Transport) {
+    t.mkdir_all("ls/sub").expect("mkdir");
+    put(t, "ls/a", b"aaa", 3);
+    put(t, "ls/b", b"", 1);
+    let mut items = t.list("ls").expect("list");
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    let got: Vec<(&str, u64, bool)> = items
+        .iter()
+        .map(|e| (e.name.as_str(), e.size, e.is_dir))
+        .collect();
+    assert_eq!(got[..2], [("a", 3, false), ("b", 0, false)]);
+    assert_eq!((got[2].0, got[2].2), ("sub", true));
+    assert_eq!(got.len(), 3);
+    assert!(t.list("ls/sub").expect("list empty").is_empty());
+    assert!(t.stat("ls/nope").expect("stat missing").is_none());
+    assert!(t.stat("nope/nope").expect("stat below missing").is_none());
+    let e = expect_err(t.list("ls/nope"), "list of a missing folder");
+    assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
+    let root = t.list("").expect("list of the root");
+    assert!(root.iter().any(|e| e.name == "ls" && e.is_dir));
+    assert_eq!(
+        t.stat("ls/a").expect("stat").map(|e| e.name),
+        Some("ls/a".into())
+    );
+}
+
+fn rename_without_replace_never_clobbers(t: &mut dyn Transport) {
+    t.mkdir_all("rn").expect("mkdir");
+    put(t, "rn/src", b"source", 6);
+    put(t, "rn/dst", b"target", 6);
+    let e = expect_err(t.rename("rn/src", "rn/dst", false), "no-replace rename");
+    assert!(matches!(e, TransportError::AlreadyExists(_)), "{e:?}");
+    assert_eq!(get(t, "rn/src"), b"source");
+    assert_eq!(get(t, "rn/dst"), b"target");
+    t.rename("rn/src", "rn/new", false)
+        .expect("rename to a free name");
+    assert!(t.stat("rn/src").expect("stat").is_none());
+    assert_eq!(get(t, "rn/new"), b"source");
+    let e = expect_err(
+        t.rename("rn/gone", "rn/x", false),
+        "rename of a missing file",
+    );
+    assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
+}
+
+fn rename_with_replace(t: &mut dyn Transport) {
+    t.mkdir_all("rr").expect("mkdir");
+    put(t, "rr/src", b"new", 3);
+    put(t, "rr/dst", b"old", 3);
+    t.rename("rr/src", "rr/dst", true).expect("replace");
+    assert_eq!(get(t, "rr/dst"), b"new");
+    assert!(t.stat("rr/src").expect("stat").is_none());
+    put(t, "rr/src2", b"fresh", 5);
+    t.rename("rr/src2", "rr/none", true)
+        .expect("replace onto a free name");
+    assert_eq!(get(t, "rr/none"), b"fresh");
+    let e = expect_err(
+        t.rename("rr/gone", "rr/dst", true),
+        "replace from a missing file",
+    );
+    assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
+    assert_eq!(get(t, "rr/dst"), b"new", "target untouched");
+}
+
+/// A reader on a second connection never sees the target missing or
+/// partial while it is being replaced again and again.
+fn rename_replace_is_atomic_for_readers(t: &mut dyn Transport) {
+    t.mkdir_all("at").expect("mkdir");
+    let versions: Vec<Vec<u8>> = (0..4).map(|i| pattern(3000 + i, i as u8)).collect();
+    put(t, "at/target", &versions[0], 4096);
+    let mut reader = t.reconnect().expect("second connection");
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = Arc::clone(&stop);
+    let expected = versions.clone();
+    let handle = std::thread::spawn(move || {
+        let mut reads = 0u32;
+        while !stop2.load(Ordering::Relaxed) || reads < 20 {
+            let got = get(&mut *reader, "at/target");
+            assert!(
+                expected.contains(&got),
+                "a reader saw a partial or unknown version ({} bytes)",
+                got.len()
+            );
+            reads += 1;
+        }
+        reads
+    });
+    for round in 0..40 {
+        let v = &versions[round % versions.len()];
+        let tmp = format!("at/tmp{round}");
+        put(t, &tmp, v, 4096);
+        t.rename(&tmp, "at/target", true).expect("replace");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let reads = handle.join().expect("reader thread");
+    assert!(reads >= 20);
+}
+
+fn remove_and_not_found(t: &mut dyn Transport) {
+    t.mkdir_all("rm").expect("mkdir");
+    put(t, "rm/f", b"1", 1);
+    t.remove("rm/f").expect("remove");
+    assert!(t.stat("rm/f").expect("stat").is_none());
+    for e in [
+        expect_err(t.remove("rm/f"), "remove missing"),
+        expect_err(t.read("rm/f").map(|_| ()), "read missing"),
+        expect_err(t.read("rm/nodir/f").map(|_| ()), "read below missing"),
+    ] {
+        assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
+        assert!(e.to_string().contains("rm/"), "names the path: {e}");
+    }
+}
+
+fn bad_paths_are_refused(t: &mut dyn Transport) {
+    let bad = [
+        "../x",
+        "/etc/passwd",
+        "a//b",
+        "a/",
+        ".",
+        "a/./b",
+        "a/../b",
+        "a\\b",
+        "a\0b",
+    ];
+    for p in bad {
+        let checks: Vec<(&str, Result<(), TransportError>)> = vec![
+            ("mkdir_all", t.mkdir_all(p)),
+            ("list", t.list(p).map(|_| ())),
+            ("stat", t.stat(p).map(|_| ())),
+            ("read", t.read(p).map(|_| ())),
+            ("create", t.create(p).map(|_| ())),
+            ("rename from", t.rename(p, "ok", false)),
+            ("rename to", t.rename("ok", p, true)),
+            ("remove", t.remove(p)),
+        ];
+        for (op, r) in checks {
+            assert!(
+                matches!(r, Err(TransportError::BadPath(_))),
+                "{op}({p:?}) must be refused as a bad path, got {r:?}"
+            );
+        }
+    }
+    for (op, r) in [
+        ("read", t.read("").map(|_| ())),
+        ("create", t.create("").map(|_| ())),
+        ("remove", t.remove("")),
+    ] {
+        assert!(
+            matches!(r, Err(TransportError::BadPath(_))),
+            "{op}(\"\") must be refused"
+        );
+    }
+}
+
+fn unfinished_writes_are_not_visible(t: &mut dyn Transport) {
+    t.mkdir_all("uf").expect("mkdir");
+    {
+        let mut w = t.create("uf/partial").expect("create");
+        w.write_all(&pattern((1 << 20) + 10, 9)).expect("write");
+        // Dropped without finish.
+    }
+    assert!(
+        t.stat("uf/partial").expect("stat").is_none(),
+        "an unfinished file is removed"
+    );
+    // The write-then-rename protocol: the final name appears only complete.
+    let data = pattern(300_000, 3);
+    let mut w = t.create("uf/tmp").expect("create");
+    w.write_all(&data).expect("write");
+    w.flush().expect("flush");
+    w.finish().expect("finish");
+    assert!(t.stat("uf/final").expect("stat").is_none());
+    t.rename("uf/tmp", "uf/final", false).expect("rename");
+    assert_eq!(get(t, "uf/final"), data);
+}
+
+fn spaces_and_unicode(t: &mut dyn Transport) {
+    let dir = "names/a folder with spaces/ünïcødé 文件";
+    t.mkdir_all(dir).expect("mkdir");
+    let name = format!("{dir}/file name 😀 ü.bin");
+    put(t, &name, b"hello", 2);
+    assert_eq!(get(t, &name), b"hello");
+    let items = t.list(dir).expect("list");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].name, "file name 😀 ü.bin");
+    let to = format!("{dir}/renamed ✓");
+    t.rename(&name, &to, false).expect("rename");
+    assert_eq!(get(t, &to), b"hello");
+}
+
+fn reconnect_sees_the_same_files(t: &mut dyn Transport) {
+    let mut other = t.reconnect().expect("reconnect");
+    assert_eq!(other.describe(), t.describe());
+    assert_eq!(get(&mut *other, "rr/dst"), b"new");
+    put(&mut *other, "rr/from-other", b"o", 1);
+    assert_eq!(get(t, "rr/from-other"), b"o");
+}
+
+/// Files 0600, folders 0700, checked on the storage side.
+fn check_modes(root: &Path) {
+    let mode = |p: &Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&root.join("x/f")), 0o600, "file mode");
+    assert_eq!(mode(&root.join("m/a/b/c")), 0o700, "folder mode");
+    assert_eq!(mode(&root.join("rr/dst")), 0o600, "renamed file mode");
+}
+
+#[test]
+fn local_backend_conforms() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let root = d.path().join("vault");
+    let loc = Location::parse(&root.to_string_lossy()).expect("parse");
+    let mut t = loc.connect(&ConnectOptions::default()).expect("connect");
+    conformance(&mut *t);
+    check_modes(&root);
+    // The file:/// form reaches the same folder.
+    let url = format!("file://{}", root.display());
+    let mut t2 = Location::parse(&url)
+        .expect("parse")
+        .connect(&ConnectOptions::default())
+        .expect("connect");
+    assert_eq!(get(&mut *t2, "x/f"), b"first");
+}
+
+#[test]
+fn sftp_backend_conforms() {
+    let sshd = Sshd::start();
+    let home = sshd.home();
+    let loc = Location::parse(&sshd.url("vault")).expect("parse");
+    let mut t = loc.connect(&home.options()).unwrap_or_else(|e| {
+        panic!("connect: {e}\nsshd log:\n{}", sshd.log());
+    });
+    conformance(&mut *t);
+    check_modes(&sshd.server_root().join("vault"));
+}
+
+#[test]
+fn sftp_relative_root_is_under_the_login_folder() {
+    // scp style with a relative path: resolved by the server against the
+    // login folder, which for this test user is its real home, so only
+    // a stat of the login folder itself is done here.
+    let sshd = Sshd::start();
+    let home = sshd.home();
+    let loc = Location::parse(&format!("{}:", common::sshd::ALIAS)).expect("parse");
+    let mut t = loc.connect(&home.options()).expect("connect");
+    let st = t.stat("").expect("stat").expect("login folder exists");
+    assert!(st.is_dir);
+    assert!(
+        t.describe().ends_with(&format!(":{}", sshd.port())),
+        "{}",
+        t.describe()
+    );
+}
