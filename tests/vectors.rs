@@ -288,3 +288,39 @@ fn generator_reproduces_the_checked_in_vectors() {
         problems.join("\n")
     );
 }
+
+#[test]
+fn readme_lists_every_vector_with_its_expectation() {
+    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (_, tables) = readme
+        .split_once("\n## The vectors\n")
+        .expect("a '## The vectors' section");
+    // Table rows: | `name` | expect | what it checks |
+    let mut listed: BTreeMap<String, String> = BTreeMap::new();
+    for line in tables.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if let [_, name, expect, ..] = cells[..] {
+            if let Some(name) = name.strip_prefix('`').and_then(|n| n.strip_suffix('`')) {
+                listed.insert(name.to_owned(), expect.to_owned());
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    for entry in std::fs::read_dir(vector_dir()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let bytes = std::fs::read(vector_dir().join(&name)).unwrap();
+        let expect = parse(&bytes).map(|v| v.expect);
+        match (listed.remove(&name), expect) {
+            (Some(l), Ok(e)) if l == e => {}
+            (Some(l), e) => problems.push(format!("{name}: README says {l:?}, file {e:?}")),
+            (None, _) => problems.push(format!("{name}: not in {}", readme_path.display())),
+        }
+    }
+    problems.extend(
+        listed
+            .keys()
+            .map(|n| format!("{n}: in the README, not a vector")),
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
