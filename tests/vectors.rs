@@ -1,0 +1,327 @@
+//! Known-answer tests: open every vector in `vectors/vault/` through the
+//! library's public API and check the exact outcome.
+//!
+//! Each vector file is `key: value` lines, a blank line, then the bytes to
+//! open (see `vectors/README.md`). A vector passes when opening gives exactly
+//! its `expect:` class, releases exactly the plaintext whose SHA-256 is its
+//! `payload:`, unwraps exactly its `file key:`, and (whenever its header
+//! parses) the header re-serialises to the same bytes. A second test checks
+//! that the checked-in generator still makes these exact files.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use vault::crypto::{CryptoError, Decryptor, FileKey, Header, Identity, Passphrase};
+
+#[allow(dead_code)]
+#[path = "../examples/gen_vectors.rs"]
+mod gen_vectors;
+
+/// Every `expect:` value but `success`, one per [`CryptoError`] variant a
+/// reader can produce from a file.
+const FAILURE_CLASSES: [&str; 13] = [
+    "not a vault file",
+    "age file",
+    "unsupported version",
+    "unknown suite",
+    "header failure",
+    "header mac",
+    "no match",
+    "wrong passphrase",
+    "work factor",
+    "passphrase not alone",
+    "truncated",
+    "payload failure",
+    "trailing data",
+];
+
+/// The failure class of an error, or `None` for an error no file should
+/// cause (I/O, key parsing, sealing-side misuse).
+fn class(e: &CryptoError) -> Option<&'static str> {
+    Some(match e {
+        CryptoError::NotVaultFile => "not a vault file",
+        CryptoError::AgeFile => "age file",
+        CryptoError::UnsupportedVersion(_) => "unsupported version",
+        CryptoError::UnknownSuite(_) => "unknown suite",
+        CryptoError::InvalidHeader(_) => "header failure",
+        CryptoError::HeaderMac => "header mac",
+        CryptoError::NoMatchingIdentity => "no match",
+        CryptoError::WrongPassphrase => "wrong passphrase",
+        CryptoError::WorkFactorTooHigh(_) => "work factor",
+        CryptoError::PassphraseNotAlone => "passphrase not alone",
+        CryptoError::Truncated => "truncated",
+        CryptoError::DecryptFailed => "payload failure",
+        CryptoError::TrailingData => "trailing data",
+        _ => return None,
+    })
+}
+
+fn vector_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/vault")
+}
+
+/// A parsed vector file.
+struct Vector {
+    expect: &'static str,
+    payload: Option<[u8; 32]>,
+    file_key: Option<Vec<u8>>,
+    identities: Vec<Identity>,
+    passphrase: Option<Passphrase>,
+    body: Vec<u8>,
+}
+
+fn unhex(s: &str) -> Result<Vec<u8>, String> {
+    if s.len() % 2 != 0 || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!("not hex: {s:?}"));
+    }
+    Ok((0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("checked hex"))
+        .collect())
+}
+
+fn parse(bytes: &[u8]) -> Result<Vector, String> {
+    let split = bytes
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .ok_or("no blank line after the header")?;
+    let text = std::str::from_utf8(&bytes[..split]).map_err(|e| e.to_string())?;
+    let mut v = Vector {
+        expect: "",
+        payload: None,
+        file_key: None,
+        identities: Vec::new(),
+        passphrase: None,
+        body: bytes[split + 2..].to_vec(),
+    };
+    for line in text.lines() {
+        let (key, value) = line
+            .split_once(": ")
+            .ok_or_else(|| format!("not a `key: value` line: {line:?}"))?;
+        match key {
+            "expect" => {
+                v.expect = std::iter::once("success")
+                    .chain(FAILURE_CLASSES)
+                    .find(|c| *c == value)
+                    .ok_or_else(|| format!("unknown expect: {value:?}"))?;
+            }
+            "payload" => {
+                let h = unhex(value)?;
+                v.payload = Some(h.try_into().map_err(|_| "payload is not 32 bytes")?);
+            }
+            "file key" => v.file_key = Some(unhex(value)?),
+            "identity" => v
+                .identities
+                .push(value.parse().map_err(|e| format!("identity: {e}"))?),
+            "passphrase" => v.passphrase = Some(Passphrase::new(value.to_owned())),
+            "comment" => {}
+            _ => return Err(format!("unknown key {key:?}")),
+        }
+    }
+    if v.expect.is_empty() {
+        return Err("no expect: line".into());
+    }
+    if v.identities.is_empty() == v.passphrase.is_none() {
+        return Err("needs identities or a passphrase, not both".into());
+    }
+    if v.expect == "success" && (v.payload.is_none() || v.file_key.is_none()) {
+        return Err("a success vector needs payload: and file key:".into());
+    }
+    Ok(v)
+}
+
+/// What opening a vector did.
+struct Outcome {
+    result: Result<(), CryptoError>,
+    /// Plaintext released before the end or the failure.
+    released: Vec<u8>,
+    file_key: Option<FileKey>,
+    /// What a second read after a payload failure gave, if not the same
+    /// failure again.
+    not_sticky: Option<String>,
+}
+
+/// Open `v` the way an application does: `Decryptor`, then a file key,
+/// then the payload reader, read in small pieces.
+fn open(v: &Vector) -> Outcome {
+    let mut out = Outcome {
+        result: Ok(()),
+        released: Vec::new(),
+        file_key: None,
+        not_sticky: None,
+    };
+    let d = match Decryptor::new(&v.body[..]) {
+        Ok(d) => d,
+        Err(e) => {
+            out.result = Err(e);
+            return out;
+        }
+    };
+    let key = match &v.passphrase {
+        Some(p) => d.file_key_with_passphrase(p),
+        None => d.file_key(&v.identities),
+    };
+    let key = match key {
+        Ok(k) => k,
+        Err(e) => {
+            out.result = Err(e);
+            return out;
+        }
+    };
+    let mut reader = d.into_reader(&key);
+    out.file_key = Some(key);
+    let mut buf = vec![0u8; 10_000];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return out,
+            Ok(n) => out.released.extend_from_slice(&buf[..n]),
+            Err(e) => {
+                let e = CryptoError::from_io(e);
+                // A failed reader must keep failing, with the same class.
+                match reader.read(&mut buf).map_err(CryptoError::from_io) {
+                    Err(again) if class(&again) == class(&e) => {}
+                    other => out.not_sticky = Some(format!("{other:?}")),
+                }
+                out.result = Err(e);
+                return out;
+            }
+        }
+    }
+}
+
+/// Check one vector; `Err` says what differs.
+fn check(v: &Vector) -> Result<(), String> {
+    let outcome = open(v);
+    let got = match &outcome.result {
+        Ok(()) => "success",
+        Err(e) => class(e).ok_or_else(|| format!("unexpected error: {e:?}"))?,
+    };
+    if got != v.expect {
+        let detail = match &outcome.result {
+            Err(e) => format!(" ({e})"),
+            Ok(()) => String::new(),
+        };
+        return Err(format!("expected {:?}, got {got:?}{detail}", v.expect));
+    }
+    if let Some(want) = v.payload {
+        let have: [u8; 32] = Sha256::digest(&outcome.released).into();
+        if have != want {
+            return Err(format!(
+                "released {} bytes whose SHA-256 is not payload:",
+                outcome.released.len()
+            ));
+        }
+    } else if !outcome.released.is_empty() {
+        return Err(format!(
+            "released {} bytes, but the vector has no payload:",
+            outcome.released.len()
+        ));
+    }
+    if let (Some(want), Some(have)) = (&v.file_key, &outcome.file_key) {
+        if have.as_bytes() != &want[..] {
+            return Err("unwrapped a file key other than file key:".into());
+        }
+    }
+    if let Some(again) = &outcome.not_sticky {
+        return Err(format!("after the failure, reading again gave {again}"));
+    }
+    if v.expect == "success" && outcome.file_key.is_none() {
+        return Err("success without a file key".into());
+    }
+    // Canonical encoding: whenever the header parses, serialising it gives
+    // back exactly the bytes it was parsed from.
+    let mut rest = &v.body[..];
+    match Header::read_from(&mut rest) {
+        Ok(h) => {
+            let consumed = &v.body[..v.body.len() - rest.len()];
+            if h.to_bytes() != consumed {
+                return Err("the header does not re-serialise to its own bytes".into());
+            }
+        }
+        Err(e) if v.expect == "success" => return Err(format!("header does not parse: {e}")),
+        Err(_) => {}
+    }
+    Ok(())
+}
+
+#[test]
+fn every_vector_gives_its_expected_outcome() {
+    let dir = vector_dir();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "no vectors in {}", dir.display());
+
+    let mut failures = Vec::new();
+    let mut per_class: BTreeMap<&str, usize> = BTreeMap::new();
+    for name in &names {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let result = parse(&bytes).and_then(|v| {
+            *per_class.entry(v.expect).or_default() += 1;
+            check(&v)
+        });
+        if let Err(e) = result {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    let passed = names.len() - failures.len();
+    println!("vectors: {} ran, {passed} passed", names.len());
+    for (class, n) in &per_class {
+        println!("  {n:3} {class}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    for class in std::iter::once("success").chain(FAILURE_CLASSES) {
+        assert!(per_class.contains_key(class), "no vector expects {class:?}");
+    }
+}
+
+#[test]
+fn generator_reproduces_the_checked_in_vectors() {
+    let problems = gen_vectors::compare(&vector_dir(), &gen_vectors::all());
+    assert!(
+        problems.is_empty(),
+        "re-run `cargo run --example gen_vectors -- vectors/vault` only if the change is \
+         intended:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn readme_lists_every_vector_with_its_expectation() {
+    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (_, tables) = readme
+        .split_once("\n## The vectors\n")
+        .expect("a '## The vectors' section");
+    // Table rows: | `name` | expect | what it checks |
+    let mut listed: BTreeMap<String, String> = BTreeMap::new();
+    for line in tables.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if let [_, name, expect, ..] = cells[..] {
+            if let Some(name) = name.strip_prefix('`').and_then(|n| n.strip_suffix('`')) {
+                listed.insert(name.to_owned(), expect.to_owned());
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    for entry in std::fs::read_dir(vector_dir()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let bytes = std::fs::read(vector_dir().join(&name)).unwrap();
+        let expect = parse(&bytes).map(|v| v.expect);
+        match (listed.remove(&name), expect) {
+            (Some(l), Ok(e)) if l == e => {}
+            (Some(l), e) => problems.push(format!("{name}: README says {l:?}, file {e:?}")),
+            (None, _) => problems.push(format!("{name}: not in {}", readme_path.display())),
+        }
+    }
+    problems.extend(
+        listed
+            .keys()
+            .map(|n| format!("{n}: in the README, not a vector")),
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
