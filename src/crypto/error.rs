@@ -34,8 +34,9 @@ pub enum CryptoError {
     /// A passphrase stanza did not unwrap with the given passphrase.
     #[error("wrong passphrase")]
     WrongPassphrase,
-    /// A passphrase stanza asks for more work than we are willing to do.
-    #[error("passphrase work factor is too high ({0})")]
+    /// A passphrase stanza asks for more work than we are willing to do, or
+    /// for none (zero passes or lanes).
+    #[error("passphrase work factor is out of range ({0})")]
     WorkFactorTooHigh(String),
     /// A passphrase stanza shares the header with other stanzas.
     #[error("header is damaged or was modified (a passphrase stanza must be alone)")]

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! file key     = 32 random bytes, fresh per file
-//! payload key  = HKDF-SHA256[salt = nonce, info = "vault/v1 payload" || suite](file key)
+//! payload key  = HKDF-SHA256[salt = nonce, info = "vault/v1 payload " || suite](file key)
 //! file         = header || STREAM[payload key](plaintext)
 //! ```
 //!
@@ -26,7 +26,8 @@ use super::x25519;
 /// Length of vault's file keys.
 pub const FILE_KEY_LEN: usize = 32;
 
-/// `HKDF-SHA256[salt = nonce, info = "vault/v1 payload" || suite](file key)`.
+/// `HKDF-SHA256[salt = nonce, info = "vault/v1 payload " || suite](file key)`
+/// (note the space before the suite byte).
 pub fn payload_key(suite: Suite, file_key: &FileKey, nonce: &[u8; NONCE_LEN]) -> PayloadKey {
     let mut info = b"vault/v1 payload ".to_vec();
     info.push(suite.id());

@@ -88,14 +88,16 @@ fn read_exact<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> Result<(), CryptoE
     })
 }
 
-/// True if `prefix` begins an age v1 file, binary or armored.
+/// True if `prefix` (the first bytes read, at least 8 unless the input is
+/// shorter) begins an age v1 file, binary or armored. Inputs shorter than 8
+/// bytes are never age files.
 pub fn looks_like_age(prefix: &[u8]) -> bool {
     const AGE: &[u8] = b"age-encryption.org/";
     const ARMOR: &[u8] = b"-----BEGIN AGE ENCRYPTED FILE-----";
     let trimmed = prefix.trim_ascii_start();
     [AGE, ARMOR]
         .iter()
-        .any(|m| trimmed.starts_with(m) || (!trimmed.is_empty() && m.starts_with(trimmed)))
+        .any(|m| trimmed.starts_with(m) || (trimmed.len() >= 8 && m.starts_with(trimmed)))
 }
 
 impl Header {
