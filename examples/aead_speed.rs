@@ -50,7 +50,10 @@ fn main() {
     let mib: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1024);
     let mut threads: Vec<usize> = args.filter_map(|a| a.parse().ok()).collect();
     if threads.is_empty() {
-        threads = vec![1, std::thread::available_parallelism().map_or(1, |n| n.get())];
+        threads = vec![
+            1,
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ];
     }
     let chunks = mib * 1024 * 1024 / CHUNK_SIZE;
     let mut buf = vec![0x5au8; chunks * SEALED];

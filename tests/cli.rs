@@ -87,7 +87,10 @@ fn keygen_id_and_keystore_modes() {
     let u = User::new();
     let out = u.vault(&["keygen", "--no-passphrase"]).assert().success();
     let printed = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    assert!(stderr_of(&out).contains("unencrypted"), "warns about no passphrase");
+    assert!(
+        stderr_of(&out).contains("unencrypted"),
+        "warns about no passphrase"
+    );
     let id = u.id();
     assert!(id.starts_with("age1") && !id.contains(char::is_whitespace));
     assert_eq!(printed.trim(), id);
@@ -102,7 +105,9 @@ fn keygen_id_and_keystore_modes() {
     let again = u.vault(&["keygen", "--no-passphrase"]).assert().failure();
     assert!(stderr_of(&again).contains("already exists"));
     assert_eq!(u.id(), id, "a refused keygen changes nothing");
-    u.vault(&["keygen", "--no-passphrase", "--force"]).assert().success();
+    u.vault(&["keygen", "--no-passphrase", "--force"])
+        .assert()
+        .success();
     assert_ne!(u.id(), id);
 }
 
@@ -119,7 +124,11 @@ fn keygen_under_a_loose_umask_still_makes_private_files() {
         .env_remove("VAULT_HOME")
         .env_remove("XDG_CONFIG_HOME");
     c.assert().success();
-    let m = fs::metadata(u.identity_file()).unwrap().permissions().mode() & 0o777;
+    let m = fs::metadata(u.identity_file())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(m, 0o600);
 }
 
@@ -192,9 +201,13 @@ fn round_trips_at_chunk_edges_for_each_suite() {
             let name = format!("f-{cipher}-{len}");
             let plain = data(len);
             u.write(&name, &plain);
-            u.vault(&["seal", "--cipher", cipher, &name]).assert().success();
+            u.vault(&["seal", "--cipher", cipher, &name])
+                .assert()
+                .success();
             fs::remove_file(u.path(&name)).unwrap();
-            u.vault(&["open", &format!("{name}.vault")]).assert().success();
+            u.vault(&["open", &format!("{name}.vault")])
+                .assert()
+                .success();
             assert_eq!(fs::read(u.path(&name)).unwrap(), plain, "{cipher} {len}");
         }
     }
@@ -222,7 +235,11 @@ fn stdin_to_stdout_both_ways() {
         .stdout
         .clone();
     assert_eq!(opened, plain);
-    assert!(u.files().is_empty(), "nothing written to disk: {:?}", u.files());
+    assert!(
+        u.files().is_empty(),
+        "nothing written to disk: {:?}",
+        u.files()
+    );
 }
 
 #[test]
@@ -238,15 +255,21 @@ fn every_recipient_opens_and_a_stranger_cannot() {
     let sealed = fs::read(alice.path("report.pdf.vault")).unwrap();
     for user in [&alice, &bob] {
         user.write("in.vault", &sealed);
-        let out = user.vault(&["open", "in.vault", "-o", "-"]).assert().success();
+        let out = user
+            .vault(&["open", "in.vault", "-o", "-"])
+            .assert()
+            .success();
         assert_eq!(out.get_output().stdout, b"quarterly numbers");
     }
     carol.write("in.vault", &sealed);
-    let a = carol.vault(&["open", "in.vault"]).assert().failure().code(1);
+    let a = carol
+        .vault(&["open", "in.vault"])
+        .assert()
+        .failure()
+        .code(1);
     assert!(
-        stderr_of(&a).contains(
-            "no identity in the keystore matches this file; it was sealed to other keys"
-        ),
+        stderr_of(&a)
+            .contains("no identity in the keystore matches this file; it was sealed to other keys"),
         "{}",
         stderr_of(&a)
     );
@@ -254,10 +277,21 @@ fn every_recipient_opens_and_a_stranger_cannot() {
 
     // --no-self leaves the sender out.
     alice
-        .vault(&["seal", "--no-self", "-r", &bob.id(), "-o", "nosf.vault", "report.pdf"])
+        .vault(&[
+            "seal",
+            "--no-self",
+            "-r",
+            &bob.id(),
+            "-o",
+            "nosf.vault",
+            "report.pdf",
+        ])
         .assert()
         .success();
-    alice.vault(&["open", "nosf.vault", "-o", "x"]).assert().failure();
+    alice
+        .vault(&["open", "nosf.vault", "-o", "x"])
+        .assert()
+        .failure();
     assert!(!alice.path("x").exists());
 }
 
@@ -275,13 +309,27 @@ fn recipients_file_and_identity_files() {
     // Bob opens with his key file given by -i, from anywhere.
     let bob_key = bob.identity_file();
     alice
-        .vault(&["open", "-i", bob_key.to_str().unwrap(), "m.vault", "-o", "-"])
+        .vault(&[
+            "open",
+            "-i",
+            bob_key.to_str().unwrap(),
+            "m.vault",
+            "-o",
+            "-",
+        ])
         .assert()
         .success()
         .stdout("memo");
     // A wrong -i file says so.
     let a = alice
-        .vault(&["open", "-i", alice.identity_file().to_str().unwrap(), "m.vault", "-o", "-"])
+        .vault(&[
+            "open",
+            "-i",
+            alice.identity_file().to_str().unwrap(),
+            "m.vault",
+            "-o",
+            "-",
+        ])
         .assert()
         .failure();
     assert!(stderr_of(&a).contains("given identity files"));
@@ -291,7 +339,11 @@ fn recipients_file_and_identity_files() {
         .vault(&["seal", "-R", "bad.txt", "m", "-o", "y.vault"])
         .assert()
         .failure();
-    assert!(stderr_of(&a).contains("bad.txt: line 2"), "{}", stderr_of(&a));
+    assert!(
+        stderr_of(&a).contains("bad.txt: line 2"),
+        "{}",
+        stderr_of(&a)
+    );
     assert!(!alice.path("y.vault").exists());
 }
 
@@ -314,7 +366,9 @@ fn age_keygen_keys_work_as_identity_files() {
         .unwrap()
         .to_string();
     u.write("f", b"interop");
-    u.vault(&["seal", "--no-self", "-r", &public, "f"]).assert().success();
+    u.vault(&["seal", "--no-self", "-r", &public, "f"])
+        .assert()
+        .success();
     u.vault(&["open", "-i", "age.key", "f.vault", "-o", "-"])
         .assert()
         .success()
@@ -329,7 +383,10 @@ fn no_recipients_is_an_error_not_a_default() {
     assert!(stderr_of(&a).contains("vault keygen"), "{}", stderr_of(&a));
     let a = u.vault(&["seal", "--no-self", "f"]).assert().failure();
     assert!(stderr_of(&a).contains("no recipients"));
-    let a = u.vault(&["seal", "-r", "age1nope", "--no-self", "f"]).assert().failure();
+    let a = u
+        .vault(&["seal", "-r", "age1nope", "--no-self", "f"])
+        .assert()
+        .failure();
     assert!(stderr_of(&a).contains("is not a public key"));
     assert_eq!(u.files(), vec!["f"]);
 }
@@ -357,14 +414,24 @@ fn existing_outputs_are_never_clobbered_without_force() {
 fn special_files_are_written_in_place() {
     let u = User::with_key();
     u.write("a", b"data");
-    u.vault(&["seal", "a", "-o", "/dev/null"]).assert().success();
+    u.vault(&["seal", "a", "-o", "/dev/null"])
+        .assert()
+        .success();
     assert!(Path::new("/dev/null").exists());
     u.vault(&["seal", "a"]).assert().success();
-    u.vault(&["open", "a.vault", "-o", "/dev/null"]).assert().success();
+    u.vault(&["open", "a.vault", "-o", "/dev/null"])
+        .assert()
+        .success();
 
     // A FIFO: the reader sees the plaintext, the FIFO stays a FIFO.
     let fifo = u.path("pipe");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || fs::read(fifo).unwrap())
@@ -380,7 +447,10 @@ fn special_files_are_written_in_place() {
 fn input_and_output_may_not_be_the_same_file() {
     let u = User::with_key();
     u.write("a", b"data");
-    let a = u.vault(&["seal", "a", "-o", "a", "--force"]).assert().failure();
+    let a = u
+        .vault(&["seal", "a", "-o", "a", "--force"])
+        .assert()
+        .failure();
     assert!(stderr_of(&a).contains("same file"));
     assert_eq!(fs::read(u.path("a")).unwrap(), b"data");
 }
@@ -394,7 +464,9 @@ fn not_a_vault_file_and_garbage_never_panic() {
         b"\x89VLT\r\n\x1a\n".to_vec(),
         b"\x89VLT\r\n\x1a\n\x01\x01\xff\xff".to_vec(),
         vec![0u8; 5000],
-        (0..4000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect(),
+        (0..4000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect(),
     ]
     .into_iter()
     .enumerate()
@@ -447,7 +519,11 @@ fn truncation_at_every_chunk_boundary_fails() {
         let cut = header_len + k * (CHUNK + 16);
         u.write("cut.vault", &sealed[..cut]);
         let a = u.vault(&["open", "cut.vault"]).assert().failure();
-        assert!(stderr_of(&a).contains("file is truncated"), "cut at chunk {k}: {}", stderr_of(&a));
+        assert!(
+            stderr_of(&a).contains("file is truncated"),
+            "cut at chunk {k}: {}",
+            stderr_of(&a)
+        );
         assert!(!u.path("cut").exists());
     }
     // Appended bytes are refused too.
@@ -498,7 +574,10 @@ fn sealed_bytes_never_go_to_a_terminal() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("refusing to write sealed bytes to a terminal"), "{text}");
+    assert!(
+        text.contains("refusing to write sealed bytes to a terminal"),
+        "{text}"
+    );
     assert!(text.contains("rc=1"), "{text}");
 }
 
@@ -526,7 +605,10 @@ fn passphrase_sealing() {
 #[test]
 fn usage_errors_exit_2() {
     let u = User::new();
-    u.vault(&["seal", "--cipher", "des"]).assert().failure().code(2);
+    u.vault(&["seal", "--cipher", "des"])
+        .assert()
+        .failure()
+        .code(2);
     u.vault(&["frobnicate"]).assert().failure().code(2);
     u.vault(&["--help"])
         .assert()

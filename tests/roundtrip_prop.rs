@@ -13,7 +13,8 @@ fn suite() -> impl Strategy<Value = Suite> {
 /// Lengths that cluster around chunk boundaries, plus arbitrary ones.
 fn length() -> impl Strategy<Value = usize> {
     prop_oneof![
-        (0usize..3, -2i64..=2).prop_map(|(k, d)| (k * CHUNK_SIZE) as i64 + d)
+        (0usize..3, -2i64..=2)
+            .prop_map(|(k, d)| (k * CHUNK_SIZE) as i64 + d)
             .prop_filter_map("non-negative", |l| usize::try_from(l).ok()),
         0usize..(3 * CHUNK_SIZE + 100),
     ]

@@ -119,6 +119,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 no_self: no_self || passphrase,
                 passphrase,
                 suite,
+                threads: 1,
             };
             seal::seal(&opts, input.as_deref(), output.as_deref(), force)
         }
@@ -127,7 +128,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             output,
             force,
             input,
-        } => seal::open(&identities, input.as_deref(), output.as_deref(), force),
+        } => seal::open(&identities, input.as_deref(), output.as_deref(), force, 1),
     }
 }
 

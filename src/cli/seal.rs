@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use super::error::{CliError, KeySource};
 use super::io::{Input, Target};
 use super::recipients::{parse_recipient, push_unique, read_recipients_file};
-use crate::crypto::{self, CopyError, CryptoError, Decryptor, Identity, Recipient, Suite, os_rng};
+use crate::crypto::{
+    CopyError, CryptoError, Decryptor, Identity, Recipient, Suite, file, os_rng, pipeline,
+};
 use crate::keystore::{Keystore, identity_file, passphrase};
 
 /// The file-name extension of sealed files.
@@ -23,6 +25,8 @@ pub struct SealOptions {
     pub passphrase: bool,
     /// Payload suite.
     pub suite: Suite,
+    /// Worker threads for the payload.
+    pub threads: usize,
 }
 
 /// Collect the recipients of a seal: `-r`, `-R`, and oneself unless
@@ -62,6 +66,7 @@ pub fn seal(
     output: Option<&Path>,
     force: bool,
 ) -> Result<(), CliError> {
+    let threads = opts.threads;
     if opts.passphrase && (!opts.recipients.is_empty() || !opts.recipient_files.is_empty()) {
         return Err(CliError::Usage(
             "--passphrase seals to a passphrase only; it cannot be combined with -r or -R".into(),
@@ -87,21 +92,19 @@ pub fn seal(
     } else {
         None
     };
-    let out = target.create(force)?;
     let mut rng = os_rng();
-    let mut w = match &pass {
-        Some(p) => crypto::seal_with_passphrase(&mut rng, opts.suite, p, out),
-        None => crypto::seal(&mut rng, opts.suite, &recipients, out),
-    }
-    .map_err(|e| match e {
-        CryptoError::Io(e) => CliError::Output(target.name(), e),
-        other => CliError::Crypto(other),
-    })?;
-    w.copy_from(&mut src).map_err(|e| match e {
+    let (header, key) = match &pass {
+        Some(p) => file::seal_header_with_passphrase(&mut rng, opts.suite, p),
+        None => file::seal_header(&mut rng, opts.suite, &recipients),
+    }?;
+    let mut out = target.create(force)?;
+    header
+        .write_to(&mut out)
+        .map_err(|e| CliError::Output(target.name(), e))?;
+    let (_, out) = pipeline::seal_payload(key, &mut src, out, threads).map_err(|e| match e {
         CopyError::Read(e) => CliError::Input(src.name(), e),
         CopyError::Write(e) => CliError::Output(target.name(), e),
     })?;
-    let out = w.finish().map_err(|e| CliError::Output(target.name(), e))?;
     out.commit().map_err(|e| CliError::Output(target.name(), e))
 }
 
@@ -134,6 +137,7 @@ pub fn open(
     input: Option<&Path>,
     output: Option<&Path>,
     force: bool,
+    threads: usize,
 ) -> Result<(), CliError> {
     let mut src = Input::open(input)?;
     let default_out = match (output, input) {
@@ -156,9 +160,9 @@ pub fn open(
             other => CliError::Crypto(other),
         })?
     };
-    let mut reader = dec.into_reader(&key);
+    let (key, payload) = dec.into_payload(&key);
     let mut out = target.create(force)?;
-    reader.copy_to(&mut out).map_err(|e| match e {
+    pipeline::open_payload(key, payload, &mut out, threads).map_err(|e| match e {
         CopyError::Read(e) => match CryptoError::from_io(e) {
             CryptoError::Io(e) => CliError::Input(src_name.clone(), e),
             other => CliError::Crypto(other),

@@ -89,29 +89,23 @@ pub fn share<R: CryptoRng + ?Sized>(
     header.seal_mac(file_key)
 }
 
-/// Write a fresh header for `recipients` to `out` and return the payload
-/// writer. Call [`StreamWriter::finish`] at the end.
-pub fn seal<W: Write, R: CryptoRng + ?Sized>(
+/// A fresh header for `recipients`, and the key its payload is sealed with.
+pub fn seal_header<R: CryptoRng + ?Sized>(
     rng: &mut R,
     suite: Suite,
     recipients: &[Recipient],
-    mut out: W,
-) -> Result<StreamWriter<W>, CryptoError> {
+) -> Result<(Header, PayloadKey), CryptoError> {
     let (header, file_key) = new_header(rng, suite, recipients)?;
-    header.write_to(&mut out)?;
-    Ok(StreamWriter::new(
-        payload_key(suite, &file_key, &header.nonce),
-        out,
-    ))
+    let key = payload_key(suite, &file_key, &header.nonce);
+    Ok((header, key))
 }
 
-/// Like [`seal`], to a passphrase instead of keys.
-pub fn seal_with_passphrase<W: Write, R: CryptoRng + ?Sized>(
+/// A fresh header sealed to a passphrase, and its payload key.
+pub fn seal_header_with_passphrase<R: CryptoRng + ?Sized>(
     rng: &mut R,
     suite: Suite,
     passphrase: &Passphrase,
-    mut out: W,
-) -> Result<StreamWriter<W>, CryptoError> {
+) -> Result<(Header, PayloadKey), CryptoError> {
     let file_key = FileKey::generate(rng, FILE_KEY_LEN);
     let mut header = Header {
         suite,
@@ -121,11 +115,33 @@ pub fn seal_with_passphrase<W: Write, R: CryptoRng + ?Sized>(
     };
     rng.fill_bytes(&mut header.nonce);
     header.seal_mac(&file_key)?;
+    let key = payload_key(suite, &file_key, &header.nonce);
+    Ok((header, key))
+}
+
+/// Write a fresh header for `recipients` to `out` and return the payload
+/// writer. Call [`StreamWriter::finish`] at the end.
+pub fn seal<W: Write, R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    suite: Suite,
+    recipients: &[Recipient],
+    mut out: W,
+) -> Result<StreamWriter<W>, CryptoError> {
+    let (header, key) = seal_header(rng, suite, recipients)?;
     header.write_to(&mut out)?;
-    Ok(StreamWriter::new(
-        payload_key(suite, &file_key, &header.nonce),
-        out,
-    ))
+    Ok(StreamWriter::new(key, out))
+}
+
+/// Like [`seal`], to a passphrase instead of keys.
+pub fn seal_with_passphrase<W: Write, R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    suite: Suite,
+    passphrase: &Passphrase,
+    mut out: W,
+) -> Result<StreamWriter<W>, CryptoError> {
+    let (header, key) = seal_header_with_passphrase(rng, suite, passphrase)?;
+    header.write_to(&mut out)?;
+    Ok(StreamWriter::new(key, out))
 }
 
 /// A vault file whose header has been read, waiting for a key.
@@ -177,8 +193,14 @@ impl<R: Read> Decryptor<R> {
 
     /// The payload reader, given a file key from [`Decryptor::file_key`].
     pub fn into_reader(self, file_key: &FileKey) -> StreamReader<R> {
+        let (key, input) = self.into_payload(file_key);
+        StreamReader::new(key, input)
+    }
+
+    /// The payload key and the unread input, for [`super::pipeline`].
+    pub fn into_payload(self, file_key: &FileKey) -> (PayloadKey, R) {
         let key = payload_key(self.header.suite, file_key, &self.header.nonce);
-        StreamReader::new(key, self.input)
+        (key, self.input)
     }
 
     /// Split into the header and the unread input (the payload).

@@ -7,7 +7,8 @@
 //! - [`keys`]: file keys and X25519 keys in age's Bech32 encoding;
 //! - [`x25519`], [`passphrase`]: recipient stanzas;
 //! - [`header`]: the header's canonical encoding and MAC;
-//! - [`file`]: sealing and opening whole files.
+//! - [`file`]: sealing and opening whole files;
+//! - [`pipeline`]: the one payload path every format and command uses.
 //!
 //! The format is specified in `docs/FORMAT.md`.
 
@@ -16,6 +17,7 @@ pub mod file;
 pub mod header;
 pub mod keys;
 pub mod passphrase;
+pub mod pipeline;
 pub mod primitives;
 pub mod stream;
 pub mod suite;
