@@ -6,6 +6,7 @@
 //! The crate is organised by layer, each with its own error type:
 //! - [`crypto`]: the sealed-file format (header, recipient stanzas, STREAM payload);
 //! - [`keystore`]: the user's own identity on disk, passphrase protection;
+//! - [`remote`]: a vault of sealed objects on a transport (push, pull, ls);
 //! - [`transport`]: moving opaque bytes to a local folder or an SFTP server;
 //! - [`atomic`]: local files that appear whole or not at all;
 //! - [`cli`]: the command line, which converts every error once into a message.
@@ -15,4 +16,5 @@ pub mod atomic;
 pub mod cli;
 pub mod crypto;
 pub mod keystore;
+pub mod remote;
 pub mod transport;

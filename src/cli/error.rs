@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use crate::crypto::CryptoError;
 use crate::keystore::KeystoreError;
+use crate::remote::RemoteError;
 use crate::transport::TransportError;
 
 /// Where the keys for an `open` came from; changes the wording of a miss.
@@ -34,6 +35,9 @@ pub enum CliError {
     /// From a transport.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// From the remote-vault layer.
+    #[error("{}", remote_message(.0))]
+    Remote(RemoteError),
     /// No identity matched, with the source of the identities tried.
     #[error("{}", no_match_message(*.0))]
     NoMatchingIdentity(KeySource),
@@ -74,6 +78,22 @@ pub enum CliError {
     /// Writing the output failed.
     #[error("writing {}: {}", .0.display(), io_text(.1))]
     Output(PathBuf, io::Error),
+}
+
+fn remote_message(e: &RemoteError) -> String {
+    e.to_string()
+}
+
+/// Remote errors that wrap another layer's error become that layer's
+/// variant, so they get the same message and hint.
+impl From<RemoteError> for CliError {
+    fn from(e: RemoteError) -> Self {
+        match e {
+            RemoteError::Transport(t) => CliError::Transport(t),
+            RemoteError::Crypto(c) => CliError::Crypto(c),
+            other => CliError::Remote(other),
+        }
+    }
 }
 
 fn no_match_message(src: KeySource) -> &'static str {
@@ -166,6 +186,18 @@ impl CliError {
             CliError::TerminalOutput => "redirect the output or use -o FILE".into(),
             CliError::CannotInferOutput(_) => "use -o FILE to name the output".into(),
             CliError::NoRecipients => "`vault id` prints your public key".into(),
+            CliError::Remote(RemoteError::NameExists(_)) => {
+                "use --force to replace it, or --name to push under another name".into()
+            }
+            CliError::Remote(RemoteError::NoSuchName(_)) => {
+                "`vault ls REMOTE` lists the objects you can open".into()
+            }
+            CliError::Remote(RemoteError::NotAVault(_) | RemoteError::NotEmpty(_)) => {
+                "check the path; vault creates a vault only in a new or empty folder".into()
+            }
+            CliError::Remote(RemoteError::BadObject(_)) => {
+                "the server's copy was changed or damaged; push it again from a good copy".into()
+            }
             _ => return None,
         })
     }

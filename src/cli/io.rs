@@ -93,14 +93,18 @@ pub enum Target {
 impl Target {
     /// Decide where `path` writes, refusing to clobber or to write onto the
     /// input.
-    pub fn resolve(path: Option<&Path>, force: bool, input: &Input) -> Result<Target, CliError> {
+    pub fn resolve(
+        path: Option<&Path>,
+        force: bool,
+        input: Option<&Input>,
+    ) -> Result<Target, CliError> {
         let path = match path {
             None => return Ok(Target::Stdout),
             Some(p) if p == Path::new("-") => return Ok(Target::Stdout),
             Some(p) => p,
         };
         if let Ok(meta) = fs::metadata(path) {
-            if input.id() == Some((meta.dev(), meta.ino())) {
+            if input.and_then(Input::id) == Some((meta.dev(), meta.ino())) {
                 return Err(CliError::SameFile(path.to_path_buf()));
             }
             if meta.is_dir() {

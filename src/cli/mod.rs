@@ -10,6 +10,7 @@ pub mod error;
 pub mod io;
 pub mod keys;
 pub mod recipients;
+pub mod remote;
 pub mod seal;
 
 use std::path::PathBuf;
@@ -93,6 +94,16 @@ enum Command {
         #[arg(value_name = "FILE")]
         input: Option<PathBuf>,
     },
+    /// Seal files and upload them to a remote vault (sftp://, user@host:path, or a folder)
+    Push(remote::PushArgs),
+    /// Download and open objects from a remote vault
+    Pull(remote::PullArgs),
+    /// List the objects of a remote vault that you can open
+    Ls(remote::LsArgs),
+    /// Remove objects from a remote vault
+    Rm(remote::RmArgs),
+    /// Rename an object in a remote vault
+    Mv(remote::MvArgs),
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -129,6 +140,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
             force,
             input,
         } => seal::open(&identities, input.as_deref(), output.as_deref(), force, 1),
+        Command::Push(a) => remote::push(&a),
+        Command::Pull(a) => remote::pull(&a),
+        Command::Ls(a) => remote::ls(&a),
+        Command::Rm(a) => remote::rm(&a),
+        Command::Mv(a) => remote::mv(&a),
     }
 }
 

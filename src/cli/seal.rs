@@ -83,7 +83,7 @@ pub fn seal(
         name.push(format!(".{EXTENSION}"));
         PathBuf::from(name)
     });
-    let target = Target::resolve(output.or(default_out.as_deref()), force, &src)?;
+    let target = Target::resolve(output.or(default_out.as_deref()), force, Some(&src))?;
     if target.is_terminal() {
         return Err(CliError::TerminalOutput);
     }
@@ -144,7 +144,7 @@ pub fn open(
         (None, Some(p)) if !is_stdio(Some(p)) => Some(opened_name(p)?),
         _ => None,
     };
-    let target = Target::resolve(output.or(default_out.as_deref()), force, &src)?;
+    let target = Target::resolve(output.or(default_out.as_deref()), force, Some(&src))?;
     let src_name = src.name();
     let dec = Decryptor::new(&mut src).map_err(|e| match e {
         CryptoError::Io(e) => CliError::Input(src_name.clone(), e),

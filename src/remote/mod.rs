@@ -1,0 +1,546 @@
+//! A remote vault: sealed objects in a folder on any [`Transport`].
+//!
+//! ```text
+//! VAULT              marker: "vault remote v1", so a typo in REMOTE does not
+//!                    scatter objects into some other folder
+//! objects/ID.h       head: the object's vault header || its sealed metadata
+//! objects/ID.p       payload: STREAM[payload key](plaintext)
+//! tmp/ID.*.tmp       uploads in progress
+//! ```
+//!
+//! `ID` is 128 random bits in hex, so the server learns nothing from names.
+//! An object exists for readers once its head exists: a push writes the
+//! payload to `tmp/`, renames it to `objects/ID.p`, then does the same for
+//! the head, so an interrupted push leaves nothing visible and a rerun
+//! simply starts again (leftovers are swept after an hour). The head is
+//! small and separately replaceable: `mv`, `share` and `unshare` rewrite it
+//! with an atomic rename and never touch the payload. Metadata (name, size,
+//! times, recipient list) is sealed under the object's file key; see
+//! [`metadata`] and `docs/FORMAT.md`.
+
+pub mod metadata;
+pub mod names;
+
+use std::io::{Read, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand_core::CryptoRng;
+
+use crate::crypto::file::{file_key_for, payload_key};
+use crate::crypto::{
+    CopyError, CryptoError, FileKey, Header, Identity, Recipient, Suite, pipeline,
+};
+use crate::transport::{Transport, TransportError};
+
+pub use metadata::Metadata;
+
+/// The marker file's name and contents.
+pub const MARKER: &str = "VAULT";
+const MARKER_TEXT: &[u8] = b"vault remote v1\n";
+const OBJECTS: &str = "objects";
+const TMP: &str = "tmp";
+/// Longest head a reader accepts.
+const MAX_HEAD: u64 = 256 * 1024;
+/// Temporaries and orphaned payloads older than this are removed.
+const STALE_SECS: u64 = 3600;
+
+/// Errors of the remote-vault layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemoteError {
+    /// From the transport.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// From the crypto layer.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// The folder exists but holds no vault marker.
+    #[error("{0} is not a vault (no {MARKER} marker)")]
+    NotAVault(String),
+    /// The folder holds other files, so no vault is created there.
+    #[error("{0} is not empty and is not a vault")]
+    NotEmpty(String),
+    /// A name is already used.
+    #[error("{0:?} already exists in the vault")]
+    NameExists(String),
+    /// No object you can open has this name.
+    #[error("no object named {0:?} that you can open")]
+    NoSuchName(String),
+    /// A name is not allowed.
+    #[error("invalid name {0:?}: {1}")]
+    BadName(String, String),
+    /// An object is inconsistent (damaged or tampered with).
+    #[error("{0}")]
+    BadObject(String),
+    /// Local or payload I/O outside the transport.
+    #[error("{0}")]
+    Io(std::io::Error),
+}
+
+fn io_to_remote(e: std::io::Error) -> RemoteError {
+    // Transport writers wrap a TransportError inside io::Error.
+    if e.get_ref().is_some_and(|i| i.is::<TransportError>()) {
+        let inner = e.into_inner().expect("checked");
+        return RemoteError::Transport(*inner.downcast::<TransportError>().expect("checked"));
+    }
+    match CryptoError::from_io(e) {
+        CryptoError::Io(e) => RemoteError::Io(e),
+        other => RemoteError::Crypto(other),
+    }
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A random hex id of `bytes` random bytes.
+fn random_id<R: CryptoRng + ?Sized>(rng: &mut R, bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rng.fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn is_id(s: &str) -> bool {
+    s.len() == 32
+        && s.bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+}
+
+/// One object the caller can open.
+pub struct Object {
+    /// The opaque id on the server.
+    pub id: String,
+    /// The parsed header.
+    pub header: Header,
+    /// The file key (secret).
+    pub file_key: FileKey,
+    /// The decrypted metadata.
+    pub meta: Metadata,
+    /// Payload bytes on the server.
+    pub stored_size: u64,
+}
+
+/// What `list` found.
+#[derive(Default)]
+pub struct Listing {
+    /// Objects the caller can open, sorted by name then newest first.
+    pub objects: Vec<Object>,
+    /// Objects sealed to other keys.
+    pub others: usize,
+    /// Objects that could not be read (damaged heads, missing payloads).
+    pub unreadable: Vec<(String, String)>,
+}
+
+impl Listing {
+    /// The newest object with this name.
+    pub fn find(&self, name: &str) -> Option<&Object> {
+        self.objects.iter().find(|o| o.meta.name == name)
+    }
+}
+
+/// What to push: the plaintext source and its metadata.
+pub struct PushSpec<'a> {
+    /// Logical name.
+    pub name: &'a str,
+    /// Modification time of the source.
+    pub mtime: u64,
+    /// Payload suite.
+    pub suite: Suite,
+    /// Recipients (deduplicated, in order).
+    pub recipients: &'a [Recipient],
+    /// Worker threads for sealing.
+    pub threads: usize,
+}
+
+/// A vault on a transport.
+pub struct RemoteVault {
+    t: Box<dyn Transport>,
+}
+
+fn head_path(id: &str) -> String {
+    format!("{OBJECTS}/{id}.h")
+}
+
+fn payload_path(id: &str) -> String {
+    format!("{OBJECTS}/{id}.p")
+}
+
+impl RemoteVault {
+    /// An existing vault; fails if the folder is missing or not a vault.
+    pub fn open(mut t: Box<dyn Transport>) -> Result<RemoteVault, RemoteError> {
+        match t.stat(MARKER)? {
+            Some(_) => Ok(RemoteVault { t }),
+            None => match t.stat("")? {
+                Some(_) => Err(RemoteError::NotAVault(t.describe())),
+                None => Err(TransportError::NotFound(t.describe()).into()),
+            },
+        }
+    }
+
+    /// An existing vault, or a new one in a missing or empty folder.
+    pub fn open_or_create(mut t: Box<dyn Transport>) -> Result<RemoteVault, RemoteError> {
+        if t.stat(MARKER)?.is_some() {
+            return Ok(RemoteVault { t });
+        }
+        t.mkdir_all("")?;
+        if !t.list("")?.is_empty() {
+            return Err(RemoteError::NotEmpty(t.describe()));
+        }
+        t.mkdir_all(OBJECTS)?;
+        t.mkdir_all(TMP)?;
+        let tmp = format!(
+            "{TMP}/marker.{}.tmp",
+            random_id(&mut crate::crypto::os_rng(), 8)
+        );
+        let mut w = t.create(&tmp)?;
+        w.write_all(MARKER_TEXT).map_err(io_to_remote)?;
+        w.finish()?;
+        match t.rename(&tmp, MARKER, false) {
+            // Someone else created the vault at the same moment: fine.
+            Err(TransportError::AlreadyExists(_)) => {
+                let _ = t.remove(&tmp);
+            }
+            other => other?,
+        }
+        Ok(RemoteVault { t })
+    }
+
+    /// The transport's location, for messages.
+    pub fn describe(&self) -> String {
+        self.t.describe()
+    }
+
+    /// The underlying transport.
+    pub fn transport(&mut self) -> &mut dyn Transport {
+        self.t.as_mut()
+    }
+
+    fn read_head(&mut self, id: &str) -> Result<Vec<u8>, RemoteError> {
+        let mut buf = Vec::new();
+        let mut r = self.t.read(&head_path(id))?;
+        r.by_ref()
+            .take(MAX_HEAD + 1)
+            .read_to_end(&mut buf)
+            .map_err(io_to_remote)?;
+        if buf.len() as u64 > MAX_HEAD {
+            return Err(RemoteError::BadObject(format!(
+                "object {id}: head is too large"
+            )));
+        }
+        Ok(buf)
+    }
+
+    /// Split a head into header and metadata, and open both with `ids`.
+    /// `Ok(None)` means the object is not for these identities.
+    fn open_head(
+        head: &[u8],
+        ids: &[Identity],
+    ) -> Result<Option<(Header, FileKey, Metadata)>, RemoteError> {
+        let mut rest = head;
+        let header = Header::read_from(&mut rest)?;
+        let header_bytes = &head[..head.len() - rest.len()];
+        let key = match file_key_for(&header, ids) {
+            Ok(k) => k,
+            Err(CryptoError::NoMatchingIdentity) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let meta = Metadata::open(rest, &key, header_bytes)?;
+        if meta.recipients.len() != header.stanzas.len() {
+            return Err(RemoteError::BadObject(
+                "metadata does not match the header's recipients".into(),
+            ));
+        }
+        Ok(Some((header, key, meta)))
+    }
+
+    /// Every object, opened where `ids` can.
+    pub fn list(&mut self, ids: &[Identity]) -> Result<Listing, RemoteError> {
+        let entries = match self.t.list(OBJECTS) {
+            Ok(e) => e,
+            Err(TransportError::NotFound(_)) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let mut sizes = std::collections::HashMap::new();
+        let mut heads = Vec::new();
+        for e in &entries {
+            if let Some(id) = e.name.strip_suffix(".p").filter(|i| is_id(i)) {
+                sizes.insert(id.to_owned(), e.size);
+            } else if let Some(id) = e.name.strip_suffix(".h").filter(|i| is_id(i)) {
+                heads.push(id.to_owned());
+            }
+        }
+        let mut out = Listing::default();
+        for id in heads {
+            let Some(&stored_size) = sizes.get(&id) else {
+                out.unreadable.push((id, "its payload is missing".into()));
+                continue;
+            };
+            let opened = self.read_head(&id).and_then(|h| Self::open_head(&h, ids));
+            match opened {
+                Ok(Some((header, file_key, meta))) => {
+                    if names::check(&meta.name).is_err() {
+                        out.unreadable.push((id, "its name is not allowed".into()));
+                        continue;
+                    }
+                    out.objects.push(Object {
+                        id,
+                        header,
+                        file_key,
+                        meta,
+                        stored_size,
+                    })
+                }
+                Ok(None) => out.others += 1,
+                // Deleted between list and read (a concurrent rm): skip.
+                Err(RemoteError::Transport(TransportError::NotFound(_))) => {}
+                Err(e) => out.unreadable.push((id, e.to_string())),
+            }
+        }
+        out.objects.sort_by(|a, b| {
+            a.meta
+                .name
+                .cmp(&b.meta.name)
+                .then(b.meta.created.cmp(&a.meta.created))
+        });
+        Ok(out)
+    }
+
+    /// Upload `ready` (complete bytes) under a temporary name and rename it
+    /// to `path` (replacing only if `replace`).
+    fn put_small(&mut self, path: &str, bytes: &[u8], replace: bool) -> Result<(), RemoteError> {
+        let tmp = format!("{TMP}/{}.tmp", random_id(&mut crate::crypto::os_rng(), 16));
+        let mut w = self.t.create(&tmp)?;
+        w.write_all(bytes).map_err(io_to_remote)?;
+        w.finish()?;
+        if let Err(e) = self.t.rename(&tmp, path, replace) {
+            let _ = self.t.remove(&tmp);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Seal `input` into a new object. Returns its id.
+    pub fn push<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        input: &mut dyn Read,
+        spec: &PushSpec<'_>,
+    ) -> Result<String, RemoteError> {
+        names::check(spec.name)?;
+        let (header, file_key) = crate::crypto::file::new_header(rng, spec.suite, spec.recipients)?;
+        // Stanzas were deduplicated in order; record the same list.
+        let mut recipients = Vec::new();
+        for r in spec.recipients {
+            if !recipients.contains(r) {
+                recipients.push(*r);
+            }
+        }
+        let id = random_id(rng, 16);
+        let tmp = format!("{TMP}/{id}.p.tmp");
+        let key = payload_key(spec.suite, &file_key, &header.nonce);
+        let w = self.t.create(&tmp)?;
+        let (size, w) = match pipeline::seal_payload(key, input, w, spec.threads) {
+            Ok(x) => x,
+            Err(CopyError::Read(e)) => return Err(RemoteError::Io(e)),
+            Err(CopyError::Write(e)) => return Err(io_to_remote(e)),
+        };
+        w.finish()?;
+        let result = (|| {
+            self.t.rename(&tmp, &payload_path(&id), false)?;
+            let meta = Metadata {
+                name: spec.name.to_owned(),
+                size,
+                mtime: spec.mtime,
+                created: now(),
+                recipients,
+            };
+            let head = Self::head_bytes(rng, &header, &file_key, &meta);
+            self.put_small(&head_path(&id), &head, false)
+        })();
+        if let Err(e) = result {
+            let _ = self.t.remove(&tmp);
+            let _ = self.t.remove(&payload_path(&id));
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    fn head_bytes<R: CryptoRng + ?Sized>(
+        rng: &mut R,
+        header: &Header,
+        file_key: &FileKey,
+        meta: &Metadata,
+    ) -> Vec<u8> {
+        let mut head = header.to_bytes();
+        let sealed = meta.seal(rng, file_key, &head);
+        head.extend_from_slice(&sealed);
+        head
+    }
+
+    /// Replace an object's head (new header and/or metadata) atomically;
+    /// the payload is untouched. Returns the bytes written.
+    pub fn rewrite_head<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        obj: &Object,
+        header: &Header,
+        meta: &Metadata,
+    ) -> Result<u64, RemoteError> {
+        let head = Self::head_bytes(rng, header, &obj.file_key, meta);
+        self.put_small(&head_path(&obj.id), &head, true)?;
+        Ok(head.len() as u64)
+    }
+
+    /// Open an object's payload into `out`. Fails (after writing the
+    /// authenticated part) if it does not authenticate or its size does not
+    /// match the metadata.
+    pub fn pull(
+        &mut self,
+        obj: &Object,
+        out: &mut dyn Write,
+        threads: usize,
+    ) -> Result<u64, RemoteError> {
+        let expected = crate::crypto::stream::sealed_len(obj.meta.size);
+        if obj.stored_size != expected {
+            return Err(RemoteError::BadObject(format!(
+                "{:?}: the stored payload has the wrong size (damaged or modified)",
+                obj.meta.name
+            )));
+        }
+        let key = payload_key(obj.header.suite, &obj.file_key, &obj.header.nonce);
+        let r = self.t.read(&payload_path(&obj.id))?;
+        let n = pipeline::open_payload(key, r, out, threads).map_err(|e| match e {
+            CopyError::Read(e) => io_to_remote(e),
+            CopyError::Write(e) => RemoteError::Io(e),
+        })?;
+        if n != obj.meta.size {
+            return Err(RemoteError::BadObject(format!(
+                "{:?}: size does not match its metadata",
+                obj.meta.name
+            )));
+        }
+        Ok(n)
+    }
+
+    /// Remove an object: head first, so it disappears at once.
+    pub fn remove(&mut self, obj: &Object) -> Result<(), RemoteError> {
+        self.t.remove(&head_path(&obj.id))?;
+        match self.t.remove(&payload_path(&obj.id)) {
+            Ok(()) | Err(TransportError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Remove temporaries and orphaned payloads older than an hour (left by
+    /// interrupted pushes). Returns how many were removed. Best effort.
+    pub fn sweep(&mut self) -> usize {
+        let cutoff = now().saturating_sub(STALE_SECS);
+        let old = |e: &crate::transport::Entry| e.mtime.is_some_and(|m| m < cutoff);
+        let mut removed = 0;
+        if let Ok(tmp) = self.t.list(TMP) {
+            for e in tmp.iter().filter(|e| !e.is_dir && old(e)) {
+                if self.t.remove(&format!("{TMP}/{}", e.name)).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        if let Ok(objs) = self.t.list(OBJECTS) {
+            let heads: std::collections::HashSet<&str> = objs
+                .iter()
+                .filter_map(|e| e.name.strip_suffix(".h"))
+                .collect();
+            for e in objs.iter().filter(|e| old(e)) {
+                if let Some(id) = e.name.strip_suffix(".p")
+                    && !heads.contains(id)
+                    && self.t.remove(&payload_path(id)).is_ok()
+                {
+                    removed += 1;
+                }
+            }
+        }
+        removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::os_rng;
+    use crate::transport::LocalTransport;
+
+    fn vault(dir: &std::path::Path) -> RemoteVault {
+        RemoteVault::open_or_create(Box::new(LocalTransport::new(dir, None).unwrap())).unwrap()
+    }
+
+    #[test]
+    fn push_list_pull_rename_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("v");
+        let mut v = vault(&root);
+        let alice = Identity::generate(&mut os_rng());
+        let bob = Identity::generate(&mut os_rng());
+        let data = vec![7u8; 100_000];
+        let spec = PushSpec {
+            name: "docs/a.txt",
+            mtime: 5,
+            suite: Suite::Aes256Gcm,
+            recipients: &[alice.recipient()],
+            threads: 1,
+        };
+        v.push(&mut os_rng(), &mut &data[..], &spec).unwrap();
+        let l = v.list(std::slice::from_ref(&alice)).unwrap();
+        assert_eq!(l.objects.len(), 1);
+        assert_eq!(l.objects[0].meta.name, "docs/a.txt");
+        assert_eq!(l.objects[0].meta.size, 100_000);
+        let lb = v.list(std::slice::from_ref(&bob)).unwrap();
+        assert_eq!((lb.objects.len(), lb.others), (0, 1));
+        let mut out = Vec::new();
+        v.pull(&l.objects[0], &mut out, 1).unwrap();
+        assert_eq!(out, data);
+
+        let obj = &l.objects[0];
+        let mut meta = obj.meta.clone();
+        meta.name = "b.txt".into();
+        v.rewrite_head(&mut os_rng(), obj, &obj.header, &meta)
+            .unwrap();
+        let l = v.list(std::slice::from_ref(&alice)).unwrap();
+        assert!(l.find("b.txt").is_some() && l.find("docs/a.txt").is_none());
+        v.remove(&l.objects[0]).unwrap();
+        assert!(v.list(&[alice]).unwrap().objects.is_empty());
+        // Nothing on disk names the object.
+        for e in walk(&root) {
+            assert!(!e.contains("a.txt") && !e.contains("docs"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_non_empty_folder_is_not_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("thesis.tex"), b"x").unwrap();
+        let t = Box::new(LocalTransport::new(dir.path(), None).unwrap());
+        assert!(matches!(
+            RemoteVault::open_or_create(t),
+            Err(RemoteError::NotEmpty(_))
+        ));
+        let t = Box::new(LocalTransport::new(dir.path(), None).unwrap());
+        assert!(matches!(
+            RemoteVault::open(t),
+            Err(RemoteError::NotAVault(_))
+        ));
+    }
+
+    fn walk(p: &std::path::Path) -> Vec<String> {
+        let mut v = Vec::new();
+        for e in std::fs::read_dir(p).unwrap() {
+            let e = e.unwrap();
+            v.push(e.file_name().to_string_lossy().into_owned());
+            if e.file_type().unwrap().is_dir() {
+                v.extend(walk(&e.path()));
+            }
+        }
+        v
+    }
+}

@@ -1,0 +1,393 @@
+//! `vault push/pull/ls/rm/mv` through the real binary against a real
+//! OpenSSH server on 127.0.0.1 (see `tests/common/sshd.rs`).
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use common::pattern;
+use common::sshd::{ClientHome, Sshd};
+
+/// One user: a HOME with ~/.ssh set up for the server and a keystore.
+struct Client {
+    home: ClientHome,
+}
+
+impl Client {
+    fn new(home: ClientHome) -> Client {
+        let c = Client { home };
+        c.vault(&["keygen", "--no-passphrase"]).assert().success();
+        c
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.home.path().join(name)
+    }
+
+    fn command(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("vault"));
+        c.current_dir(self.home.path())
+            .env("HOME", self.home.path())
+            .env_remove("VAULT_HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("SSH_AUTH_SOCK")
+            .env_remove("VAULT_PASSPHRASE_FILE")
+            .env_remove("VAULT_PASSPHRASE_COMMAND")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn vault(&self, args: &[&str]) -> Command {
+        let mut c = Command::from_std(self.command());
+        c.args(args);
+        c
+    }
+
+    fn spawn(&self, args: &[&str]) -> Child {
+        self.command()
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn ls(&self, url: &str) -> Vec<String> {
+        let out = self.vault(&["ls", url]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn write(&self, name: &str, data: &[u8]) -> PathBuf {
+        let p = self.path(name);
+        if let Some(d) = p.parent() {
+            fs::create_dir_all(d).unwrap();
+        }
+        fs::write(&p, data).unwrap();
+        p
+    }
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn objects_visible(vault: &Path) -> usize {
+    files_under(&vault.join("objects"))
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "h"))
+        .count()
+}
+
+#[test]
+fn round_trips_names_and_listing() {
+    let sshd = Sshd::start();
+    let c = Client::new(sshd.home());
+    let url = sshd.url("v1");
+    let cases: Vec<(&str, usize)> = vec![
+        ("empty", 0),
+        ("one byte", 1),
+        ("chunk.bin", 65536),
+        ("chunk+1.bin", 65537),
+        ("ünïcødé ✓ name.txt", 3 * 65536 + 5),
+    ];
+    for (i, (name, len)) in cases.iter().enumerate() {
+        c.write(name, &pattern(*len, i as u8));
+        c.vault(&["push", name, &url]).assert().success();
+    }
+    let mut want: Vec<String> = cases.iter().map(|(n, _)| n.to_string()).collect();
+    want.sort();
+    assert_eq!(c.ls(&url), want);
+
+    fs::create_dir(c.path("out")).unwrap();
+    let names: Vec<&str> = cases.iter().map(|(n, _)| *n).collect();
+    let mut args = vec!["pull", &url];
+    args.extend(&names);
+    args.extend(["-C", "out"]);
+    c.vault(&args).assert().success();
+    for (i, (name, len)) in cases.iter().enumerate() {
+        let got = fs::read(c.path("out").join(name)).unwrap();
+        assert_eq!(got, pattern(*len, i as u8), "{name}");
+    }
+
+    // Folders in names, stdin and stdout.
+    c.vault(&["push", "--name", "docs/2026/notes.md", "-", &url])
+        .write_stdin("from stdin")
+        .assert()
+        .success();
+    c.vault(&["pull", &url, "docs/2026/notes.md", "-o", "-"])
+        .assert()
+        .success()
+        .stdout("from stdin");
+
+    // ls --long and --json carry sizes.
+    let long = c.vault(&["ls", "--long", &url]).output().unwrap();
+    let long = String::from_utf8(long.stdout).unwrap();
+    assert!(
+        long.lines()
+            .any(|l| l.contains("196613") && l.ends_with("ünïcødé ✓ name.txt")),
+        "{long}"
+    );
+    let json = c.vault(&["ls", "--json", &url]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["objects"].as_array().unwrap().len(), 6);
+
+    // mv and rm.
+    c.vault(&["mv", &url, "one byte", "renamed/one"])
+        .assert()
+        .success();
+    let a = c
+        .vault(&["mv", &url, "empty", "chunk.bin"])
+        .assert()
+        .failure();
+    assert!(stderr(&a).contains("already exists"));
+    c.vault(&["rm", &url, "empty", "chunk.bin"])
+        .assert()
+        .success();
+    let listing = c.ls(&url);
+    assert!(listing.contains(&"renamed/one".to_string()));
+    assert!(!listing.contains(&"empty".to_string()) && !listing.contains(&"one byte".to_string()));
+    let a = c.vault(&["rm", &url, "empty"]).assert().failure();
+    assert!(stderr(&a).contains("no object named"));
+
+    // Pushing an existing name needs --force, which replaces it.
+    c.write("chunk+1.bin", b"new version");
+    let a = c.vault(&["push", "chunk+1.bin", &url]).assert().failure();
+    assert!(stderr(&a).contains("already exists"));
+    c.vault(&["push", "--force", "chunk+1.bin", &url])
+        .assert()
+        .success();
+    c.vault(&["pull", &url, "chunk+1.bin", "-o", "-"])
+        .assert()
+        .success()
+        .stdout("new version");
+    assert_eq!(
+        c.ls(&url).iter().filter(|n| *n == "chunk+1.bin").count(),
+        1,
+        "the replaced object is gone"
+    );
+}
+
+#[test]
+fn the_server_never_sees_names_or_contents() {
+    let sshd = Sshd::start();
+    let c = Client::new(sshd.home());
+    let url = sshd.url("opaque");
+    let marker = b"TOPSECRETMARKER-";
+    let content: Vec<u8> = marker.iter().cycle().take(200_000).copied().collect();
+    c.write("project-nightingale.txt", &content);
+    c.vault(&[
+        "push",
+        "--name",
+        "plans/project-nightingale.txt",
+        "project-nightingale.txt",
+        &url,
+    ])
+    .assert()
+    .success();
+    let root = sshd.server_root().join("opaque");
+    let files = files_under(&root);
+    assert!(files.len() >= 3, "{files:?}");
+    for f in &files {
+        let rel = f
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            !rel.contains("nightingale") && !rel.contains("plans"),
+            "{rel}"
+        );
+        let bytes = fs::read(f).unwrap();
+        for needle in [&b"nightingale"[..], &b"plans/"[..], &marker[..]] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{rel} contains {:?}",
+                String::from_utf8_lossy(needle)
+            );
+        }
+        // Nothing stored records the plaintext size.
+        let size = 200_000u64;
+        assert!(
+            !bytes
+                .windows(8)
+                .any(|w| w == size.to_be_bytes() || w == size.to_le_bytes()),
+            "{rel} holds the size"
+        );
+    }
+}
+
+#[test]
+fn host_keys_are_verified_like_openssh() {
+    let sshd = Sshd::start();
+
+    let unknown = Client::new(sshd.home_unknown_host());
+    unknown.write("f", b"x");
+    let url = sshd.url("hk");
+    let a = unknown.vault(&["push", "f", &url]).assert().failure();
+    let err = stderr(&a);
+    assert!(err.contains("SHA256:"), "{err}");
+    assert!(err.contains("--accept-new"), "{err}");
+    assert!(!sshd.server_root().join("hk").exists(), "nothing written");
+    unknown
+        .vault(&["push", "--accept-new", "f", &url])
+        .assert()
+        .success();
+    let kh = fs::read_to_string(unknown.home.known_hosts()).unwrap();
+    assert!(kh.contains(&sshd.known_hosts_name()), "{kh}");
+    // Now known: no flag needed.
+    assert_eq!(unknown.ls(&url), vec!["f"]);
+
+    let changed = Client::new(sshd.home_changed_key());
+    let a = changed
+        .vault(&["ls", "--accept-new", &url])
+        .assert()
+        .failure();
+    let err = stderr(&a);
+    assert!(err.contains("known_hosts") && err.contains('3'), "{err}");
+
+    let wrong = Client::new(sshd.home_wrong_client_key());
+    let a = wrong.vault(&["ls", &url]).assert().failure();
+    let err = stderr(&a);
+    assert!(err.to_lowercase().contains("authentication"), "{err}");
+}
+
+fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn total_size(dir: &Path) -> u64 {
+    files_under(dir)
+        .iter()
+        .filter_map(|p| fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[test]
+fn server_stopped_mid_push_leaves_nothing_visible_and_a_rerun_works() {
+    let mut sshd = Sshd::start();
+    let c = Client::new(sshd.home());
+    let url = sshd.url("cut");
+    c.write("big", &pattern(256 << 20, 9));
+    let mut child = c.spawn(&["push", "big", &url]);
+    let tmp = sshd.server_root().join("cut/tmp");
+    wait_for("upload to start", Duration::from_secs(60), || {
+        total_size(&tmp) > 8 << 20
+    });
+    sshd.stop();
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "push must fail when the server goes away"
+    );
+    let vault = sshd.server_root().join("cut");
+    assert_eq!(objects_visible(&vault), 0);
+    sshd.restart();
+    c.vault(&["push", "big", &url]).assert().success();
+    assert_eq!(c.ls(&url), vec!["big"]);
+    assert_eq!(objects_visible(&vault), 1);
+    c.vault(&["pull", &url, "big", "-o", "back"])
+        .assert()
+        .success();
+    assert!(fs::read(c.path("back")).unwrap() == fs::read(c.path("big")).unwrap());
+}
+
+#[test]
+fn server_stopped_mid_pull_leaves_no_local_output() {
+    let mut sshd = Sshd::start();
+    let c = Client::new(sshd.home());
+    let url = sshd.url("cutpull");
+    c.write("big", &pattern(256 << 20, 3));
+    c.vault(&["push", "big", &url]).assert().success();
+    fs::create_dir(c.path("out")).unwrap();
+    let mut child = c.spawn(&["pull", &url, "big", "-C", "out"]);
+    let out = c.path("out");
+    wait_for("download to start", Duration::from_secs(60), || {
+        total_size(&out) > 8 << 20
+    });
+    sshd.stop();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert!(
+        files_under(&out).is_empty(),
+        "left: {:?}",
+        files_under(&out)
+    );
+}
+
+#[test]
+fn concurrent_pushes_into_one_vault_both_land() {
+    let sshd = Sshd::start();
+    let a = Client::new(sshd.home());
+    let b = Client::new(sshd.home());
+    let url = sshd.url("shared");
+    a.write("from-a", &pattern(3 << 20, 1));
+    b.write("from-b", &pattern(3 << 20, 2));
+    // Both users can read each other's objects only if sealed to them; here
+    // each seals to both so that one listing shows everything.
+    let a_id = String::from_utf8(a.vault(&["id"]).output().unwrap().stdout).unwrap();
+    let b_id = String::from_utf8(b.vault(&["id"]).output().unwrap().stdout).unwrap();
+    let mut pa = a.spawn(&["push", "-r", b_id.trim(), "from-a", &url]);
+    let mut pb = b.spawn(&["push", "-r", a_id.trim(), "from-b", &url]);
+    let (sa, sb) = (pa.wait().unwrap(), pb.wait().unwrap());
+    assert!(sa.success() && sb.success());
+    assert_eq!(a.ls(&url), vec!["from-a", "from-b"]);
+    assert_eq!(b.ls(&url), vec!["from-a", "from-b"]);
+}
+
+#[test]
+fn a_large_file_round_trips() {
+    let sshd = Sshd::start();
+    let c = Client::new(sshd.home());
+    let url = sshd.url("large");
+    let data = pattern(300 << 20, 5);
+    c.write("large.bin", &data);
+    c.vault(&["push", "large.bin", &url]).assert().success();
+    c.vault(&["pull", &url, "large.bin", "-o", "back.bin"])
+        .assert()
+        .success();
+    assert!(fs::read(c.path("back.bin")).unwrap() == data);
+}
+
+#[test]
+fn missing_vault_and_bad_remote_strings() {
+    let sshd = Sshd::start();
+    let c = Client::new(sshd.home());
+    let a = c.vault(&["ls", &sshd.url("nope")]).assert().failure();
+    assert!(stderr(&a).contains("not found"), "{}", stderr(&a));
+    let a = c.vault(&["ls", "sftp://"]).assert().failure();
+    assert!(stderr(&a).starts_with("vault: error:"));
+}
