@@ -160,6 +160,9 @@ impl CliError {
                 crate::keystore::passphrase::ENV_FILE,
                 crate::keystore::passphrase::ENV_COMMAND
             ),
+            CliError::Keystore(K::SealedToKeys(_)) => {
+                "give the plain key file with -i, or an age file of it sealed with `age -p` or `vault seal --age -p`".into()
+            }
             CliError::Keystore(K::EmptyPassphrase) => {
                 "for an unprotected key use `vault keygen --no-passphrase`".into()
             }

@@ -7,7 +7,7 @@
 //! - [`keys`]: file keys and X25519 keys in age's Bech32 encoding;
 //! - [`x25519`], [`passphrase`]: recipient stanzas;
 //! - [`header`]: the header's canonical encoding and MAC;
-//! - [`file`]: sealing and opening whole files;
+//! - [`file`](mod@file): sealing and opening whole files;
 //! - [`pipeline`]: the one payload path every format and command uses;
 //! - [`age`]: age v1 files, on the same primitives, stanzas and payload path.
 //!

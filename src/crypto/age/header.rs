@@ -51,9 +51,10 @@ pub struct Stanza {
 }
 
 impl Stanza {
-    /// The stanza type: its first argument.
+    /// The stanza type: its first argument (empty only for a stanza built
+    /// by hand without arguments, which serialises to nothing valid).
     pub fn kind(&self) -> &str {
-        &self.args[0]
+        self.args.first().map_or("", String::as_str)
     }
 }
 
