@@ -80,7 +80,7 @@ enum Command {
         /// Seal to a passphrase instead of keys (Argon2id; with --age, scrypt as `age -p`)
         #[arg(short = 'p', long)]
         passphrase: bool,
-        /// Output file (default FILE.vault, or stdout for stdin); - for stdout
+        /// Output file (default FILE.vault, or FILE.age with --age; stdout for stdin); - for stdout
         #[arg(short = 'o', long, value_name = "OUT")]
         output: Option<PathBuf>,
         /// Replace an existing output file
