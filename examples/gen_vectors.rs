@@ -733,8 +733,8 @@ fn payload_per_suite(out: &mut Vec<Vector>, p: &People, suite: Suite) {
     let cases = [
         case(n("flip_first_chunk"), PAYLOAD, NOTHING, "a bit of the first of three chunks flipped; nothing is released", f(s.chunk_at(0) + 100, 0x01)),
         case(n("flip_last_chunk"), PAYLOAD, c01, "a bit of the last of three chunks flipped; the first two are released", f(s.chunk_at(2) + 100, 0x01)),
-        case(n("truncated_after_first_chunk"), TRUNCATED, NOTHING, "cut at the first chunk boundary: a full chunk not marked last, then the end", b[..s.chunk_at(1)].to_vec()),
-        case(n("truncated_after_second_chunk"), TRUNCATED, c0, "cut at the second chunk boundary; the first chunk is released", b[..s.chunk_at(2)].to_vec()),
+        case(n("truncated_after_first_chunk"), TRUNCATED, c0, "cut at the first chunk boundary: a full chunk not marked last (released), then the end", b[..s.chunk_at(1)].to_vec()),
+        case(n("truncated_after_second_chunk"), TRUNCATED, c01, "cut at the second chunk boundary; both chunks are released", b[..s.chunk_at(2)].to_vec()),
         case(n("truncated_mid_chunk"), PAYLOAD, c0, "cut 1000 bytes into the second chunk; the first chunk is released", b[..s.chunk_at(1) + 1000].to_vec()),
     ];
     Opener::ids(ids, Some(&s.file_key)).push_all(out, cases);
@@ -745,8 +745,8 @@ fn payload_per_suite(out: &mut Vec<Vector>, p: &People, suite: Suite) {
     let c = case(
         name,
         TRAILING,
-        NOTHING,
-        "one byte after a full final chunk",
+        Some(&s.plaintext[..]),
+        "one byte after a full final chunk (released)",
         body,
     );
     Opener::ids(ids, Some(&s.file_key)).push(out, c);
@@ -815,12 +815,12 @@ fn payload_more(out: &mut Vec<Vector>, p: &People) {
     #[rustfmt::skip]
     let cases = [
         case("stream_empty_final_chunk", PAYLOAD, Some(full), "a full chunk, then an empty final chunk (allowed only as the only chunk)", file(&[&chunk(0, false, full), &chunk(1, true, &[])])),
-        case("stream_two_final_chunks", TRAILING, NOTHING, "a full chunk marked last, then another chunk marked last", file(&[&chunk(0, true, full), &chunk(1, true, tail)])),
+        case("stream_two_final_chunks", TRAILING, Some(full), "a full chunk marked last (released), then another chunk marked last", file(&[&chunk(0, true, full), &chunk(1, true, tail)])),
         case("stream_no_final_chunk_short", PAYLOAD, NOTHING, "a single short chunk not marked last", file(&[&chunk(0, false, tail)])),
         case("stream_skipped_index", PAYLOAD, Some(full), "chunk indices 0 then 2: a chunk was dropped from the middle", file(&[&chunk(0, false, full), &chunk(2, true, tail)])),
         case("stream_trailing_after_short_chunk", PAYLOAD, NOTHING, "one byte after a short final chunk: the chunk no longer authenticates", file(&[&chunk(0, true, tail), &[0]])),
         case("stream_trailing_after_empty_chunk", PAYLOAD, NOTHING, "one byte after the empty final chunk of an empty file", file(&[&chunk(0, true, &[]), &[0]])),
-        case("stream_trailing_long", TRAILING, NOTHING, "40 bytes after a full final chunk", file(&[&chunk(0, true, full), &[0x55; 40]])),
+        case("stream_trailing_long", TRAILING, Some(full), "40 bytes after a full final chunk (released)", file(&[&chunk(0, true, full), &[0x55; 40]])),
         case("stream_empty_payload_cut", TRUNCATED, NOTHING, "the empty final chunk of an empty file cut to 15 bytes", empty_cut),
     ];
     Opener::ids(ids, Some(&file_key)).push_all(out, cases);

@@ -50,8 +50,8 @@ pub enum CliError {
     /// Sealed bytes would go to a terminal.
     #[error("refusing to write sealed bytes to a terminal")]
     TerminalOutput,
-    /// `open FILE` where FILE does not end in `.vault`.
-    #[error("cannot tell the output name for {}: it does not end in .vault", .0.display())]
+    /// `open FILE` where FILE does not end in `.vault` or `.age`.
+    #[error("cannot tell the output name for {}: it does not end in .vault or .age", .0.display())]
     CannotInferOutput(PathBuf),
     /// Sealing with no keystore identity and no `--no-self`.
     #[error("no identity in the keystore to seal to yourself")]
@@ -142,8 +142,14 @@ impl CliError {
             CliError::Crypto(C::Truncated) => {
                 "the file was cut short, e.g. by an interrupted copy; fetch it again".into()
             }
-            CliError::Crypto(C::DecryptFailed | C::HeaderMac | C::InvalidHeader(_)) => {
-                "the file was changed after it was sealed; nothing was written for it".into()
+            CliError::Crypto(
+                C::DecryptFailed | C::HeaderMac | C::InvalidHeader(_) | C::InvalidArmor(_),
+            ) => "the file was changed after it was sealed; nothing was written for it".into(),
+            CliError::Crypto(C::WorkFactorTooHigh(_)) => {
+                "the file asks for more passphrase work than vault allows; it was not made by vault or age with their defaults".into()
+            }
+            CliError::Crypto(C::PassphraseNotAlone) => {
+                "a passphrase-sealed file must have no other recipients; the file was changed".into()
             }
             CliError::Crypto(C::UnsupportedVersion(_) | C::UnknownSuite(_)) => {
                 "this file was made by a newer vault; upgrade vault to open it".into()
@@ -174,6 +180,9 @@ impl CliError {
                 crate::keystore::passphrase::ENV_FILE,
                 crate::keystore::passphrase::ENV_COMMAND
             ),
+            CliError::Keystore(K::SealedToKeys(_)) => {
+                "give the plain key file with -i, or an age file of it sealed with `age -p` or `vault seal --age -p`".into()
+            }
             CliError::Keystore(K::EmptyPassphrase) => {
                 "for an unprotected key use `vault keygen --no-passphrase`".into()
             }

@@ -6,6 +6,7 @@
 //! not an error worth a message: vault exits quietly with status 141, as a
 //! process killed by SIGPIPE would.
 
+pub mod age;
 pub mod error;
 pub mod io;
 pub mod keys;
@@ -28,7 +29,12 @@ Exit status: 0 on success, 1 on any failure, 2 on a usage error.
 Environment:
   VAULT_HOME                keystore folder (default $XDG_CONFIG_HOME/vault or ~/.config/vault)
   VAULT_PASSPHRASE_FILE     file holding the passphrase (instead of asking on the terminal)
-  VAULT_PASSPHRASE_COMMAND  command printing the passphrase";
+  VAULT_PASSPHRASE_COMMAND  command printing the passphrase
+
+A command needs at most one passphrase: a passphrase-sealed file's own (vault
+or age), else the one protecting your keystore identity or -i identity file.
+
+`open` reads vault files and age v1 files (binary or armored) alike.";
 
 /// End-to-end encrypted files: seal to public keys, ship opaque blobs.
 #[derive(Parser, Debug)]
@@ -59,17 +65,23 @@ enum Command {
         /// Seal to the public keys in FILE, one a line (# comments)
         #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
         recipient_files: Vec<PathBuf>,
-        /// Payload cipher
+        /// Payload cipher (age files are always chacha20poly1305)
         #[arg(long, value_name = "CIPHER", default_value = "chacha20poly1305",
               value_parser = ["chacha20poly1305", "aes256gcm"])]
         cipher: String,
+        /// Write a standard age v1 file (default output FILE.age)
+        #[arg(long)]
+        age: bool,
+        /// With --age: ASCII armor, which may also go to a terminal
+        #[arg(short = 'a', long)]
+        armor: bool,
         /// Do not add your own key as a recipient
         #[arg(long)]
         no_self: bool,
-        /// Seal to a passphrase instead of keys
+        /// Seal to a passphrase instead of keys (Argon2id; with --age, scrypt as `age -p`)
         #[arg(short = 'p', long)]
         passphrase: bool,
-        /// Output file (default FILE.vault, or stdout for stdin); - for stdout
+        /// Output file (default FILE.vault, or FILE.age with --age; stdout for stdin); - for stdout
         #[arg(short = 'o', long, value_name = "OUT")]
         output: Option<PathBuf>,
         /// Replace an existing output file
@@ -79,12 +91,13 @@ enum Command {
         #[arg(value_name = "FILE")]
         input: Option<PathBuf>,
     },
-    /// Open a sealed file
+    /// Open a sealed file (vault or age v1, binary or armored)
     Open {
-        /// Use the identities in FILE (age key-file format) instead of the keystore
+        /// Use the identities in FILE (age key-file format, plain or
+        /// passphrase-encrypted with age or vault) instead of the keystore
         #[arg(short = 'i', long = "identity", value_name = "IDENTITY_FILE")]
         identities: Vec<PathBuf>,
-        /// Output file (default FILE without .vault, or stdout for stdin); - for stdout
+        /// Output file (default FILE without .vault or .age, or stdout for stdin); - for stdout
         #[arg(short = 'o', long, value_name = "OUT")]
         output: Option<PathBuf>,
         /// Replace an existing output file
@@ -117,6 +130,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             recipients,
             recipient_files,
             cipher,
+            age,
+            armor,
             no_self,
             passphrase,
             output,
@@ -130,6 +145,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 no_self: no_self || passphrase,
                 passphrase,
                 suite,
+                age,
+                armor,
                 threads: 1,
             };
             seal::seal(&opts, input.as_deref(), output.as_deref(), force)
@@ -161,6 +178,10 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::from(141),
+        Err(e @ CliError::Usage(_)) => {
+            e.report();
+            ExitCode::from(2)
+        }
         Err(e) => {
             e.report();
             ExitCode::FAILURE

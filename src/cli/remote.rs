@@ -201,6 +201,8 @@ pub fn push(a: &PushArgs) -> Result<(), CliError> {
         passphrase: false,
         suite,
         threads: 1,
+        age: false,
+        armor: false,
     })?;
     // Names first, so that every mistake shows before anything is sent.
     let mut jobs = Vec::new();

@@ -1,7 +1,12 @@
 //! `vault seal` and `vault open`.
+//!
+//! Both formats share everything here but the header: recipients, output
+//! rules, passphrase sources and the payload path. `seal --age` and age
+//! input to `open` hand over to [`super::age`] once those are settled.
 
 use std::path::{Path, PathBuf};
 
+use super::age;
 use super::error::{CliError, KeySource};
 use super::io::{Input, Target};
 use super::recipients::{parse_recipient, push_unique, read_recipients_file};
@@ -25,6 +30,10 @@ pub struct SealOptions {
     pub passphrase: bool,
     /// Payload suite.
     pub suite: Suite,
+    /// Write an age v1 file instead of a vault file.
+    pub age: bool,
+    /// With `age`: ASCII armor.
+    pub armor: bool,
     /// Worker threads for the payload.
     pub threads: usize,
 }
@@ -59,6 +68,46 @@ fn is_stdio(p: Option<&Path>) -> bool {
     p.is_none_or(|p| p == Path::new("-"))
 }
 
+/// Refuse option combinations a format cannot express.
+fn check_options(opts: &SealOptions) -> Result<(), CliError> {
+    if opts.passphrase && (!opts.recipients.is_empty() || !opts.recipient_files.is_empty()) {
+        return Err(CliError::Usage(
+            "--passphrase seals to a passphrase only; it cannot be combined with -r or -R".into(),
+        ));
+    }
+    if opts.armor && !opts.age {
+        return Err(CliError::Usage(
+            "--armor writes an ASCII-armored age file; it needs --age".into(),
+        ));
+    }
+    if opts.age && opts.suite != Suite::ChaCha20Poly1305 {
+        return Err(CliError::Usage(format!(
+            "age files are always ChaCha20-Poly1305; --cipher {} cannot be used with --age",
+            opts.suite
+        )));
+    }
+    Ok(())
+}
+
+/// A failed payload copy while sealing, named by its side.
+pub fn seal_error(e: CopyError, src: &Input, target: &Target) -> CliError {
+    match e {
+        CopyError::Read(e) => CliError::Input(src.name(), e),
+        CopyError::Write(e) => CliError::Output(target.name(), e),
+    }
+}
+
+/// A failed payload copy while opening: a crypto class, or the failing side.
+pub fn open_error(e: CopyError, src_name: &Path, target: &Target) -> CliError {
+    match e {
+        CopyError::Read(e) => match CryptoError::from_io(e) {
+            CryptoError::Io(e) => CliError::Input(src_name.to_path_buf(), e),
+            other => CliError::Crypto(other),
+        },
+        CopyError::Write(e) => CliError::Output(target.name(), e),
+    }
+}
+
 /// `vault seal`.
 pub fn seal(
     opts: &SealOptions,
@@ -67,11 +116,7 @@ pub fn seal(
     force: bool,
 ) -> Result<(), CliError> {
     let threads = opts.threads;
-    if opts.passphrase && (!opts.recipients.is_empty() || !opts.recipient_files.is_empty()) {
-        return Err(CliError::Usage(
-            "--passphrase seals to a passphrase only; it cannot be combined with -r or -R".into(),
-        ));
-    }
+    check_options(opts)?;
     let recipients = if opts.passphrase {
         Vec::new()
     } else {
@@ -79,12 +124,17 @@ pub fn seal(
     };
     let mut src = Input::open(input)?;
     let default_out = (!is_stdio(input)).then(|| {
-        let mut name = input.expect("checked").as_os_str().to_owned();
+        let input = input.expect("checked");
+        if opts.age {
+            return age::sealed_name(input);
+        }
+        let mut name = input.as_os_str().to_owned();
         name.push(format!(".{EXTENSION}"));
         PathBuf::from(name)
     });
     let target = Target::resolve(output.or(default_out.as_deref()), force, Some(&src))?;
-    if target.is_terminal() {
+    // Armor is text and may be shown; binary output may not.
+    if target.is_terminal() && !opts.armor {
         return Err(CliError::TerminalOutput);
     }
     let pass = if opts.passphrase {
@@ -93,6 +143,20 @@ pub fn seal(
         None
     };
     let mut rng = os_rng();
+    if opts.age {
+        let out = target.create(force)?;
+        let pass = pass.as_ref();
+        return age::seal(
+            &mut rng,
+            &recipients,
+            pass,
+            opts.armor,
+            &mut src,
+            out,
+            &target,
+            threads,
+        );
+    }
     let (header, key) = match &pass {
         Some(p) => file::seal_header_with_passphrase(&mut rng, opts.suite, p),
         None => file::seal_header(&mut rng, opts.suite, &recipients),
@@ -101,17 +165,18 @@ pub fn seal(
     header
         .write_to(&mut out)
         .map_err(|e| CliError::Output(target.name(), e))?;
-    let (_, out) = pipeline::seal_payload(key, &mut src, out, threads).map_err(|e| match e {
-        CopyError::Read(e) => CliError::Input(src.name(), e),
-        CopyError::Write(e) => CliError::Output(target.name(), e),
-    })?;
+    let (_, out) = pipeline::seal_payload(key, &mut src, out, threads)
+        .map_err(|e| seal_error(e, &src, &target))?;
     out.commit().map_err(|e| CliError::Output(target.name(), e))
 }
 
-/// The default output of `open FILE`: FILE without `.vault`.
+/// The default output of `open FILE`: FILE without `.vault` or `.age`.
 fn opened_name(input: &Path) -> Result<PathBuf, CliError> {
     match input.extension() {
-        Some(ext) if ext == EXTENSION && input.file_stem().is_some_and(|s| !s.is_empty()) => {
+        Some(ext)
+            if (ext == EXTENSION || ext == age::EXTENSION)
+                && input.file_stem().is_some_and(|s| !s.is_empty()) =>
+        {
             Ok(input.with_extension(""))
         }
         _ => Err(CliError::CannotInferOutput(input.to_path_buf())),
@@ -146,6 +211,11 @@ pub fn open(
     };
     let target = Target::resolve(output.or(default_out.as_deref()), force, Some(&src))?;
     let src_name = src.name();
+    let mut src =
+        crate::crypto::age::sniff(&mut src).map_err(|e| CliError::Input(src_name.clone(), e))?;
+    if crate::crypto::age::looks_like_age(crate::crypto::age::sniffed_prefix(&src)) {
+        return age::open(src, src_name, identity_files, &target, force, threads);
+    }
     let dec = Decryptor::new(&mut src).map_err(|e| match e {
         CryptoError::Io(e) => CliError::Input(src_name.clone(), e),
         other => CliError::Crypto(other),
@@ -162,13 +232,8 @@ pub fn open(
     };
     let (key, payload) = dec.into_payload(&key);
     let mut out = target.create(force)?;
-    pipeline::open_payload(key, payload, &mut out, threads).map_err(|e| match e {
-        CopyError::Read(e) => match CryptoError::from_io(e) {
-            CryptoError::Io(e) => CliError::Input(src_name.clone(), e),
-            other => CliError::Crypto(other),
-        },
-        CopyError::Write(e) => CliError::Output(target.name(), e),
-    })?;
+    pipeline::open_payload(key, payload, &mut out, threads)
+        .map_err(|e| open_error(e, &src_name, &target))?;
     out.commit().map_err(|e| CliError::Output(target.name(), e))
 }
 
@@ -182,7 +247,12 @@ mod tests {
             opened_name(Path::new("a/b.txt.vault")).unwrap(),
             PathBuf::from("a/b.txt")
         );
+        assert_eq!(
+            opened_name(Path::new("b.txt.age")).unwrap(),
+            PathBuf::from("b.txt")
+        );
         assert!(opened_name(Path::new("b.txt")).is_err());
+        assert!(opened_name(Path::new(".age")).is_err());
         assert!(opened_name(Path::new(".vault")).is_err());
     }
 }

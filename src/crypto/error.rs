@@ -50,6 +50,11 @@ pub enum CryptoError {
     /// Bytes follow the authenticated end of the payload.
     #[error("file has unexpected data after its end")]
     TrailingData,
+    /// An ASCII-armored age file breaks the armor's strict rules (C2SP
+    /// age, "ASCII armor"): a wrong first or last line, a line of the wrong
+    /// length, non-canonical base64, or data around the armor.
+    #[error("the armor of this age file is damaged or was modified ({0})")]
+    InvalidArmor(&'static str),
     /// A key string does not parse.
     #[error("invalid key: {0}")]
     InvalidKey(String),

@@ -7,11 +7,13 @@
 //! - [`keys`]: file keys and X25519 keys in age's Bech32 encoding;
 //! - [`x25519`], [`passphrase`]: recipient stanzas;
 //! - [`header`]: the header's canonical encoding and MAC;
-//! - [`file`]: sealing and opening whole files;
-//! - [`pipeline`]: the one payload path every format and command uses.
+//! - [`file`](mod@file): sealing and opening whole files;
+//! - [`pipeline`]: the one payload path every format and command uses;
+//! - [`age`]: age v1 files, on the same primitives, stanzas and payload path.
 //!
-//! The format is specified in `docs/FORMAT.md`.
+//! The format is specified in `docs/FORMAT.md` (age compatibility there too).
 
+pub mod age;
 pub mod error;
 pub mod file;
 pub mod header;

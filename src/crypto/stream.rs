@@ -15,6 +15,12 @@
 //! ahead, refuses trailing bytes and empty final chunks, reports every
 //! authentication failure as one opaque class, and keeps failing once it
 //! has failed. Both work on one buffer allocated up front.
+//!
+//! The reader releases exactly the chunks that authenticate at their index,
+//! as age's reference reader does (the C2SP CCTV vectors check this): a
+//! full chunk that authenticates only with the other "last" flag is
+//! released before the reader reports the cut (`Truncated`) or the extra
+//! bytes (`TrailingData`). Both formats share this one reader.
 
 use std::io::{self, Read, Write};
 
@@ -252,10 +258,12 @@ impl<R: Read> StreamReader<R> {
     }
 
     /// Read, authenticate and decrypt the next chunk into `buf[..end]`.
+    ///
+    /// A chunk that authenticated but ends the stream wrongly (see
+    /// [`StreamReader::authenticate`]) is handed out before the failure.
     fn fill(&mut self) -> io::Result<()> {
         let (len, last) = self.read_sealed_chunk()?;
-        let verdict = self.authenticate(len, last);
-        match verdict {
+        match self.authenticate(len, last) {
             Ok(plain) => {
                 self.pos = 0;
                 self.end = plain;
@@ -268,41 +276,48 @@ impl<R: Read> StreamReader<R> {
                 }
                 Ok(())
             }
-            Err(kind) => {
+            Err((kind, released)) => {
                 // Never hand out bytes from a chunk that did not authenticate.
-                self.buf.iter_mut().for_each(|b| *b = 0);
+                if released == 0 {
+                    self.buf.iter_mut().for_each(|b| *b = 0);
+                }
                 self.pos = 0;
-                self.end = 0;
+                self.end = released;
                 self.state = ReadState::Failed(kind);
-                Err(kind.error())
+                if released == 0 {
+                    Err(kind.error())
+                } else {
+                    Ok(())
+                }
             }
         }
     }
 
-    fn authenticate(&mut self, len: usize, last: bool) -> Result<usize, FailKind> {
+    /// Open the chunk in `buf[..len]`: its plaintext length, or the failure
+    /// and how many plaintext bytes (of a chunk that did authenticate) may
+    /// still be handed out before it.
+    fn authenticate(&mut self, len: usize, last: bool) -> Result<usize, (FailKind, usize)> {
         if len < TAG_LEN {
             // Nothing, or less than a tag, where a chunk must be.
-            return Err(FailKind::Truncated);
+            return Err((FailKind::Truncated, 0));
         }
         let chunk = &mut self.buf[..len];
         match self.key.open_chunk(self.index, last, chunk) {
-            Some(0) if last && self.index > 0 => Err(FailKind::Damaged),
+            Some(0) if last && self.index > 0 => Err((FailKind::Damaged, 0)),
             Some(n) => Ok(n),
             // A failed open leaves the chunk as it was (see `open_chunk`),
-            // so it can be tried with the other flag to name the failure:
-            // a full "last" chunk that opens as a middle one means the rest
-            // was cut off; a middle chunk that opens as the last one means
-            // bytes were appended.
-            None if len == SEALED_CHUNK_SIZE
-                && self.key.open_chunk(self.index, !last, chunk).is_some() =>
-            {
-                Err(if last {
-                    FailKind::Truncated
-                } else {
-                    FailKind::Trailing
-                })
+            // so it can be tried with the other flag: a full "last" chunk
+            // that opens as a middle one means the rest was cut off; a
+            // middle chunk that opens as the last one means bytes were
+            // appended. Either way this chunk is authentic at its index.
+            None if len == SEALED_CHUNK_SIZE => {
+                match self.key.open_chunk(self.index, !last, chunk) {
+                    Some(n) if last => Err((FailKind::Truncated, n)),
+                    Some(n) => Err((FailKind::Trailing, n)),
+                    None => Err((FailKind::Damaged, 0)),
+                }
             }
-            None => Err(FailKind::Damaged),
+            None => Err((FailKind::Damaged, 0)),
         }
     }
 
@@ -441,6 +456,38 @@ mod tests {
         sealed.extend_from_slice(&[0u8; 40]);
         let err = open(Suite::ChaCha20Poly1305, &sealed).unwrap_err();
         assert!(matches!(err, CryptoError::TrailingData), "{err}");
+    }
+
+    #[test]
+    fn chunks_that_authenticate_are_released_before_a_cut_or_extra_bytes() {
+        let suite = Suite::ChaCha20Poly1305;
+        let data: Vec<u8> = (0..3 * CHUNK_SIZE).map(|i| (i % 253) as u8).collect();
+        let sealed = seal(suite, &data, CHUNK_SIZE);
+        let released = |bytes: &[u8]| {
+            let mut out = Vec::new();
+            let err = match StreamReader::new(key(suite), bytes).copy_to(&mut out) {
+                Err(CopyError::Read(e)) => CryptoError::from_io(e),
+                other => panic!("expected a read failure, got {other:?}"),
+            };
+            (err, out)
+        };
+        // Cut after two full chunks: the second opens as a middle chunk.
+        let (err, out) = released(&sealed[..2 * SEALED_CHUNK_SIZE]);
+        assert!(matches!(err, CryptoError::Truncated), "{err}");
+        assert_eq!(out, &data[..2 * CHUNK_SIZE]);
+        // A full final chunk, then one more byte: the chunk opens as last.
+        let mut one = seal(suite, &data[..CHUNK_SIZE], CHUNK_SIZE);
+        one.push(0);
+        let (err, out) = released(&one);
+        assert!(matches!(err, CryptoError::TrailingData), "{err}");
+        assert_eq!(out, &data[..CHUNK_SIZE]);
+        // Through `Read` too: the bytes first, then the same failure, twice.
+        let mut r = StreamReader::new(key(suite), &one[..]);
+        let mut out = Vec::new();
+        let err = CryptoError::from_io(r.read_to_end(&mut out).unwrap_err());
+        assert!(matches!(err, CryptoError::TrailingData), "{err}");
+        assert_eq!(out.len(), CHUNK_SIZE);
+        assert!(r.read(&mut [0u8; 10]).is_err(), "must keep failing");
     }
 
     #[test]

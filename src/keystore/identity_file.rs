@@ -2,8 +2,10 @@
 //!
 //! A plain identity file holds `AGE-SECRET-KEY-1...` lines; blank lines and
 //! lines starting with `#` are ignored. A protected one is a vault file
-//! sealed to a passphrase whose plaintext is a plain identity file. Parse
-//! errors name the line number but never echo the line: it may be a secret.
+//! sealed to a passphrase whose plaintext is a plain identity file, or the
+//! same as an age file sealed to a passphrase (`age -p keys.txt`), which
+//! `age -d -i` accepts too. Parse errors name the line number but never echo
+//! the line: it may be a secret.
 
 use std::path::Path;
 
@@ -12,7 +14,7 @@ use zeroize::Zeroizing;
 use super::KeystoreError;
 use super::passphrase;
 use crate::crypto::header::MAGIC;
-use crate::crypto::{Decryptor, Identity};
+use crate::crypto::{Decryptor, Identity, age, pipeline};
 
 /// Parse the text of a plain identity file.
 pub fn parse(text: &str, origin: &Path) -> Result<Vec<Identity>, KeystoreError> {
@@ -55,8 +57,32 @@ pub fn is_protected(bytes: &[u8]) -> bool {
     bytes.starts_with(&MAGIC)
 }
 
+/// The plaintext of an age file sealed to a passphrase, asking for it.
+fn open_age(bytes: &[u8], origin: &Path) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+    let d = age::Decryptor::new(bytes)?;
+    if !d.is_passphrase() {
+        return Err(KeystoreError::SealedToKeys(origin.to_path_buf()));
+    }
+    d.passphrase_work_factor()?;
+    let pass = passphrase::read(&format!("Passphrase for {}: ", origin.display()))?;
+    let key = d.file_key_with_passphrase(&pass)?;
+    let (key, payload) = d.into_payload(&key);
+    let mut plain = Zeroizing::new(Vec::new());
+    pipeline::open_payload(key, payload, &mut *plain, 1).map_err(std::io::Error::from)?;
+    Ok(plain)
+}
+
 /// Decode identity-file bytes, asking for a passphrase if they are sealed.
 pub fn decode(bytes: &[u8], origin: &Path) -> Result<Vec<Identity>, KeystoreError> {
+    if age::looks_like_age(bytes) {
+        let plain = open_age(bytes, origin)?;
+        let text =
+            std::str::from_utf8(&plain).map_err(|_| KeystoreError::MalformedIdentityFile {
+                path: origin.to_path_buf(),
+                line: 0,
+            })?;
+        return parse(text, origin);
+    }
     if is_protected(bytes) {
         let d = Decryptor::new(bytes)?;
         let prompt = format!("Passphrase for {}: ", origin.display());

@@ -63,6 +63,10 @@ pub enum KeystoreError {
         /// The bad line, 1-based; 0 if the whole file is wrong.
         line: usize,
     },
+    /// An age file given as an identity file is sealed to keys, not to a
+    /// passphrase, so it cannot be opened to get at the keys inside.
+    #[error("{} is an age file sealed to keys; only passphrase-encrypted identity files can be used", .0.display())]
+    SealedToKeys(PathBuf),
     /// `identity.pub` does not match `identity`.
     #[error("the keystore's public key does not match its secret key ({0})")]
     PublicKeyMismatch(PathBuf),
