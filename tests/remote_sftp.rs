@@ -4,108 +4,11 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use assert_cmd::Command;
+use common::cli::{Client, files_under, objects_visible, stderr, total_size, wait_for};
 use common::pattern;
-use common::sshd::{ClientHome, Sshd};
-
-/// One user: a HOME with ~/.ssh set up for the server and a keystore.
-struct Client {
-    home: ClientHome,
-}
-
-impl Client {
-    fn new(home: ClientHome) -> Client {
-        let c = Client { home };
-        c.vault(&["keygen", "--no-passphrase"]).assert().success();
-        c
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.home.path().join(name)
-    }
-
-    fn command(&self) -> std::process::Command {
-        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("vault"));
-        c.current_dir(self.home.path())
-            .env("HOME", self.home.path())
-            .env_remove("VAULT_HOME")
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("SSH_AUTH_SOCK")
-            .env_remove("VAULT_PASSPHRASE_FILE")
-            .env_remove("VAULT_PASSPHRASE_COMMAND")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn vault(&self, args: &[&str]) -> Command {
-        let mut c = Command::from_std(self.command());
-        c.args(args);
-        c
-    }
-
-    fn spawn(&self, args: &[&str]) -> Child {
-        self.command()
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    }
-
-    fn ls(&self, url: &str) -> Vec<String> {
-        let out = self.vault(&["ls", url]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    }
-
-    fn write(&self, name: &str, data: &[u8]) -> PathBuf {
-        let p = self.path(name);
-        if let Some(d) = p.parent() {
-            fs::create_dir_all(d).unwrap();
-        }
-        fs::write(&p, data).unwrap();
-        p
-    }
-}
-
-fn stderr(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
-}
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
-fn objects_visible(vault: &Path) -> usize {
-    files_under(&vault.join("objects"))
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "h"))
-        .count()
-}
+use common::sshd::Sshd;
 
 #[test]
 fn round_trips_names_and_listing() {
@@ -278,22 +181,6 @@ fn host_keys_are_verified_like_openssh() {
     let a = wrong.vault(&["ls", &url]).assert().failure();
     let err = stderr(&a);
     assert!(err.to_lowercase().contains("authentication"), "{err}");
-}
-
-fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn total_size(dir: &Path) -> u64 {
-    files_under(dir)
-        .iter()
-        .filter_map(|p| fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum()
 }
 
 #[test]

@@ -195,6 +195,12 @@ impl CliError {
             CliError::TerminalOutput => "redirect the output or use -o FILE".into(),
             CliError::CannotInferOutput(_) => "use -o FILE to name the output".into(),
             CliError::NoRecipients => "`vault id` prints your public key".into(),
+            CliError::Keystore(K::UnknownContact(_)) => {
+                "`vault contacts list` shows your contacts; `vault contacts add NAME KEY` adds one".into()
+            }
+            CliError::Keystore(K::ContactExists(_)) => {
+                "choose another name, or `vault contacts rm NAME` first".into()
+            }
             CliError::Remote(RemoteError::NameExists(_)) => {
                 "use --force to replace it, or --name to push under another name".into()
             }

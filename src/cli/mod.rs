@@ -13,6 +13,7 @@ pub mod keys;
 pub mod recipients;
 pub mod remote;
 pub mod seal;
+pub mod share;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -117,6 +118,15 @@ enum Command {
     Rm(remote::RmArgs),
     /// Rename an object in a remote vault
     Mv(remote::MvArgs),
+    /// Give more people access to a pushed object (rewrites only its small head)
+    Share(share::ShareArgs),
+    /// Remove people's access to a pushed object (--rekey to re-seal it)
+    Unshare(share::UnshareArgs),
+    /// Your address book: names for other people's public keys
+    Contacts {
+        #[command(subcommand)]
+        command: share::ContactsCommand,
+    },
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -162,6 +172,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Ls(a) => remote::ls(&a),
         Command::Rm(a) => remote::rm(&a),
         Command::Mv(a) => remote::mv(&a),
+        Command::Share(a) => share::share(&a),
+        Command::Unshare(a) => share::unshare(&a),
+        Command::Contacts { command } => share::contacts(&command),
     }
 }
 

@@ -5,11 +5,6 @@ use std::path::{Path, PathBuf};
 use super::error::CliError;
 use crate::crypto::Recipient;
 
-/// Parse one `-r` value.
-pub fn parse_recipient(s: &str) -> Result<Recipient, CliError> {
-    Ok(s.trim().parse::<Recipient>()?)
-}
-
 /// Read a recipients file: one public key a line, `#` comments, blank lines
 /// ignored.
 pub fn read_recipients_file(path: &Path) -> Result<Vec<Recipient>, CliError> {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::age;
 use super::error::{CliError, KeySource};
 use super::io::{Input, Target};
-use super::recipients::{parse_recipient, push_unique, read_recipients_file};
+use super::recipients::{push_unique, read_recipients_file};
 use crate::crypto::{
     CopyError, CryptoError, Decryptor, Identity, Recipient, Suite, file, os_rng, pipeline,
 };
@@ -42,8 +42,8 @@ pub struct SealOptions {
 /// `no_self`. An empty result is an error, never a silent default.
 pub fn gather_recipients(opts: &SealOptions) -> Result<Vec<Recipient>, CliError> {
     let mut list = Vec::new();
+    let ks = Keystore::locate()?;
     if !opts.no_self {
-        let ks = Keystore::locate()?;
         match ks.public_key() {
             Ok(me) => push_unique(&mut list, me),
             Err(crate::keystore::KeystoreError::NoIdentity(_)) => return Err(CliError::NoSelf),
@@ -51,7 +51,7 @@ pub fn gather_recipients(opts: &SealOptions) -> Result<Vec<Recipient>, CliError>
         }
     }
     for r in &opts.recipients {
-        push_unique(&mut list, parse_recipient(r)?);
+        push_unique(&mut list, ks.resolve_recipient(r)?);
     }
     for f in &opts.recipient_files {
         for r in read_recipients_file(f)? {

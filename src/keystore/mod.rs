@@ -6,12 +6,14 @@
 //!   whose plaintext is an age key file; Argon2id + ChaCha20-Poly1305) or,
 //!   with `keygen --no-passphrase`, a plain age key file; mode 0600;
 //! - `identity.pub`: the public key, so that `vault id` and sealing to
-//!   oneself need no passphrase.
+//!   oneself need no passphrase;
+//! - `contacts`: names for other people's public keys ([`contacts`]).
 //!
 //! Like OpenSSH with private keys, the keystore refuses to use an identity
 //! file that others can read, or a folder others can write, and says how to
 //! fix it.
 
+pub mod contacts;
 pub mod identity_file;
 pub mod passphrase;
 
@@ -67,6 +69,25 @@ pub enum KeystoreError {
     /// passphrase, so it cannot be opened to get at the keys inside.
     #[error("{} is an age file sealed to keys; only passphrase-encrypted identity files can be used", .0.display())]
     SealedToKeys(PathBuf),
+    /// A contact name that is not allowed.
+    #[error(
+        "invalid contact name {0:?}: use letters, digits, '.', '_' or '-' (at most 64), not starting with age1"
+    )]
+    BadContactName(String),
+    /// `contacts add` with a taken name.
+    #[error("a contact named {0:?} already exists")]
+    ContactExists(String),
+    /// A `-r` value that is neither a key nor a contact.
+    #[error("unknown contact {0:?} (and not a public key)")]
+    UnknownContact(String),
+    /// The contacts file does not parse.
+    #[error("{} is damaged (line {line})", path.display())]
+    MalformedContacts {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
     /// `identity.pub` does not match `identity`.
     #[error("the keystore's public key does not match its secret key ({0})")]
     PublicKeyMismatch(PathBuf),

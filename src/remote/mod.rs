@@ -394,6 +394,93 @@ impl RemoteVault {
         Ok(head.len() as u64)
     }
 
+    /// Add `recipients` to an object by rewriting only its head. Recipients
+    /// it already has are skipped. Returns the ones added and the bytes
+    /// written.
+    pub fn share<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        obj: &Object,
+        recipients: &[Recipient],
+    ) -> Result<(Vec<Recipient>, u64), RemoteError> {
+        let mut added = Vec::new();
+        for r in recipients {
+            if !obj.meta.recipients.contains(r) && !added.contains(r) {
+                added.push(*r);
+            }
+        }
+        if added.is_empty() {
+            return Ok((added, 0));
+        }
+        let mut header = obj.header.clone();
+        crate::crypto::file::share(rng, &mut header, &obj.file_key, &added)?;
+        let mut meta = obj.meta.clone();
+        meta.recipients.extend_from_slice(&added);
+        let written = self.rewrite_head(rng, obj, &header, &meta)?;
+        Ok((added, written))
+    }
+
+    /// Remove `recipients`' stanzas from an object's head. This does not
+    /// revoke anything they already have (see [`RemoteVault::rekey`]).
+    /// Returns the bytes written.
+    pub fn unshare<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        obj: &Object,
+        recipients: &[Recipient],
+    ) -> Result<u64, RemoteError> {
+        let indices: Vec<usize> = obj
+            .meta
+            .recipients
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| recipients.contains(r))
+            .map(|(i, _)| i)
+            .collect();
+        if indices.len() == obj.meta.recipients.len() {
+            return Err(RemoteError::BadName(
+                obj.meta.name.clone(),
+                "removing every recipient would leave an object nobody can open; use rm".into(),
+            ));
+        }
+        let mut header = obj.header.clone();
+        crate::crypto::file::remove_stanzas(&mut header, &obj.file_key, &indices)?;
+        let mut meta = obj.meta.clone();
+        meta.recipients.retain(|r| !recipients.contains(r));
+        self.rewrite_head(rng, obj, &header, &meta)
+    }
+
+    /// Re-seal an object under a fresh file key for `recipients` (a full
+    /// re-upload through a second connection), then remove the old one.
+    /// This is real revocation for future copies: whoever is left out
+    /// cannot open the new version even with the old file key.
+    pub fn rekey<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        obj: &Object,
+        recipients: &[Recipient],
+        threads: usize,
+    ) -> Result<String, RemoteError> {
+        let mut reader_conn = self.t.reconnect()?;
+        let key = payload_key(obj.header.suite, &obj.file_key, &obj.header.nonce);
+        let raw = reader_conn.read(&payload_path(&obj.id))?;
+        let mut plain = crate::crypto::StreamReader::new(key, raw);
+        let spec = PushSpec {
+            name: &obj.meta.name,
+            mtime: obj.meta.mtime,
+            suite: obj.header.suite,
+            recipients,
+            threads,
+        };
+        let id = self.push(rng, &mut plain, &spec).map_err(|e| match e {
+            // Reading the old payload failed: report its crypto class.
+            RemoteError::Io(e) => io_to_remote(e),
+            other => other,
+        })?;
+        self.remove(obj)?;
+        Ok(id)
+    }
+
     /// Open an object's payload into `out`. Fails (after writing the
     /// authenticated part) if it does not authenticate or its size does not
     /// match the metadata.

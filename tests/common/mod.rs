@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod cli;
 pub mod sshd;
 
 use std::io::{Read, Write};

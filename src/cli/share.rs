@@ -1,0 +1,192 @@
+//! `vault contacts`, `vault share` and `vault unshare`.
+//!
+//! Sharing rewrites an object's small head only, so re-sharing a 1 GiB
+//! object sends a few kilobytes. Unsharing removes a stanza, which stops
+//! future pulls with this head but cannot take back a copy or a file key
+//! someone already has: the command says so every time, and `--rekey`
+//! re-seals the object under a new key for real revocation.
+
+use std::io::Write;
+
+use clap::{Args, Subcommand};
+
+use super::error::CliError;
+use super::remote::{RemoteOpts, connect, list, my_identities};
+use crate::crypto::{Recipient, os_rng};
+use crate::keystore::Keystore;
+use crate::remote::RemoteError;
+
+/// `vault contacts ...`.
+#[derive(Subcommand, Debug)]
+pub enum ContactsCommand {
+    /// Add a contact: a name for someone's public key (the output of their `vault id`)
+    Add {
+        /// Name to use with -r
+        name: String,
+        /// Their public key (age1...)
+        key: String,
+    },
+    /// List contacts
+    List,
+    /// Remove a contact
+    Rm {
+        /// The contact's name
+        name: String,
+    },
+}
+
+/// `vault share`.
+#[derive(Args, Debug)]
+pub struct ShareArgs {
+    /// Give this contact or public key access; repeatable
+    #[arg(
+        short = 'r',
+        long = "recipient",
+        value_name = "RECIPIENT",
+        required = true
+    )]
+    pub recipients: Vec<String>,
+    #[command(flatten)]
+    pub(crate) remote: RemoteOpts,
+    /// The remote vault
+    #[arg(value_name = "REMOTE")]
+    pub location: String,
+    /// The object to share
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// `vault unshare`.
+#[derive(Args, Debug)]
+pub struct UnshareArgs {
+    /// Remove this contact's or public key's access; repeatable
+    #[arg(
+        short = 'r',
+        long = "recipient",
+        value_name = "RECIPIENT",
+        required = true
+    )]
+    pub recipients: Vec<String>,
+    /// Re-seal the object under a new file key (a full re-upload), so the
+    /// removed recipients cannot open the new version even with a key they kept
+    #[arg(long)]
+    pub rekey: bool,
+    #[command(flatten)]
+    pub(crate) remote: RemoteOpts,
+    /// The remote vault
+    #[arg(value_name = "REMOTE")]
+    pub location: String,
+    /// The object
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// `vault contacts ...`.
+pub fn contacts(cmd: &ContactsCommand) -> Result<(), CliError> {
+    let ks = Keystore::locate()?;
+    match cmd {
+        ContactsCommand::Add { name, key } => {
+            let key: Recipient = key.trim().parse()?;
+            if let Some(other) = ks.name_of(&key) {
+                eprintln!("vault: note: this key is also saved as {other:?}");
+            }
+            ks.add_contact(name, key)?;
+        }
+        ContactsCommand::List => {
+            let mut out = std::io::stdout().lock();
+            for c in ks.contacts()? {
+                writeln!(out, "{}\t{}", c.name, c.key)
+                    .map_err(|e| CliError::Output("<stdout>".into(), e))?;
+            }
+        }
+        ContactsCommand::Rm { name } => ks.remove_contact(name)?,
+    }
+    Ok(())
+}
+
+/// A recipient as the user knows it: contact name, else the key.
+fn label(ks: &Keystore, r: &Recipient) -> String {
+    ks.name_of(r).unwrap_or_else(|| r.to_string())
+}
+
+fn resolve(ks: &Keystore, values: &[String]) -> Result<Vec<Recipient>, CliError> {
+    values
+        .iter()
+        .map(|v| ks.resolve_recipient(v).map_err(CliError::from))
+        .collect()
+}
+
+/// `vault share`.
+pub fn share(a: &ShareArgs) -> Result<(), CliError> {
+    let ks = Keystore::locate()?;
+    let recipients = resolve(&ks, &a.recipients)?;
+    let ids = my_identities()?;
+    let mut vault = connect(&a.location, &a.remote, false)?;
+    let listing = list(&mut vault, &ids)?;
+    let obj = listing
+        .find(&a.name)
+        .ok_or_else(|| RemoteError::NoSuchName(a.name.clone()))?;
+    let (added, written) = vault.share(&mut os_rng(), obj, &recipients)?;
+    if added.is_empty() {
+        eprintln!("vault: {:?} is already shared with them", a.name);
+        return Ok(());
+    }
+    let who: Vec<String> = added.iter().map(|r| label(&ks, r)).collect();
+    eprintln!(
+        "vault: shared {:?} with {} (rewrote its {written}-byte head; the {}-byte payload was not sent again)",
+        a.name,
+        who.join(", "),
+        obj.stored_size
+    );
+    Ok(())
+}
+
+/// `vault unshare`.
+pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
+    let ks = Keystore::locate()?;
+    let remove = resolve(&ks, &a.recipients)?;
+    let ids = my_identities()?;
+    let mut vault = connect(&a.location, &a.remote, false)?;
+    let listing = list(&mut vault, &ids)?;
+    let obj = listing
+        .find(&a.name)
+        .ok_or_else(|| RemoteError::NoSuchName(a.name.clone()))?;
+    for r in &remove {
+        if !obj.meta.recipients.contains(r) {
+            return Err(CliError::Usage(format!(
+                "{} is not a recipient of {:?}",
+                label(&ks, r),
+                a.name
+            )));
+        }
+    }
+    let who: Vec<String> = remove.iter().map(|r| label(&ks, r)).collect();
+    if a.rekey {
+        let keep: Vec<Recipient> = obj
+            .meta
+            .recipients
+            .iter()
+            .filter(|r| !remove.contains(r))
+            .copied()
+            .collect();
+        if keep.is_empty() {
+            return Err(CliError::Usage(
+                "that would leave nobody able to open it; use `vault rm`".into(),
+            ));
+        }
+        vault.rekey(&mut os_rng(), obj, &keep, 1)?;
+        eprintln!(
+            "vault: re-sealed {:?} under a new key without {}; copies they already downloaded stay readable to them",
+            a.name,
+            who.join(", ")
+        );
+    } else {
+        vault.unshare(&mut os_rng(), obj, &remove)?;
+        eprintln!(
+            "vault: removed {} from {:?}. This does not revoke access: a copy or the file key they already have still opens this object's payload; run again with --rekey to re-seal it under a new key",
+            who.join(", "),
+            a.name
+        );
+    }
+    Ok(())
+}
