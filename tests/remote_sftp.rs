@@ -274,7 +274,12 @@ fn missing_vault_and_bad_remote_strings() {
     let sshd = Sshd::start();
     let c = Client::new(sshd.home());
     let a = c.vault(&["ls", &sshd.url("nope")]).assert().failure();
-    assert!(stderr(&a).contains("not found"), "{}", stderr(&a));
+    assert!(stderr(&a).contains("no vault at"), "{}", stderr(&a));
+    assert!(
+        stderr(&a).contains("the first `vault push FILE REMOTE` creates"),
+        "{}",
+        stderr(&a)
+    );
     let a = c.vault(&["ls", "sftp://"]).assert().failure();
     assert!(stderr(&a).starts_with("vault: error:"));
 }

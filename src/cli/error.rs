@@ -207,6 +207,9 @@ impl CliError {
             CliError::Remote(RemoteError::NoSuchName(_)) => {
                 "`vault ls REMOTE` lists the objects you can open".into()
             }
+            CliError::Remote(RemoteError::NoVault(_)) => {
+                "check the path; the first `vault push FILE REMOTE` creates the vault".into()
+            }
             CliError::Remote(RemoteError::NotAVault(_) | RemoteError::NotEmpty(_)) => {
                 "check the path; vault creates a vault only in a new or empty folder".into()
             }

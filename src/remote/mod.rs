@@ -57,6 +57,9 @@ pub enum RemoteError {
     /// The folder exists but holds no vault marker.
     #[error("{0} is not a vault (no {MARKER} marker)")]
     NotAVault(String),
+    /// The folder does not exist (nothing was pushed there yet).
+    #[error("no vault at {0}: the folder does not exist")]
+    NoVault(String),
     /// The folder holds other files, so no vault is created there.
     #[error("{0} is not empty and is not a vault")]
     NotEmpty(String),
@@ -175,7 +178,7 @@ impl RemoteVault {
             Some(_) => Ok(RemoteVault { t }),
             None => match t.stat("")? {
                 Some(_) => Err(RemoteError::NotAVault(t.describe())),
-                None => Err(TransportError::NotFound(t.describe()).into()),
+                None => Err(RemoteError::NoVault(t.describe())),
             },
         }
     }
