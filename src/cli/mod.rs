@@ -10,6 +10,7 @@ pub mod age;
 pub mod error;
 pub mod io;
 pub mod keys;
+pub mod pull_path;
 pub mod recipients;
 pub mod remote;
 pub mod seal;
