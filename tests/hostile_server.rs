@@ -161,7 +161,7 @@ fn pull_is_safe(c: &Client, url: &str, name: &str, allowed: &[&[u8]], what: &str
         assert!(files[0].starts_with(&out), "{what}: wrote {:?}", files[0]);
         let got = fs::read(&files[0]).unwrap();
         assert!(
-            allowed.iter().any(|a| *a == got.as_slice()),
+            allowed.contains(&got.as_slice()),
             "{what}: pulled bytes that are no authentic version ({} bytes)",
             got.len()
         );
@@ -661,6 +661,17 @@ fn replayed_versions_are_authentic_or_refused() {
 /// Write an object sealed to `to` with any name, bypassing every check, as
 /// a co-recipient (anyone who knows our public key) can.
 fn forge(dir: &Path, to: Recipient, name: &str, data: &[u8]) {
+    forge_with(dir, to, name, data, |_| {});
+}
+
+/// [`forge`], with the sealed metadata changed by `edit` first.
+fn forge_with(
+    dir: &Path,
+    to: Recipient,
+    name: &str,
+    data: &[u8],
+    edit: impl FnOnce(&mut Metadata),
+) {
     let mut rng = os_rng();
     let suite = Suite::ChaCha20Poly1305;
     let (header, fk) = new_header(&mut rng, suite, &[to]).unwrap();
@@ -672,6 +683,8 @@ fn forge(dir: &Path, to: Recipient, name: &str, data: &[u8]) {
         created: vault::remote::now(),
         recipients: vec![to],
     };
+    let mut meta = meta;
+    edit(&mut meta);
     let mut h = hb.clone();
     h.extend_from_slice(&meta.seal(&mut rng, &fk, &hb));
     let key = payload_key(suite, &fk, &header.nonce);
@@ -748,6 +761,50 @@ fn hostile_names_from_a_co_recipient() {
         ls_is_safe(&fx.c, d.to_str().unwrap(), what);
     }
     eprintln!("hostile server: {} hostile-name cases", names.len());
+}
+
+/// A co-recipient forges metadata numbers: sizes and times at their
+/// limits, a size that does not match the payload, a recipient list that
+/// does not match the header. Listing (short and long) stays safe and a
+/// pull fails cleanly or returns the authentic payload.
+#[test]
+fn hostile_metadata_values() {
+    let fx = Fixture::new();
+    let me: Recipient = id_of(&fx.c).parse().unwrap();
+    let other = vault::crypto::Identity::generate(&mut os_rng()).recipient();
+    type Edit = Box<dyn Fn(&mut Metadata)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        ("size u64::MAX", Box::new(|m| m.size = u64::MAX)),
+        ("size too small", Box::new(|m| m.size = 1)),
+        ("size too large", Box::new(|m| m.size += 1)),
+        ("size 0", Box::new(|m| m.size = 0)),
+        ("mtime u64::MAX", Box::new(|m| m.mtime = u64::MAX)),
+        (
+            "mtime past year 9999",
+            Box::new(|m| m.mtime = 253_402_300_800),
+        ),
+        ("mtime i64::MAX + 1", Box::new(|m| m.mtime = 1 << 63)),
+        ("created u64::MAX", Box::new(|m| m.created = u64::MAX)),
+        ("no recipients listed", Box::new(|m| m.recipients.clear())),
+        (
+            "two recipients listed",
+            Box::new(move |m| m.recipients.push(other)),
+        ),
+        (
+            "someone else listed",
+            Box::new(move |m| m.recipients = vec![other]),
+        ),
+    ];
+    let data = pattern(70_000, 4);
+    for (i, (what, edit)) in cases.iter().enumerate() {
+        let (dir, url, _, _) = fx.copy(&format!("m{i}"));
+        let name = format!("forged-{i}");
+        forge_with(&dir, me, &name, &data, edit);
+        ls_is_safe(&fx.c, &url, what);
+        pull_is_safe(&fx.c, &url, &name, &[&data], what);
+        assert!(pull_is_safe(&fx.c, &url, "a.txt", &[&fx.a], what));
+    }
+    eprintln!("hostile server: {} hostile-metadata cases", cases.len());
 }
 
 /// A representative set through a real sshd.

@@ -338,7 +338,13 @@ pub fn pull(a: &PullArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// An RFC 3339 time; `@SECONDS` past the year 9999, which humantime cannot
+/// format (times come from metadata that anyone who can seal to you wrote).
 fn time_text(secs: u64) -> String {
+    const YEAR_10000: u64 = 253_402_300_800;
+    if secs >= YEAR_10000 {
+        return format!("@{secs}");
+    }
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
     humantime::format_rfc3339_seconds(t).to_string()
 }
