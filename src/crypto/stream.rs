@@ -367,6 +367,14 @@ mod tests {
     use super::*;
     use crate::crypto::suite::Suite;
 
+    #[test]
+    fn sealed_len_of_a_forged_size_saturates_instead_of_overflowing() {
+        assert_eq!(sealed_len(u64::MAX), u64::MAX);
+        assert_eq!(sealed_len(u64::MAX - 100), u64::MAX);
+        assert_eq!(sealed_len(0), 16);
+        assert_eq!(sealed_len(CHUNK_SIZE as u64 + 1), CHUNK_SIZE as u64 + 33);
+    }
+
     fn key(suite: Suite) -> PayloadKey {
         PayloadKey::new(suite, &[0x42; 32])
     }
