@@ -112,7 +112,8 @@ fn run(c: &Client, args: &[&str], what: &str) -> (bool, String) {
 }
 
 /// Cut points: dense where the handshake and authentication happen, then
-/// evenly over the rest of the run, and just before the end.
+/// evenly over the rest of the run, and dense again over the last few KB
+/// (a push's head upload and renames, a pull's last chunk, the goodbye).
 fn points(total: u64) -> Vec<u64> {
     let mut v = vec![0, 1, 30, 300, 1000, 1500, 2000, 3000, 4000];
     if total > 5000 {
@@ -120,8 +121,9 @@ fn points(total: u64) -> Vec<u64> {
             v.push(5000 + (total - 5001) * k / 12);
         }
     }
-    v.push(total.saturating_sub(40));
-    v.push(total.saturating_sub(1));
+    for back in [3000, 2000, 1000, 500, 150, 40, 1] {
+        v.push(total.saturating_sub(back));
+    }
     v.retain(|&n| n < total);
     v.sort_unstable();
     v.dedup();
