@@ -53,6 +53,9 @@ pub fn install_signal_cleanup() {
 pub enum Mode {
     /// 0600 whatever the umask: secrets.
     Private,
+    /// 0644 whatever the umask: public but trusted files (a public key
+    /// that vault seals to must not be replaceable by others).
+    Public,
     /// 0666 minus the umask, as `cp` would (or the replaced file's mode).
     Default,
 }
@@ -91,6 +94,7 @@ impl AtomicFile {
         }
         let mode = match (mode, &existing) {
             (Mode::Private, _) => 0o600,
+            (Mode::Public, _) => 0o644,
             (Mode::Default, Some(m)) if m.is_file() => m.permissions().mode() & 0o7777,
             (Mode::Default, _) => 0o666 & !umask(),
         };

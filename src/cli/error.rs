@@ -230,17 +230,47 @@ impl CliError {
     }
 }
 
-/// `s` with every control character (newlines, escape sequences) escaped,
-/// so that it prints on one line and cannot drive the terminal.
+/// `s` with every control character (newlines, escape sequences) and
+/// every invisible formatting character (bidirectional overrides, zero-width
+/// characters, line separators) escaped as `\u{..}`, so that it prints on one
+/// line, cannot drive the terminal, and cannot disguise a name (a
+/// right-to-left override turns `invoice\u{202e}fdp.exe` into
+/// "invoiceexe.pdf" on screen).
 pub fn printable(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() || is_invisible_format(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Unicode format characters that change how the text around them is shown.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        // Not U+200D (zero-width joiner): emoji sequences need it.
+        '\u{200b}'..='\u{200c}'
+            | '\u{200e}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{feff}'
+            | '\u{061c}'
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn printable_escapes_controls_and_bidi_overrides() {
+        assert_eq!(printable("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\\n");
+        assert_eq!(printable("x\u{202e}fdp.exe"), "x\\u{202e}fdp.exe");
+        assert_eq!(printable("a\u{2028}b\u{9b}"), "a\\u{2028}b\\u{9b}");
+        assert_eq!(printable("ünïcødé ✓ name"), "ünïcødé ✓ name");
+    }
 }

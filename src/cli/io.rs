@@ -7,7 +7,10 @@
 //!   terminal) is written directly, never replaced by a rename;
 //! - anything else is written through [`AtomicFile`], so it appears only
 //!   when complete;
-//! - input and output may not be the same file, even with `--force`.
+//! - input and output may not be the same file, even with `--force`;
+//! - an input file that changes while it is read (its size or times change
+//!   between opening and the end of the read) fails the command, so that a
+//!   half-old, half-new snapshot is never sealed or pushed.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, IsTerminal, Read, Write};
@@ -31,7 +34,55 @@ pub enum Input {
     /// Standard input (its file descriptor, unbuffered).
     Stdin(File),
     /// A file.
-    File(File, PathBuf),
+    File(WatchedFile, PathBuf),
+}
+
+/// A regular file whose size and times are checked again when the read
+/// reaches its end: if anything wrote to it meanwhile, the read fails
+/// instead of returning a mix of old and new bytes.
+pub struct WatchedFile {
+    file: File,
+    /// (size, mtime, ctime) when opened; `None` for non-regular files.
+    start: Option<Stamp>,
+}
+
+type Stamp = (u64, i64, i64, i64, i64);
+
+fn stamp(m: &fs::Metadata) -> Stamp {
+    (
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+    )
+}
+
+impl WatchedFile {
+    fn new(file: File) -> io::Result<WatchedFile> {
+        let m = file.metadata()?;
+        let start = m.is_file().then(|| stamp(&m));
+        Ok(WatchedFile { file, start })
+    }
+
+    /// The file's metadata now.
+    pub fn metadata(&self) -> io::Result<fs::Metadata> {
+        self.file.metadata()
+    }
+}
+
+impl Read for WatchedFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n == 0
+            && !buf.is_empty()
+            && let Some(start) = self.start
+            && stamp(&self.file.metadata()?) != start
+        {
+            return Err(io::Error::other("the file changed while it was being read"));
+        }
+        Ok(n)
+    }
 }
 
 impl Input {
@@ -48,6 +99,7 @@ impl Input {
                         io::Error::other("is a directory"),
                     ));
                 }
+                let f = WatchedFile::new(f).map_err(|e| CliError::Input(p.to_path_buf(), e))?;
                 Ok(Input::File(f, p.to_path_buf()))
             }
         }

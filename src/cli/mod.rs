@@ -8,8 +8,10 @@
 
 pub mod age;
 pub mod error;
+pub mod hardening;
 pub mod io;
 pub mod keys;
+pub mod pull_path;
 pub mod recipients;
 pub mod remote;
 pub mod seal;
@@ -180,6 +182,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
 
 /// Run the command line and return the process exit code.
 pub fn main() -> ExitCode {
+    hardening::no_core_dumps();
     crate::atomic::install_signal_cleanup();
     let cli = match Cli::try_parse() {
         Ok(c) => c,

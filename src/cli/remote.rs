@@ -306,11 +306,11 @@ pub fn pull(a: &PullArgs) -> Result<(), CliError> {
     let dir = a.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let mut targets = Vec::new();
     for obj in &objects {
-        let path = match &a.output {
-            Some(o) => o.clone(),
-            None => names::local_path(&dir, &obj.meta.name)?,
-        };
-        targets.push(Target::resolve(Some(&path), a.force, None)?);
+        targets.push(match &a.output {
+            Some(o) => Target::resolve(Some(o), a.force, None)?,
+            // Names come from the server: no link under DIR is followed.
+            None => super::pull_path::target_under(&dir, &obj.meta.name, a.force)?,
+        });
     }
     for (obj, target) in objects.iter().zip(targets) {
         if let super::io::Target::Regular(p) = &target {
@@ -338,7 +338,13 @@ pub fn pull(a: &PullArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// An RFC 3339 time; `@SECONDS` past the year 9999, which humantime cannot
+/// format (times come from metadata that anyone who can seal to you wrote).
 fn time_text(secs: u64) -> String {
+    const YEAR_10000: u64 = 253_402_300_800;
+    if secs >= YEAR_10000 {
+        return format!("@{secs}");
+    }
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
     humantime::format_rfc3339_seconds(t).to_string()
 }

@@ -33,10 +33,12 @@ pub const CHUNK_SIZE: usize = 64 * 1024;
 /// Sealed bytes per full chunk.
 pub const SEALED_CHUNK_SIZE: usize = CHUNK_SIZE + TAG_LEN;
 
-/// The sealed length of a payload of `plaintext_len` bytes.
+/// The sealed length of a payload of `plaintext_len` bytes (saturating at
+/// `u64::MAX`, which no stored payload can have: sizes may come from
+/// metadata written by someone else).
 pub fn sealed_len(plaintext_len: u64) -> u64 {
     let chunks = plaintext_len.div_ceil(CHUNK_SIZE as u64).max(1);
-    plaintext_len + chunks * TAG_LEN as u64
+    plaintext_len.saturating_add(chunks.saturating_mul(TAG_LEN as u64))
 }
 
 /// A failure while copying between a stream and another reader or writer,
@@ -364,6 +366,14 @@ impl<R: Read> Read for StreamReader<R> {
 mod tests {
     use super::*;
     use crate::crypto::suite::Suite;
+
+    #[test]
+    fn sealed_len_of_a_forged_size_saturates_instead_of_overflowing() {
+        assert_eq!(sealed_len(u64::MAX), u64::MAX);
+        assert_eq!(sealed_len(u64::MAX - 100), u64::MAX);
+        assert_eq!(sealed_len(0), 16);
+        assert_eq!(sealed_len(CHUNK_SIZE as u64 + 1), CHUNK_SIZE as u64 + 33);
+    }
 
     fn key(suite: Suite) -> PayloadKey {
         PayloadKey::new(suite, &[0x42; 32])

@@ -83,6 +83,7 @@ impl Keystore {
     /// All contacts (none if the file does not exist).
     pub fn contacts(&self) -> Result<Vec<Contact>, KeystoreError> {
         let path = self.contacts_path();
+        self.check_trusted_file(&path)?;
         match std::fs::read_to_string(&path) {
             Ok(t) => parse(&t, &path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),

@@ -196,9 +196,28 @@ impl Keystore {
         Ok(())
     }
 
+    /// Refuse a keystore file that others could have replaced: vault seals
+    /// to the key in `identity.pub` and to the keys in `contacts`, so
+    /// whoever can write them can read what you seal. Missing files pass.
+    pub(crate) fn check_trusted_file(&self, path: &Path) -> Result<(), KeystoreError> {
+        let Ok(meta) = fs::metadata(path) else {
+            return Ok(());
+        };
+        self.check_dir()?;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o022 != 0 {
+            return Err(KeystoreError::InsecurePermissions {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+        Ok(())
+    }
+
     /// The public key, from `identity.pub`.
     pub fn public_key(&self) -> Result<Recipient, KeystoreError> {
         let path = self.public_path();
+        self.check_trusted_file(&path)?;
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -255,7 +274,7 @@ impl Keystore {
         atomic::write_file(&path, &bytes, false, Mode::Private)
             .map_err(io_err(format!("writing {}", path.display())))?;
         let public = format!("{}\n", identity.recipient());
-        atomic::write_file(&self.public_path(), public.as_bytes(), true, Mode::Default)
+        atomic::write_file(&self.public_path(), public.as_bytes(), true, Mode::Public)
             .map_err(io_err(format!("writing {}", self.public_path().display())))?;
         Ok(backup)
     }

@@ -112,6 +112,33 @@ fn is_id(s: &str) -> bool {
             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
 }
 
+/// Whether a folder without a marker may become a vault: it is empty, or
+/// holds only what an interrupted creation leaves (an empty `objects/`, and
+/// `tmp/` with nothing but marker temporaries), so that a push cut during
+/// creation can simply be run again. Anything else is someone's data.
+fn is_empty_or_half_made(t: &mut dyn Transport) -> Result<bool, RemoteError> {
+    for e in t.list("")? {
+        let ok = e.is_dir
+            && match e.name.as_str() {
+                OBJECTS => t.list(OBJECTS)?.is_empty(),
+                TMP => t.list(TMP)?.iter().all(|f| {
+                    !f.is_dir
+                        && f.name
+                            .strip_prefix("marker.")
+                            .and_then(|r| r.strip_suffix(".tmp"))
+                            .is_some_and(|h| {
+                                h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit())
+                            })
+                }),
+                _ => false,
+            };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// One object the caller can open.
 pub struct Object {
     /// The opaque id on the server.
@@ -189,7 +216,7 @@ impl RemoteVault {
             return Ok(RemoteVault { t });
         }
         t.mkdir_all("")?;
-        if !t.list("")?.is_empty() {
+        if !is_empty_or_half_made(t.as_mut())? {
             return Err(RemoteError::NotEmpty(t.describe()));
         }
         t.mkdir_all(OBJECTS)?;
@@ -620,6 +647,29 @@ mod tests {
             RemoteVault::open(t),
             Err(RemoteError::NotAVault(_))
         ));
+    }
+
+    #[test]
+    fn a_vault_whose_creation_was_cut_is_completed_not_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("v");
+        std::fs::create_dir_all(root.join("objects")).unwrap();
+        std::fs::create_dir_all(root.join("tmp")).unwrap();
+        std::fs::write(root.join("tmp/marker.0123456789abcdef.tmp"), b"vault").unwrap();
+        vault(&root);
+        assert!(root.join(MARKER).exists());
+        // Anything else in tmp/ or objects/ is someone's data: refused.
+        for junk in ["tmp/notes.txt", "objects/x"] {
+            let d = dir.path().join(junk.replace('/', "-"));
+            std::fs::create_dir_all(d.join("objects")).unwrap();
+            std::fs::create_dir_all(d.join("tmp")).unwrap();
+            std::fs::write(d.join(junk), b"mine").unwrap();
+            let t = Box::new(LocalTransport::new(&d, None).unwrap());
+            assert!(matches!(
+                RemoteVault::open_or_create(t),
+                Err(RemoteError::NotEmpty(_))
+            ));
+        }
     }
 
     fn walk(p: &std::path::Path) -> Vec<String> {

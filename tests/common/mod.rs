@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod cli;
+pub mod cutproxy;
 pub mod sshd;
 
 use std::io::{Read, Write};

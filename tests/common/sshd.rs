@@ -431,6 +431,15 @@ pub struct ClientHome {
 }
 
 impl ClientHome {
+    /// A HOME with no SSH set-up at all, for local-folder vaults.
+    pub fn bare() -> ClientHome {
+        let dir = tempfile::Builder::new()
+            .prefix("vault-home-")
+            .tempdir()
+            .expect("tempdir");
+        ClientHome { dir }
+    }
+
     /// The folder (to use as HOME).
     pub fn path(&self) -> &Path {
         self.dir.path()
