@@ -105,12 +105,15 @@ def main():
         run("alice", "keygen", "--no-passphrase")
         run("carol", "keygen", "--no-passphrase")
         carol = run("carol", "id").strip()
-        direct = s.url("v")
-        counted = direct.replace(ALIAS, "counted", 1)
 
         print(f"{'object':>10} {'share: client->server':>22} {'server->client':>15}  payload mtime kept")
         for spec in args.sizes.split(","):
             size = parse_size(spec)
+            # One vault per object, so that the listing `share` reads to
+            # find the name is the same size for every row.
+            direct = s.url(f"v-{spec}")
+            counted = direct.replace(ALIAS, "counted", 1)
+            objects = os.path.join(s.srv, f"v-{spec}", "objects")
             src = f"{work}/obj-{spec}"
             with open(src, "wb") as f:
                 left = size
@@ -121,12 +124,12 @@ def main():
                     left -= n
             run("alice", "push", "--quiet", "--name", spec, src, direct)
             os.unlink(src)
-            payloads = {p: os.stat(os.path.join(s.srv, "v", "objects", p)).st_mtime_ns
-                        for p in os.listdir(os.path.join(s.srv, "v", "objects")) if p.endswith(".p")}
+            payloads = {p: os.stat(os.path.join(objects, p)).st_mtime_ns
+                        for p in os.listdir(objects) if p.endswith(".p")}
             proxy.reset()
             run("alice", "share", counted, spec, "-r", carol)
             up, down = proxy.up, proxy.down
-            after = {p: os.stat(os.path.join(s.srv, "v", "objects", p)).st_mtime_ns
+            after = {p: os.stat(os.path.join(objects, p)).st_mtime_ns
                      for p in payloads}
             kept = "yes" if after == payloads else "NO"
             print(f"{spec:>10} {up:>16,} bytes {down:>9,} bytes  {kept}")

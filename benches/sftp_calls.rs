@@ -1,13 +1,14 @@
-//! Throughput of SFTP over loopback, to choose the write and read call
-//! sizes (`WRITE_CHUNK`, `READ_CHUNK`). Ignored by default; run with
+//! Throughput of SFTP over loopback through libssh2, to choose the write
+//! and read call sizes of the SFTP transport. A benchmark, not a test:
 //!
 //! ```text
-//! cargo test --release --test ssh_speed -- --ignored --nocapture
+//! cargo bench --bench sftp_calls
 //! ```
 //!
 //! It measures raw `ssh2` calls of several sizes (libssh2 pipelines only
 //! within one call) and then the library's own writer and reader.
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::io::{Read, Write};
@@ -44,9 +45,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-#[test]
-#[ignore = "benchmark: run explicitly in release mode"]
-fn sftp_throughput() {
+fn main() {
     let sshd = Sshd::start();
     let data = pattern(8 << 20, 5);
     let sess = raw_session(&sshd);
