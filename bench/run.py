@@ -10,7 +10,7 @@ In one run, on the same input files and the same machine state, it measures:
 - `vault seal` / `vault open` per suite at 1 and N threads;
 - `vault seal --age` and `vault open` of an age file (made by age);
 - `age` and `rage` encrypting and decrypting the same file with the same key;
-- the peak resident memory of every command (from wait4's rusage);
+- the peak resident memory of every command (GNU time's %M);
 - the rows of `bench/sftp.py` (push/pull), if that file exists.
 
 Every command writes to /dev/null and reads its input from the page cache
@@ -20,7 +20,7 @@ load from other processes spreads over all of them. MB/s is 1e6 bytes per
 second of plaintext. The table goes to stdout and, with the machine's CPU
 model, core count, load, date and the command, to bench/results.md.
 
-Installs what is missing: age (apt-get), rage (cargo install --locked rage).
+Installs what is missing: age and time (apt-get), rage (cargo install --locked rage).
 """
 
 import argparse
@@ -54,24 +54,30 @@ def say(*a):
 
 
 def ensure_tools(install):
-    """age from Debian, rage from crates.io, when missing."""
-    if not shutil.which("age") and install:
-        say("installing age with apt-get")
+    """age and GNU time from Debian, rage from crates.io, when missing."""
+    missing = [pkg for pkg, path in [("age", shutil.which("age")),
+                                     ("time", os.path.exists("/usr/bin/time") or None)]
+               if not path]
+    if missing and install:
+        say(f"installing {' '.join(missing)} with apt-get")
         sudo = [] if os.geteuid() == 0 else ["sudo"]
-        subprocess.run(sudo + ["apt-get", "install", "-y", "age"], check=False)
+        subprocess.run(sudo + ["apt-get", "install", "-y"] + missing, check=False)
+    if not os.path.exists("/usr/bin/time"):
+        raise SystemExit("bench: /usr/bin/time (Debian package time) is needed for peak memory")
     if not shutil.which("rage") and install:
         say("installing rage with cargo install --locked rage (a few minutes)")
         subprocess.run(["cargo", "install", "--locked", "rage"], check=False)
     return {t: shutil.which(t) for t in ["age", "rage"]}
 
 
-def build():
-    say("cargo build --release (vault, examples/aead_speed)")
-    subprocess.run(
-        ["cargo", "build", "--release", "--bin", "vault", "--example", "aead_speed"],
-        cwd=ROOT,
-        check=True,
-    )
+def build(skip):
+    if not skip:
+        say("cargo build --release (vault, examples/aead_speed)")
+        subprocess.run(
+            ["cargo", "build", "--release", "--bin", "vault", "--example", "aead_speed"],
+            cwd=ROOT,
+            check=True,
+        )
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     return (
         os.path.join(target, "release", "vault"),
@@ -79,18 +85,24 @@ def build():
     )
 
 
-def timed(argv, env):
-    """Run argv; return (seconds, peak RSS in MiB). Fails loudly."""
+def timed(argv, env, scratch):
+    """Run argv; return (seconds, peak RSS in MiB). Fails loudly.
+
+    The peak comes from /usr/bin/time, not from this process's wait4: a
+    child forked from Python starts with Python's resident set counted in
+    its high-water mark, which would hide small peaks.
+    """
+    stats = os.path.join(scratch, "time.out")
     start = time.perf_counter()
-    p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE)
-    err = p.stderr.read()
-    _, status, usage = os.wait4(p.pid, 0)
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", stats] + argv, env=env,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE)
     secs = time.perf_counter() - start
-    p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
-        raise SystemExit(f"bench: {' '.join(argv)} failed ({p.returncode}): {err.decode()}")
-    return secs, usage.ru_maxrss / 1024
+        raise SystemExit(f"bench: {' '.join(argv)} failed ({p.returncode}): {p.stderr.decode()}")
+    with open(stats) as f:
+        peak_kib = int(f.read().split()[-1])
+    return secs, peak_kib / 1024
 
 
 def raw_aead(aead_bin, mib, threads, runs):
@@ -141,6 +153,8 @@ def main():
     ap.add_argument("--raw-mib", type=int, default=512,
                     help="buffer for the raw AEAD rows (default 512 MiB)")
     ap.add_argument("--no-sftp", action="store_true", help="skip bench/sftp.py")
+    ap.add_argument("--no-build", action="store_true",
+                    help="use the release binaries already built")
     ap.add_argument("--no-install", action="store_true", help="do not install age or rage")
     ap.add_argument("--workdir", help="keep the files here (default: a temporary folder)")
     ap.add_argument("--output", default=os.path.join(ROOT, "bench", "results.md"),
@@ -151,7 +165,7 @@ def main():
     command = "python3 bench/run.py " + " ".join(sys.argv[1:])
 
     tools = ensure_tools(not args.no_install)
-    vault, aead_bin = build()
+    vault, aead_bin = build(args.no_build)
     work = args.workdir or tempfile.mkdtemp(prefix="vault-bench.")
     os.makedirs(work, exist_ok=True)
     env = dict(os.environ, VAULT_HOME=os.path.join(work, "keystore"))
@@ -223,7 +237,7 @@ def main():
     for r in range(args.runs + 1):
         say(f"round {r + 1}/{args.runs + 1}" + (" (warm-up, not counted)" if r == 0 else ""))
         for label, argv, _ in cmds:
-            secs, peak = timed(argv, env)
+            secs, peak = timed(argv, env, work)
             if r:
                 times[label].append(secs)
             peaks[label] = max(peaks[label], peak)

@@ -26,7 +26,7 @@
 //!   hands the batch to worker `k mod N` over a bounded channel.
 //! - Workers seal or open the chunks in place with the same per-chunk code
 //!   as the serial path ([`PayloadKey::seal_chunk`] and
-//!   [`open_sealed_chunk`]), so the bytes and the error classes cannot
+//!   `open_sealed_chunk`), so the bytes and the error classes cannot
 //!   differ. A worker stops at the first chunk of a batch that fails.
 //! - Batches are dealt round-robin and each worker answers on its own
 //!   channel, so the calling thread gets them back in order by reading the

@@ -20,7 +20,9 @@
 //! as age's reference reader does (the C2SP CCTV vectors check this): a
 //! full chunk that authenticates only with the other "last" flag is
 //! released before the reader reports the cut (`Truncated`) or the extra
-//! bytes (`TrailingData`). Both formats share this one reader.
+//! bytes (`TrailingData`). Both formats share this one reader, and the
+//! parallel pipeline ([`super::pipeline`]) applies the same per-chunk rule
+//! (`stream::open_sealed_chunk`) so that it releases the same bytes.
 
 use std::io::{self, Read, Write};
 
