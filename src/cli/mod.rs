@@ -33,6 +33,8 @@ Environment:
   VAULT_HOME                keystore folder (default $XDG_CONFIG_HOME/vault or ~/.config/vault)
   VAULT_PASSPHRASE_FILE     file holding the passphrase (instead of asking on the terminal)
   VAULT_PASSPHRASE_COMMAND  command printing the passphrase
+  VAULT_THREADS             worker threads for seal and open when --threads is not given
+                            (default: all cores; 1 = serial)
 
 A command needs at most one passphrase: a passphrase-sealed file's own (vault
 or age), else the one protecting your keystore identity or -i identity file.
@@ -90,6 +92,9 @@ enum Command {
         /// Replace an existing output file
         #[arg(short = 'f', long)]
         force: bool,
+        /// Worker threads for the payload (default $VAULT_THREADS, else all cores; 1 = serial)
+        #[arg(long, value_name = "N")]
+        threads: Option<String>,
         /// File to seal (default, or -, stdin)
         #[arg(value_name = "FILE")]
         input: Option<PathBuf>,
@@ -106,6 +111,9 @@ enum Command {
         /// Replace an existing output file
         #[arg(short = 'f', long)]
         force: bool,
+        /// Worker threads for the payload (default $VAULT_THREADS, else all cores; 1 = serial)
+        #[arg(long, value_name = "N")]
+        threads: Option<String>,
         /// File to open (default, or -, stdin)
         #[arg(value_name = "FILE")]
         input: Option<PathBuf>,
@@ -148,8 +156,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
             passphrase,
             output,
             force,
+            threads,
             input,
         } => {
+            let threads = seal::threads(threads.as_deref())?;
             let suite: Suite = cipher.parse().map_err(CliError::Usage)?;
             let opts = seal::SealOptions {
                 recipients,
@@ -159,7 +169,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 suite,
                 age,
                 armor,
-                threads: 1,
+                threads,
             };
             seal::seal(&opts, input.as_deref(), output.as_deref(), force)
         }
@@ -167,8 +177,18 @@ fn run(cli: Cli) -> Result<(), CliError> {
             identities,
             output,
             force,
+            threads,
             input,
-        } => seal::open(&identities, input.as_deref(), output.as_deref(), force, 1),
+        } => {
+            let threads = seal::threads(threads.as_deref())?;
+            seal::open(
+                &identities,
+                input.as_deref(),
+                output.as_deref(),
+                force,
+                threads,
+            )
+        }
         Command::Push(a) => remote::push(&a),
         Command::Pull(a) => remote::pull(&a),
         Command::Ls(a) => remote::ls(&a),

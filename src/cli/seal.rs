@@ -108,6 +108,29 @@ pub fn open_error(e: CopyError, src_name: &Path, target: &Target) -> CliError {
     }
 }
 
+/// Most worker threads `--threads` or `VAULT_THREADS` may ask for.
+pub const MAX_THREADS: usize = 1024;
+
+/// The payload's worker threads: `--threads`, else `VAULT_THREADS`, else
+/// every core the process may use. 1 is the serial path. A value that is
+/// not a whole number from 1 to [`MAX_THREADS`] is a usage error, never
+/// silently replaced by the default.
+pub fn threads(flag: Option<&str>) -> Result<usize, CliError> {
+    let (source, value) = match flag {
+        Some(v) => ("--threads", v.to_owned()),
+        None => match std::env::var_os("VAULT_THREADS") {
+            Some(v) => ("VAULT_THREADS", v.to_string_lossy().into_owned()),
+            None => return Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        },
+    };
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(CliError::Usage(format!(
+            "{source} must be a whole number from 1 to {MAX_THREADS}, not {value:?}"
+        ))),
+    }
+}
+
 /// `vault seal`.
 pub fn seal(
     opts: &SealOptions,

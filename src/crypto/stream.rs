@@ -20,7 +20,9 @@
 //! as age's reference reader does (the C2SP CCTV vectors check this): a
 //! full chunk that authenticates only with the other "last" flag is
 //! released before the reader reports the cut (`Truncated`) or the extra
-//! bytes (`TrailingData`). Both formats share this one reader.
+//! bytes (`TrailingData`). Both formats share this one reader, and the
+//! parallel pipeline ([`super::pipeline`]) applies the same per-chunk rule
+//! (`stream::open_sealed_chunk`) so that it releases the same bytes.
 
 use std::io::{self, Read, Write};
 
@@ -176,15 +178,16 @@ enum ReadState {
     Failed(FailKind),
 }
 
+/// Why a payload failed to open: the three classes a reader reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FailKind {
+pub(crate) enum FailKind {
     Truncated,
     Damaged,
     Trailing,
 }
 
 impl FailKind {
-    fn error(self) -> io::Error {
+    pub(crate) fn error(self) -> io::Error {
         match self {
             FailKind::Truncated => CryptoError::Truncated,
             FailKind::Damaged => CryptoError::DecryptFailed,
@@ -295,32 +298,9 @@ impl<R: Read> StreamReader<R> {
         }
     }
 
-    /// Open the chunk in `buf[..len]`: its plaintext length, or the failure
-    /// and how many plaintext bytes (of a chunk that did authenticate) may
-    /// still be handed out before it.
+    /// Open the chunk in `buf[..len]`; see [`open_sealed_chunk`].
     fn authenticate(&mut self, len: usize, last: bool) -> Result<usize, (FailKind, usize)> {
-        if len < TAG_LEN {
-            // Nothing, or less than a tag, where a chunk must be.
-            return Err((FailKind::Truncated, 0));
-        }
-        let chunk = &mut self.buf[..len];
-        match self.key.open_chunk(self.index, last, chunk) {
-            Some(0) if last && self.index > 0 => Err((FailKind::Damaged, 0)),
-            Some(n) => Ok(n),
-            // A failed open leaves the chunk as it was (see `open_chunk`),
-            // so it can be tried with the other flag: a full "last" chunk
-            // that opens as a middle one means the rest was cut off; a
-            // middle chunk that opens as the last one means bytes were
-            // appended. Either way this chunk is authentic at its index.
-            None if len == SEALED_CHUNK_SIZE => {
-                match self.key.open_chunk(self.index, !last, chunk) {
-                    Some(n) if last => Err((FailKind::Truncated, n)),
-                    Some(n) => Err((FailKind::Trailing, n)),
-                    None => Err((FailKind::Damaged, 0)),
-                }
-            }
-            None => Err((FailKind::Damaged, 0)),
-        }
+        open_sealed_chunk(&self.key, self.index, &mut self.buf[..len], last)
     }
 
     /// Write all remaining plaintext to `out` straight from the chunk buffer.
@@ -359,6 +339,48 @@ impl<R: Read> Read for StreamReader<R> {
                 ReadState::Reading => self.fill()?,
             }
         }
+    }
+}
+
+/// Open one sealed chunk (`ciphertext || tag`, all of `chunk`) in place at
+/// `index`, `last` saying whether the input ends after it: its plaintext
+/// length, or the failure class and how many plaintext bytes (of a chunk
+/// that did authenticate) may still be handed out before the failure.
+///
+/// This is the whole per-chunk rule of the reader, shared by
+/// [`StreamReader`] and the parallel pipeline so that both release exactly
+/// the same bytes and report exactly the same class:
+/// - less than a tag where a chunk must be is a cut (`Truncated`);
+/// - an empty final chunk is refused unless it is the only chunk;
+/// - a full chunk that opens only with the other "last" flag was followed
+///   by a cut (`Truncated`) or by extra bytes (`TrailingData`), and its
+///   plaintext is authentic at its index, so it is released first;
+/// - anything else that does not authenticate is `DecryptFailed`.
+pub(crate) fn open_sealed_chunk(
+    key: &PayloadKey,
+    index: u64,
+    chunk: &mut [u8],
+    last: bool,
+) -> Result<usize, (FailKind, usize)> {
+    let len = chunk.len();
+    if len < TAG_LEN {
+        // Nothing, or less than a tag, where a chunk must be.
+        return Err((FailKind::Truncated, 0));
+    }
+    match key.open_chunk(index, last, chunk) {
+        Some(0) if last && index > 0 => Err((FailKind::Damaged, 0)),
+        Some(n) => Ok(n),
+        // A failed open leaves the chunk as it was (see `open_chunk`),
+        // so it can be tried with the other flag: a full "last" chunk
+        // that opens as a middle one means the rest was cut off; a
+        // middle chunk that opens as the last one means bytes were
+        // appended. Either way this chunk is authentic at its index.
+        None if len == SEALED_CHUNK_SIZE => match key.open_chunk(index, !last, chunk) {
+            Some(n) if last => Err((FailKind::Truncated, n)),
+            Some(n) => Err((FailKind::Trailing, n)),
+            None => Err((FailKind::Damaged, 0)),
+        },
+        None => Err((FailKind::Damaged, 0)),
     }
 }
 
