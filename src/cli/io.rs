@@ -172,6 +172,15 @@ pub enum Output {
 }
 
 impl Output {
+    /// The file behind a regular-file output, which takes positioned
+    /// writes (parallel pulls); `None` for streams and special files.
+    pub fn positioned(&self) -> Option<&File> {
+        match self {
+            Output::Atomic(a) => Some(a.as_file()),
+            Output::Stdout(_) | Output::Special(_) => None,
+        }
+    }
+
     /// Finish: flush, and for a regular file rename it into place.
     pub fn commit(self) -> io::Result<()> {
         match self {
