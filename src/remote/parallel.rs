@@ -37,9 +37,10 @@ use crate::crypto::stream::{CHUNK_SIZE, SEALED_CHUNK_SIZE};
 use crate::crypto::suite::PayloadKey;
 use crate::transport::Transport;
 
-/// Bytes per queued buffer in a parallel upload (one SFTP write call each;
-/// libssh2 pipelines within a call).
-pub(crate) const PUSH_PIECE: usize = 2 << 20;
+/// Bytes per queued buffer in a parallel upload: one SFTP write call each
+/// (libssh2 pipelines within a call), the size of the SFTP range writer's
+/// calls so that buffers pass straight through it.
+pub(crate) const PUSH_PIECE: usize = crate::transport::sftp::RANGE_WRITE_CHUNK;
 /// Bytes per read-ahead buffer in a download (libssh2 issues read-ahead
 /// requests for the whole call; 1 MiB measured best, see the SFTP backend).
 pub(crate) const PULL_PIECE: usize = 1 << 20;

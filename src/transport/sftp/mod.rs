@@ -69,6 +69,13 @@ use super::{
 /// this writer, fed in 64 KiB pieces: 377-424 MB/s.
 pub const WRITE_CHUNK: usize = 4 << 20;
 
+/// Bytes gathered per SFTP write call by a range writer
+/// ([`Transport::write_at`]). Range writers work side by side on several
+/// connections, so each needs less pipelining to keep the link busy, and
+/// memory grows with connections times call size (libssh2 keeps a copy of
+/// every unacknowledged byte of a call).
+pub const RANGE_WRITE_CHUNK: usize = 1 << 20;
+
 /// Bytes asked for per SFTP read call (libssh2 issues read-ahead requests
 /// for the whole buffer). Measured as above: 256 KiB calls 83-86 MB/s (!),
 /// 1 MiB 445-458, 4 MiB 389-392; through this reader, read in 64 KiB
@@ -735,6 +742,7 @@ impl Transport for SftpTransport {
             buf: Vec::new(),
             written: 0,
             range_from: None,
+            call: WRITE_CHUNK,
             shown: self.shown(&full),
             full,
             host: self.host().to_owned(),
@@ -765,6 +773,7 @@ impl Transport for SftpTransport {
             buf: Vec::new(),
             written: 0,
             range_from: Some(offset),
+            call: RANGE_WRITE_CHUNK,
             shown: self.shown(&full),
             full,
             host: self.host().to_owned(),
@@ -987,6 +996,8 @@ struct SftpWriter<'a> {
     /// `Some(offset)` for a range writer ([`Transport::write_at`]), which
     /// neither owns the file nor knows its final size.
     range_from: Option<u64>,
+    /// Bytes per write call: [`WRITE_CHUNK`] or [`RANGE_WRITE_CHUNK`].
+    call: usize,
     full: String,
     shown: String,
     host: String,
@@ -1099,19 +1110,20 @@ impl SftpWriter<'_> {
 
 impl Write for SftpWriter<'_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.buf.is_empty() && data.len() >= WRITE_CHUNK {
+        let call = self.call;
+        if self.buf.is_empty() && data.len() >= call {
             // Large caller buffers go straight through.
             self.send(data).map_err(io::Error::other)?;
             self.written += data.len() as u64;
             return Ok(data.len());
         }
-        if self.buf.capacity() < WRITE_CHUNK {
-            self.buf.reserve_exact(WRITE_CHUNK - self.buf.len());
+        if self.buf.capacity() < call {
+            self.buf.reserve_exact(call - self.buf.len());
         }
-        let n = data.len().min(WRITE_CHUNK - self.buf.len());
+        let n = data.len().min(call - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
         self.written += n as u64;
-        if self.buf.len() == WRITE_CHUNK {
+        if self.buf.len() == call {
             self.flush_buf().map_err(io::Error::other)?;
         }
         Ok(n)
