@@ -156,10 +156,11 @@ fn connections(flag: Option<u16>) -> Result<usize, CliError> {
     }
 }
 
-/// Connections per large transfer by default: measured on 2 cores over
-/// loopback (docs/PERFORMANCE_SFTP.md); more helps on a real network with
-/// more cores on both ends.
-const DEFAULT_CONNECTIONS: usize = 4;
+/// Connections per large transfer by default: on 2 cores over loopback
+/// (docs/PERFORMANCE_SFTP.md) the gain flattens past 3 while each
+/// connection costs 5-9 MiB of buffers (libssh2 keeps 4 MiB of read-ahead
+/// per download); more can help on a real network with more cores.
+const DEFAULT_CONNECTIONS: usize = 3;
 
 /// Connect to `location` and open (or, for pushes, create) its vault.
 pub fn connect(location: &str, opts: &RemoteOpts, create: bool) -> Result<RemoteVault, CliError> {

@@ -41,9 +41,11 @@ use crate::transport::Transport;
 /// (libssh2 pipelines within a call), the size of the SFTP range writer's
 /// calls so that buffers pass straight through it.
 pub(crate) const PUSH_PIECE: usize = crate::transport::sftp::RANGE_WRITE_CHUNK;
-/// Bytes per read-ahead buffer in a download (libssh2 issues read-ahead
-/// requests for the whole call; 1 MiB measured best, see the SFTP backend).
-pub(crate) const PULL_PIECE: usize = 1 << 20;
+/// Bytes per queued buffer in a download. The SFTP reader still asks for
+/// 1 MiB per call (measured best, see the SFTP backend), and libssh2 reads
+/// ahead four times that per connection, so the queue's buffers are kept
+/// small: they only need to absorb the jitter between network and crypto.
+pub(crate) const PULL_PIECE: usize = 256 << 10;
 
 /// Number of chunks of a payload of `len` plaintext bytes.
 pub(crate) fn chunk_count(len: u64) -> u64 {
