@@ -114,8 +114,12 @@ def run(vault_bin: str, input_path: str, workdir: str, runs: int = 3,
             subprocess.run([vault_bin, "keygen", "--no-passphrase"], env=venv, check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             url = s.url("v")
-            renv = _rclone_env(s, base)
             have_rclone = shutil.which("rclone") is not None
+            if have_rclone:
+                renv = _rclone_env(s, base)
+            else:
+                print("bench/sftp.py: rclone not found (apt-get install rclone); "
+                      "skipping its rows", file=sys.stderr)
             out = os.path.join(base, "out.bin")
             remote_plain = f"{s.srv}/plain.bin"
             sftp = ["sftp", "-q", "-F", f"{s.home}/.ssh/config", "-b", "-", ALIAS]

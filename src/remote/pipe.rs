@@ -41,7 +41,8 @@ pub(crate) struct QueueWriter {
 }
 
 fn stopped() -> io::Error {
-    io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped")
+    // Not BrokenPipe: the command line exits quietly on that (closed stdout).
+    io::Error::other("the upload stopped")
 }
 
 impl QueueWriter {
