@@ -120,6 +120,12 @@ impl AtomicFile {
         })
     }
 
+    /// The temporary file, for positioned writes (several threads may write
+    /// disjoint ranges through `std::os::unix::fs::FileExt`).
+    pub fn as_file(&self) -> &fs::File {
+        self.temp.as_ref().expect("not committed").as_file()
+    }
+
     /// Flush, sync, set the final mode and rename into place.
     pub fn commit(mut self) -> io::Result<()> {
         let temp = self.temp.take().expect("commit is called once");

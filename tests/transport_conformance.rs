@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -30,6 +30,7 @@ fn conformance(t: &mut dyn Transport) {
     unfinished_writes_are_not_visible(t);
     spaces_and_unicode(t);
     reconnect_sees_the_same_files(t);
+    ranges_from_several_connections(t);
 }
 
 fn mkdir_all_is_idempotent(t: &mut dyn Transport) {
@@ -272,6 +273,77 @@ fn reconnect_sees_the_same_files(t: &mut dyn Transport) {
     assert_eq!(get(&mut *other, "rr/dst"), b"new");
     put(&mut *other, "rr/from-other", b"o", 1);
     assert_eq!(get(t, "rr/from-other"), b"o");
+}
+
+/// Several connections write disjoint ranges of one file (out of order,
+/// leaving a hole until the earlier range lands), and ranges read back.
+fn ranges_from_several_connections(t: &mut dyn Transport) {
+    t.mkdir_all("rg").expect("mkdir");
+    put(t, "rg/f", b"", 1);
+    let data = pattern((3 << 20) + 12_345, 7);
+    let cut = (1 << 20) + 17;
+    let mut other = t.reconnect().expect("second connection");
+    {
+        // The later range first, on the second connection.
+        let mut w = other.write_at("rg/f", cut as u64).expect("write_at");
+        for c in data[cut..].chunks(100_003) {
+            w.write_all(c).expect("write");
+        }
+        w.finish().expect("finish");
+    }
+    assert_eq!(
+        t.stat("rg/f").expect("stat").expect("exists").size,
+        data.len() as u64
+    );
+    let mut w = t.write_at("rg/f", 0).expect("write_at");
+    w.write_all(&data[..cut]).expect("write");
+    w.finish().expect("finish");
+    assert!(get(t, "rg/f") == data, "ranges assemble the file");
+
+    for (from, len) in [
+        (0usize, 10usize),
+        (cut - 3, 70_000),
+        (data.len() - 5, 5),
+        (17, 2 << 20),
+    ] {
+        let mut r = other
+            .read_at("rg/f", from as u64, len as u64)
+            .expect("read_at");
+        let mut got = Vec::new();
+        r.read_to_end(&mut got).expect("read");
+        assert!(got == data[from..from + len], "range {from}+{len}");
+    }
+    // Past the end: a short read, not an error.
+    let mut r = t
+        .read_at("rg/f", data.len() as u64 - 3, 100)
+        .expect("read_at");
+    let mut got = Vec::new();
+    r.read_to_end(&mut got).expect("read");
+    assert_eq!(got, data[data.len() - 3..]);
+    drop(r);
+
+    // A range writer dropped unfinished leaves the file (its owner removes it).
+    {
+        let mut w = t.write_at("rg/f", 5).expect("write_at");
+        w.write_all(b"xyz").expect("write");
+    }
+    assert!(t.stat("rg/f").expect("stat").is_some());
+    let e = expect_err(
+        t.write_at("rg/missing", 0).map(|_| ()),
+        "write_at of a missing file",
+    );
+    assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
+    let e = expect_err(
+        t.read_at("rg/missing", 0, 1).map(|_| ()),
+        "read_at of a missing file",
+    );
+    assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
+    for op in [
+        t.write_at("../x", 0).map(|_| ()),
+        t.read_at("/etc/passwd", 0, 1).map(|_| ()),
+    ] {
+        assert!(matches!(op, Err(TransportError::BadPath(_))), "{op:?}");
+    }
 }
 
 /// Files 0600, folders 0700, checked on the storage side.

@@ -69,17 +69,29 @@ impl WatchedFile {
     pub fn metadata(&self) -> io::Result<fs::Metadata> {
         self.file.metadata()
     }
+
+    /// The open file, for reads at offsets; call [`WatchedFile::unchanged`]
+    /// after the last of them.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Fails if the file's size or times moved since it was opened.
+    pub fn unchanged(&self) -> io::Result<()> {
+        match self.start {
+            Some(start) if stamp(&self.file.metadata()?) != start => {
+                Err(io::Error::other("the file changed while it was being read"))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Read for WatchedFile {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.file.read(buf)?;
-        if n == 0
-            && !buf.is_empty()
-            && let Some(start) = self.start
-            && stamp(&self.file.metadata()?) != start
-        {
-            return Err(io::Error::other("the file changed while it was being read"));
+        if n == 0 && !buf.is_empty() {
+            self.unchanged()?;
         }
         Ok(n)
     }
@@ -224,6 +236,15 @@ pub enum Output {
 }
 
 impl Output {
+    /// The file behind a regular-file output, which takes positioned
+    /// writes (parallel pulls); `None` for streams and special files.
+    pub fn positioned(&self) -> Option<&File> {
+        match self {
+            Output::Atomic(a) => Some(a.as_file()),
+            Output::Stdout(_) | Output::Special(_) => None,
+        }
+    }
+
     /// Finish: flush, and for a regular file rename it into place.
     pub fn commit(self) -> io::Result<()> {
         match self {

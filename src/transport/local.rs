@@ -17,7 +17,7 @@
 //!   and `EDQUOT` as [`TransportError::NoSpace`].
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -195,7 +195,47 @@ impl Transport for LocalTransport {
             out: Some(BufWriter::with_capacity(WRITE_BUF, file)),
             path: full,
             written: 0,
+            range_from: None,
         }))
+    }
+
+    fn write_at(
+        &mut self,
+        path: &str,
+        offset: u64,
+    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+        let full = self.full(path, false)?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .open(&full)
+            .map_err(|e| map_io(e, &full, "opening"))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| map_io(e, &full, "seeking in"))?;
+        Ok(Box::new(LocalWriter {
+            out: Some(BufWriter::with_capacity(WRITE_BUF, file)),
+            path: full,
+            written: 0,
+            range_from: Some(offset),
+        }))
+    }
+
+    fn read_at(
+        &mut self,
+        path: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Box<dyn Read + Send + '_>, TransportError> {
+        let full = self.full(path, false)?;
+        let mut f = File::open(&full).map_err(|e| map_io(e, &full, "opening"))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| map_io(e, &full, "seeking in"))?;
+        Ok(Box::new(
+            LocalReader {
+                file: f,
+                path: full,
+            }
+            .take(len),
+        ))
     }
 
     fn rename(&mut self, from: &str, to: &str, replace: bool) -> Result<(), TransportError> {
@@ -267,6 +307,9 @@ struct LocalWriter {
     out: Option<BufWriter<File>>,
     path: PathBuf,
     written: u64,
+    /// `Some(offset)` for a range writer ([`Transport::write_at`]), which
+    /// neither owns the file nor knows its final size.
+    range_from: Option<u64>,
 }
 
 impl Write for LocalWriter {
@@ -298,7 +341,11 @@ impl RemoteWrite for LocalWriter {
             let file = out.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
             let len = file.metadata()?.len();
-            if len != self.written {
+            let ok = match self.range_from {
+                None => len == self.written,
+                Some(offset) => len >= offset + self.written,
+            };
+            if !ok {
                 return Err(io::Error::other(format!(
                     "size is {len} bytes after writing {}",
                     self.written
@@ -309,7 +356,9 @@ impl RemoteWrite for LocalWriter {
         match result {
             Ok(()) => Ok(()),
             Err(e) => {
-                let _ = fs::remove_file(&path);
+                if self.range_from.is_none() {
+                    let _ = fs::remove_file(&path);
+                }
                 Err(map_io(e, &path, "writing"))
             }
         }
@@ -318,7 +367,7 @@ impl RemoteWrite for LocalWriter {
 
 impl Drop for LocalWriter {
     fn drop(&mut self) {
-        if self.out.take().is_some() {
+        if self.out.take().is_some() && self.range_from.is_none() {
             // Not finished: never leave something that looks complete.
             let _ = fs::remove_file(&self.path);
         }

@@ -25,6 +25,15 @@
 //! [`Transport::rename`] it into place. A writer dropped without `finish`
 //! removes its partial file (best effort), so an interrupted upload never
 //! looks complete.
+//!
+//! Large objects are moved over several connections at once, because one
+//! SFTP session is one stream on one core: [`Transport::write_at`] opens an
+//! existing (temporary) file for writing at an offset, so that each
+//! connection fills its own byte range of one file, and
+//! [`Transport::read_at`] reads one byte range. The caller still owns the
+//! temporary name: a range writer dropped without `finish` leaves the file
+//! alone (the other ranges are someone else's), and the caller removes the
+//! temporary if any range fails.
 
 // The only unsafe code is in `sftp::ffi`, which allows it explicitly.
 #![deny(unsafe_code)]
@@ -259,6 +268,26 @@ pub trait Transport: Send {
     /// Create a new file exclusively (fail with `AlreadyExists` if it exists).
     /// Files are created with mode 0600.
     fn create(&mut self, path: &str) -> Result<Box<dyn RemoteWrite + '_>, TransportError>;
+    /// Open the existing file `path` for writing from byte `offset`,
+    /// without truncating it or touching bytes outside the range written
+    /// (writing past the end extends the file, leaving a hole if needed).
+    /// `finish` flushes, syncs where supported and checks that the file is
+    /// at least `offset` plus the bytes written long. Dropping the writer
+    /// without `finish` does not remove the file.
+    fn write_at(
+        &mut self,
+        path: &str,
+        offset: u64,
+    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError>;
+    /// Read at most `len` bytes of `path` from byte `offset` (fewer if the
+    /// file ends first: the reader then ends early, and the caller decides
+    /// whether that is an error).
+    fn read_at(
+        &mut self,
+        path: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Box<dyn Read + Send + '_>, TransportError>;
     /// Rename `from` to `to`. With `replace`, an existing `to` is replaced
     /// atomically; without, the rename fails with `AlreadyExists` and both
     /// files stay as they were.

@@ -39,7 +39,7 @@ pub(crate) mod config;
 mod ffi;
 pub(crate) mod known_hosts;
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -68,6 +68,13 @@ use super::{
 /// past 2-4 MiB while memory per upload keeps growing, so 4 MiB. Through
 /// this writer, fed in 64 KiB pieces: 377-424 MB/s.
 pub const WRITE_CHUNK: usize = 4 << 20;
+
+/// Bytes gathered per SFTP write call by a range writer
+/// ([`Transport::write_at`]). Range writers work side by side on several
+/// connections, so each needs less pipelining to keep the link busy, and
+/// memory grows with connections times call size (libssh2 keeps a copy of
+/// every unacknowledged byte of a call).
+pub const RANGE_WRITE_CHUNK: usize = 1 << 20;
 
 /// Bytes asked for per SFTP read call (libssh2 issues read-ahead requests
 /// for the whole buffer). Measured as above: 256 KiB calls 83-86 MB/s (!),
@@ -708,7 +715,7 @@ impl Transport for SftpTransport {
             .open(Path::new(&full))
             .map_err(|e| self.map_err(e, &full, "opening"))?;
         Ok(Box::new(SftpReader {
-            inner: BufReader::with_capacity(READ_CHUNK, file),
+            inner: Box::new(BufReader::with_capacity(READ_CHUNK, file)),
             shown: self.shown(&full),
             host: self.host().to_owned(),
             sess: self.sess.clone(),
@@ -734,11 +741,73 @@ impl Transport for SftpTransport {
             failed: None,
             buf: Vec::new(),
             written: 0,
+            range_from: None,
+            call: WRITE_CHUNK,
             shown: self.shown(&full),
             full,
             host: self.host().to_owned(),
             sess: self.sess.clone(),
             sftp: &self.sftp,
+        }))
+    }
+
+    fn write_at(
+        &mut self,
+        path: &str,
+        offset: u64,
+    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+        check_path(path, false)?;
+        self.tick();
+        let full = self.full(path);
+        // No CREAT and no TRUNC: the file must exist and other ranges stay.
+        let mut file = self
+            .sftp
+            .open_mode(Path::new(&full), OpenFlags::WRITE, 0o600, OpenType::File)
+            .map_err(|e| self.map_err(e, &full, "opening"))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| map_file_io(self.host(), e, &self.shown(&full), "seeking in", None))?;
+        Ok(Box::new(SftpWriter {
+            file: Some(file),
+            finished: false,
+            failed: None,
+            buf: Vec::new(),
+            written: 0,
+            range_from: Some(offset),
+            call: RANGE_WRITE_CHUNK,
+            shown: self.shown(&full),
+            full,
+            host: self.host().to_owned(),
+            sess: self.sess.clone(),
+            sftp: &self.sftp,
+        }))
+    }
+
+    fn read_at(
+        &mut self,
+        path: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Box<dyn Read + Send + '_>, TransportError> {
+        check_path(path, false)?;
+        self.tick();
+        let full = self.full(path);
+        let mut file = self
+            .sftp
+            .open(Path::new(&full))
+            .map_err(|e| self.map_err(e, &full, "opening"))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| map_file_io(self.host(), e, &self.shown(&full), "seeking in", None))?;
+        Ok(Box::new(SftpReader {
+            inner: Box::new(RangeReader {
+                file,
+                buf: Vec::new(),
+                pos: 0,
+                end: 0,
+                left: len,
+            }),
+            shown: self.shown(&full),
+            host: self.host().to_owned(),
+            sess: self.sess.clone(),
         }))
     }
 
@@ -849,10 +918,56 @@ fn map_file_io(
     }
 }
 
+/// Reads a byte range of a remote file in calls of at most [`READ_CHUNK`]
+/// bytes, never asking for bytes past the range: libssh2 sends read-ahead
+/// requests for the whole buffer of a call, so a plain `BufReader` would
+/// fetch up to a whole call's worth of another connection's range.
+struct RangeReader {
+    file: ssh2::File,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    /// Bytes of the range not yet asked for.
+    left: u64,
+}
+
+impl Read for RangeReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.end {
+            if self.left == 0 || out.is_empty() {
+                return Ok(0);
+            }
+            let want = usize::try_from(self.left)
+                .unwrap_or(usize::MAX)
+                .min(READ_CHUNK);
+            if out.len() >= want {
+                // Large caller buffers go straight through.
+                let n = self.file.read(&mut out[..want])?;
+                self.left = if n == 0 { 0 } else { self.left - n as u64 };
+                return Ok(n);
+            }
+            if self.buf.len() < want {
+                self.buf.resize(want, 0);
+            }
+            let n = self.file.read(&mut self.buf[..want])?;
+            self.left = if n == 0 { 0 } else { self.left - n as u64 };
+            self.pos = 0;
+            self.end = n;
+            if n == 0 {
+                return Ok(0);
+            }
+        }
+        let n = out.len().min(self.end - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// Reads a remote file in [`READ_CHUNK`] calls. Errors are `io::Error`s
 /// wrapping a [`TransportError`].
 struct SftpReader {
-    inner: BufReader<ssh2::File>,
+    inner: Box<dyn Read + Send>,
     shown: String,
     host: String,
     sess: Session,
@@ -878,6 +993,11 @@ struct SftpWriter<'a> {
     failed: Option<String>,
     buf: Vec<u8>,
     written: u64,
+    /// `Some(offset)` for a range writer ([`Transport::write_at`]), which
+    /// neither owns the file nor knows its final size.
+    range_from: Option<u64>,
+    /// Bytes per write call: [`WRITE_CHUNK`] or [`RANGE_WRITE_CHUNK`].
+    call: usize,
     full: String,
     shown: String,
     host: String,
@@ -968,12 +1088,16 @@ impl SftpWriter<'_> {
             .stat()
             .map_err(|e| map_sftp_error(&host, &e, &shown, "checking the size of"))?
             .size;
-        if let Some(size) = size.filter(|&s| s != self.written) {
+        let expected = self.range_from.unwrap_or(0) + self.written;
+        let wrong = |s: u64| match self.range_from {
+            None => s != expected,
+            Some(_) => s < expected,
+        };
+        if let Some(size) = size.filter(|&s| wrong(s)) {
             return Err(TransportError::Io {
                 context: format!("writing {shown}"),
                 source: io::Error::other(format!(
-                    "the server holds {size} bytes after {} were written",
-                    self.written
+                    "the server holds {size} bytes after {expected} were written"
                 )),
             });
         }
@@ -986,19 +1110,20 @@ impl SftpWriter<'_> {
 
 impl Write for SftpWriter<'_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.buf.is_empty() && data.len() >= WRITE_CHUNK {
+        let call = self.call;
+        if self.buf.is_empty() && data.len() >= call {
             // Large caller buffers go straight through.
             self.send(data).map_err(io::Error::other)?;
             self.written += data.len() as u64;
             return Ok(data.len());
         }
-        if self.buf.capacity() < WRITE_CHUNK {
-            self.buf.reserve_exact(WRITE_CHUNK - self.buf.len());
+        if self.buf.capacity() < call {
+            self.buf.reserve_exact(call - self.buf.len());
         }
-        let n = data.len().min(WRITE_CHUNK - self.buf.len());
+        let n = data.len().min(call - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
         self.written += n as u64;
-        if self.buf.len() == WRITE_CHUNK {
+        if self.buf.len() == call {
             self.flush_buf().map_err(io::Error::other)?;
         }
         Ok(n)
@@ -1022,9 +1147,12 @@ impl Drop for SftpWriter<'_> {
     fn drop(&mut self) {
         if !self.finished {
             // Not finished (or failed): close, then remove, so that nothing
-            // that looks complete stays behind. Best effort.
+            // that looks complete stays behind. Best effort. A range writer
+            // does not own the file: its caller removes it.
             drop(self.file.take());
-            let _ = self.sftp.unlink(Path::new(&self.full));
+            if self.range_from.is_none() {
+                let _ = self.sftp.unlink(Path::new(&self.full));
+            }
         }
     }
 }

@@ -1,0 +1,289 @@
+//! Moving one large payload over several connections at once.
+//!
+//! One SFTP session is one TCP stream and one libssh2 thread, which on
+//! loopback or a fast link is CPU-bound on one core (SSH cipher, MAC, SFTP
+//! framing). So a payload of a regular file is cut into K segments at
+//! sealed-chunk boundaries and each segment travels on its own connection:
+//!
+//! - push: the caller creates the temporary file (empty, exclusive); each
+//!   worker reads its plaintext chunks with positioned reads, seals chunk
+//!   `i` under `STREAM` nonce `i || last` (the last flag only on the final
+//!   chunk of the whole payload), and writes them at `i * (64 KiB + 16)`
+//!   through [`Transport::write_at`]. The payload bytes are exactly those of
+//!   a serial push, so nothing in the remote layout changes.
+//! - pull: each worker reads its byte range ([`Transport::read_at`]),
+//!   authenticates every chunk at its index (and the last flag), and writes
+//!   the plaintext at `i * 64 KiB` into the local temporary file. The last
+//!   worker also asks for one byte past the end, to refuse trailing data.
+//!   The caller renames the local file into place only after every worker
+//!   succeeded, so tampering or truncation anywhere leaves no output.
+//!
+//! Each worker overlaps its crypto with its network I/O through
+//! [`super::pipe`]. The first failure stops the other workers at their next
+//! chunk, and is the one reported (a crypto failure is preferred over the
+//! "stopped" of the others).
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+
+use super::{RemoteError, io_to_remote, pipe};
+use crate::crypto::CryptoError;
+use crate::crypto::primitives::TAG_LEN;
+use crate::crypto::stream::{CHUNK_SIZE, SEALED_CHUNK_SIZE};
+use crate::crypto::suite::PayloadKey;
+use crate::transport::Transport;
+
+/// Bytes per queued buffer in a parallel upload: one SFTP write call each
+/// (libssh2 pipelines within a call), the size of the SFTP range writer's
+/// calls so that buffers pass straight through it.
+pub(crate) const PUSH_PIECE: usize = crate::transport::sftp::RANGE_WRITE_CHUNK;
+/// Bytes per queued buffer in a download. The SFTP reader still asks for
+/// 1 MiB per call (measured best, see the SFTP backend), and libssh2 reads
+/// ahead four times that per connection, so the queue's buffers are kept
+/// small: they only need to absorb the jitter between network and crypto.
+pub(crate) const PULL_PIECE: usize = 256 << 10;
+
+/// Number of chunks of a payload of `len` plaintext bytes.
+pub(crate) fn chunk_count(len: u64) -> u64 {
+    len.div_ceil(CHUNK_SIZE as u64).max(1)
+}
+
+/// Split chunk indices `0..chunks` into `k` contiguous, nearly equal ranges.
+pub(crate) fn segments(chunks: u64, k: usize) -> Vec<(u64, u64)> {
+    let k = (k as u64).clamp(1, chunks.max(1));
+    (0..k)
+        .map(|i| (chunks * i / k, chunks * (i + 1) / k))
+        .collect()
+}
+
+/// Shared state of the workers of one transfer.
+struct Crew {
+    stop: AtomicBool,
+    first: Mutex<Option<RemoteError>>,
+}
+
+impl Crew {
+    fn new() -> Crew {
+        Crew {
+            stop: AtomicBool::new(false),
+            first: Mutex::new(None),
+        }
+    }
+
+    fn fail(&self, e: RemoteError) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Ok(mut f) = self.first.lock() {
+            let better = match &*f {
+                None => true,
+                // A stop caused by another worker says less than a real cause.
+                Some(RemoteError::Io(old)) if is_stopped(old) => true,
+                Some(RemoteError::Transport(_)) => matches!(e, RemoteError::Crypto(_)),
+                _ => false,
+            };
+            if better {
+                *f = Some(e);
+            }
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn result(self) -> Result<(), RemoteError> {
+        match self.first.into_inner() {
+            Ok(None) => Ok(()),
+            Ok(Some(e)) => Err(e),
+            Err(_) => Err(RemoteError::Io(io::Error::other("a worker panicked"))),
+        }
+    }
+}
+
+fn stop_error() -> RemoteError {
+    RemoteError::Io(io::Error::new(io::ErrorKind::Interrupted, "stopped"))
+}
+
+fn is_stopped(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Interrupted && e.to_string() == "stopped"
+}
+
+/// Seal `len` bytes of `input` into the existing, empty remote file `tmp`,
+/// one segment per connection in `conns`.
+pub(crate) fn push(
+    conns: Vec<&mut (dyn Transport + 'static)>,
+    tmp: &str,
+    input: &File,
+    len: u64,
+    key: &PayloadKey,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), RemoteError> {
+    let chunks = chunk_count(len);
+    let segs = segments(chunks, conns.len());
+    let crew = Crew::new();
+    thread::scope(|s| {
+        for (conn, (c0, c1)) in conns.into_iter().zip(segs) {
+            let crew = &crew;
+            s.spawn(move || {
+                if let Err(e) = push_segment(conn, tmp, input, len, key, c0, c1, crew, progress) {
+                    crew.fail(e);
+                }
+            });
+        }
+    });
+    crew.result()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn push_segment(
+    conn: &mut dyn Transport,
+    tmp: &str,
+    input: &File,
+    len: u64,
+    key: &PayloadKey,
+    c0: u64,
+    c1: u64,
+    crew: &Crew,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), RemoteError> {
+    let chunks = chunk_count(len);
+    let w = conn.write_at(tmp, c0 * SEALED_CHUNK_SIZE as u64)?;
+    pipe::send_behind(w, PUSH_PIECE, |q| {
+        let mut buf = vec![0u8; SEALED_CHUNK_SIZE];
+        for i in c0..c1 {
+            if crew.stopped() {
+                return Err(stop_error());
+            }
+            let start = i * CHUNK_SIZE as u64;
+            let n = (len - start).min(CHUNK_SIZE as u64) as usize;
+            input.read_exact_at(&mut buf[..n], start).map_err(|e| {
+                RemoteError::Io(if e.kind() == io::ErrorKind::UnexpectedEof {
+                    io::Error::other("the file shrank while it was being pushed")
+                } else {
+                    e
+                })
+            })?;
+            let m = key.seal_chunk(i, i + 1 == chunks, &mut buf, n);
+            q.write_all(&buf[..m]).map_err(RemoteError::Io)?;
+            progress(n as u64);
+        }
+        Ok(())
+    })
+}
+
+/// Open the remote payload `path` (`sealed` bytes, `len` plaintext bytes)
+/// into `out` with positioned writes, one segment per connection.
+pub(crate) fn pull(
+    conns: Vec<&mut (dyn Transport + 'static)>,
+    path: &str,
+    len: u64,
+    key: &PayloadKey,
+    out: &File,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), RemoteError> {
+    let chunks = chunk_count(len);
+    let segs = segments(chunks, conns.len());
+    let crew = Crew::new();
+    thread::scope(|s| {
+        for (conn, (c0, c1)) in conns.into_iter().zip(segs) {
+            let crew = &crew;
+            s.spawn(move || {
+                if let Err(e) = pull_segment(conn, path, len, key, out, c0, c1, crew, progress) {
+                    crew.fail(e);
+                }
+            });
+        }
+    });
+    crew.result()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pull_segment(
+    conn: &mut dyn Transport,
+    path: &str,
+    len: u64,
+    key: &PayloadKey,
+    out: &File,
+    c0: u64,
+    c1: u64,
+    crew: &Crew,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), RemoteError> {
+    let chunks = chunk_count(len);
+    let sealed_total = crate::crypto::stream::sealed_len(len);
+    let from = c0 * SEALED_CHUNK_SIZE as u64;
+    let to = if c1 == chunks {
+        sealed_total
+    } else {
+        c1 * SEALED_CHUNK_SIZE as u64
+    };
+    let tail = u64::from(c1 == chunks);
+    let r = conn.read_at(path, from, to - from + tail)?;
+    pipe::fetch_ahead(r, PULL_PIECE, |q| {
+        let mut buf = vec![0u8; SEALED_CHUNK_SIZE];
+        for i in c0..c1 {
+            if crew.stopped() {
+                return Err(stop_error());
+            }
+            let last = i + 1 == chunks;
+            let m = if last {
+                (sealed_total - i * SEALED_CHUNK_SIZE as u64) as usize
+            } else {
+                SEALED_CHUNK_SIZE
+            };
+            read_full(q, &mut buf[..m])?;
+            let Some(n) = key.open_chunk(i, last, &mut buf[..m]) else {
+                return Err(CryptoError::DecryptFailed.into());
+            };
+            debug_assert_eq!(n + TAG_LEN, m);
+            out.write_all_at(&buf[..n], i * CHUNK_SIZE as u64)
+                .map_err(RemoteError::Io)?;
+            progress(n as u64);
+        }
+        if tail == 1 {
+            let mut extra = [0u8; 1];
+            if q.read(&mut extra).map_err(io_to_remote)? != 0 {
+                return Err(CryptoError::TrailingData.into());
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Fill `buf` from `r`; a short read is a truncated payload.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<(), RemoteError> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => return Err(CryptoError::Truncated.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_to_remote(e)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_cover_every_chunk_once() {
+        for chunks in [1u64, 2, 3, 7, 100, 16_385] {
+            for k in 1..6 {
+                let s = segments(chunks, k);
+                assert_eq!(s.len(), k.min(chunks as usize));
+                assert_eq!(s[0].0, 0);
+                assert_eq!(s.last().unwrap().1, chunks);
+                for w in s.windows(2) {
+                    assert_eq!(w[0].1, w[1].0);
+                }
+                assert!(s.iter().all(|(a, b)| a < b));
+            }
+        }
+    }
+}
