@@ -112,6 +112,7 @@ pub(crate) fn resolve(
         local_user: local_user.to_owned(),
         home: home.to_owned(),
         raw: Raw::default(),
+        follow_includes: true,
     };
     match std::fs::read_to_string(&path) {
         Ok(text) => p.parse(&path, &text, true, false, 0)?,
@@ -126,12 +127,36 @@ pub(crate) fn resolve(
     p.finish(alias, user, port)
 }
 
+/// [`resolve`] on config text given in memory, ignoring `Include` lines, so
+/// that the fuzzer (`crate::fuzzing`) never reads files named by its input.
+pub(crate) fn resolve_text(
+    text: &str,
+    home: &Path,
+    alias: &str,
+    user: Option<&str>,
+    port: Option<u16>,
+    local_user: &str,
+) -> Result<HostConfig, TransportError> {
+    let mut p = Parser {
+        alias: alias.to_ascii_lowercase(),
+        cli_user: user.map(str::to_owned),
+        local_user: local_user.to_owned(),
+        home: home.to_owned(),
+        raw: Raw::default(),
+        follow_includes: false,
+    };
+    p.parse(&home.join(".ssh").join("config"), text, true, false, 0)?;
+    p.finish(alias, user, port)
+}
+
 struct Parser {
     alias: String,
     cli_user: Option<String>,
     local_user: String,
     home: PathBuf,
     raw: Raw,
+    /// False only in [`resolve_text`].
+    follow_includes: bool,
 }
 
 fn err(file: &Path, line: usize, message: impl Into<String>) -> TransportError {
@@ -182,6 +207,7 @@ impl Parser {
                         .map_err(|m| err(file, lineno, m))?;
                     active = !never_match && m;
                 }
+                "include" if !self.follow_includes => {}
                 "include" => {
                     if depth >= MAX_INCLUDE_DEPTH {
                         return Err(err(file, lineno, "Include nested too deeply"));
