@@ -200,7 +200,9 @@ pub fn known_hosts(data: &[u8]) {
             }
         });
         let key = host_key();
-        for name in ["example.com", "[example.com]:2222"] {
+        // One name an input (appending syncs the file: slow).
+        let names = ["example.com", "[example.com]:2222"];
+        for name in [names[data.len() % 2]] {
             std::fs::write(&env.file, data).expect("writing the temporary file");
             let files = std::slice::from_ref(&env.file);
             let before = known_hosts::check(&env.session, files, name, &key);

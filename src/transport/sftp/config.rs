@@ -625,12 +625,14 @@ pub(crate) fn wildmatch(pattern: &str, s: &str) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        // `*` first: a `*` in the name must not be matched as a literal,
+        // which would drop the backtrack point (found by fuzzing).
+        if pi < p.len() && p[pi] == '*' {
             star = Some((pi, ti));
             pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
         } else if let Some((sp, st)) = star {
             pi = sp + 1;
             ti = st + 1;
@@ -671,6 +673,14 @@ mod tests {
         // Pathological pattern stays fast.
         let s = "a".repeat(5000);
         assert!(!wildmatch(&"*a".repeat(50).replace("a", "a*b"), &s));
+    }
+
+    #[test]
+    fn a_star_in_the_name_does_not_defeat_a_star_pattern() {
+        assert!(wildmatch("a*", "a**b"));
+        assert!(wildmatch("xcaHaaxxby?c*", "xcaHaaxxby?c***x#"));
+        assert!(wildmatch("*b", "**b"));
+        assert!(!wildmatch("a*c", "a**b"));
     }
 
     #[test]
