@@ -15,6 +15,8 @@
 pub mod atomic;
 pub mod cli;
 pub mod crypto;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keystore;
 pub mod remote;
 pub mod transport;

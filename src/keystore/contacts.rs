@@ -66,7 +66,8 @@ pub fn parse(text: &str, origin: &Path) -> Result<Vec<Contact>, KeystoreError> {
     Ok(out)
 }
 
-fn format(contacts: &[Contact]) -> String {
+/// The contacts file text (also used by `crate::fuzzing`).
+pub(crate) fn format(contacts: &[Contact]) -> String {
     let mut s = String::from("# vault contacts: NAME PUBLIC-KEY (edit with `vault contacts`)\n");
     for c in contacts {
         s.push_str(&format!("{} {}\n", c.name, c.key));

@@ -52,7 +52,8 @@ pub struct Metadata {
 }
 
 impl Metadata {
-    fn encode(&self) -> Vec<u8> {
+    /// The padded plaintext record (also used by `crate::fuzzing`).
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + self.name.len() + 32 * self.recipients.len());
         out.push(VERSION);
         let name_len = u16::try_from(self.name.len()).expect("names are bounded");
@@ -70,7 +71,8 @@ impl Metadata {
         out
     }
 
-    fn decode(b: &[u8]) -> Option<Metadata> {
+    /// Parse a decrypted record, strictly (also used by `crate::fuzzing`).
+    pub(crate) fn decode(b: &[u8]) -> Option<Metadata> {
         let mut r = Cursor { b, at: 0 };
         if r.take(1)?[0] != VERSION {
             return None;

@@ -112,6 +112,7 @@ pub(crate) fn resolve(
         local_user: local_user.to_owned(),
         home: home.to_owned(),
         raw: Raw::default(),
+        follow_includes: true,
     };
     match std::fs::read_to_string(&path) {
         Ok(text) => p.parse(&path, &text, true, false, 0)?,
@@ -126,12 +127,36 @@ pub(crate) fn resolve(
     p.finish(alias, user, port)
 }
 
+/// [`resolve`] on config text given in memory, ignoring `Include` lines, so
+/// that the fuzzer (`crate::fuzzing`) never reads files named by its input.
+pub(crate) fn resolve_text(
+    text: &str,
+    home: &Path,
+    alias: &str,
+    user: Option<&str>,
+    port: Option<u16>,
+    local_user: &str,
+) -> Result<HostConfig, TransportError> {
+    let mut p = Parser {
+        alias: alias.to_ascii_lowercase(),
+        cli_user: user.map(str::to_owned),
+        local_user: local_user.to_owned(),
+        home: home.to_owned(),
+        raw: Raw::default(),
+        follow_includes: false,
+    };
+    p.parse(&home.join(".ssh").join("config"), text, true, false, 0)?;
+    p.finish(alias, user, port)
+}
+
 struct Parser {
     alias: String,
     cli_user: Option<String>,
     local_user: String,
     home: PathBuf,
     raw: Raw,
+    /// False only in [`resolve_text`].
+    follow_includes: bool,
 }
 
 fn err(file: &Path, line: usize, message: impl Into<String>) -> TransportError {
@@ -182,6 +207,7 @@ impl Parser {
                         .map_err(|m| err(file, lineno, m))?;
                     active = !never_match && m;
                 }
+                "include" if !self.follow_includes => {}
                 "include" => {
                     if depth >= MAX_INCLUDE_DEPTH {
                         return Err(err(file, lineno, "Include nested too deeply"));
@@ -599,12 +625,14 @@ pub(crate) fn wildmatch(pattern: &str, s: &str) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        // `*` first: a `*` in the name must not be matched as a literal,
+        // which would drop the backtrack point (found by fuzzing).
+        if pi < p.len() && p[pi] == '*' {
             star = Some((pi, ti));
             pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
         } else if let Some((sp, st)) = star {
             pi = sp + 1;
             ti = st + 1;
@@ -645,6 +673,14 @@ mod tests {
         // Pathological pattern stays fast.
         let s = "a".repeat(5000);
         assert!(!wildmatch(&"*a".repeat(50).replace("a", "a*b"), &s));
+    }
+
+    #[test]
+    fn a_star_in_the_name_does_not_defeat_a_star_pattern() {
+        assert!(wildmatch("a*", "a**b"));
+        assert!(wildmatch("xcaHaaxxby?c*", "xcaHaaxxby?c***x#"));
+        assert!(wildmatch("*b", "**b"));
+        assert!(!wildmatch("a*c", "a**b"));
     }
 
     #[test]

@@ -1,0 +1,73 @@
+//! Harnesses for remote vault objects: the head the server hands back, the
+//! metadata record inside it, and object names.
+
+use std::path::{Component, Path};
+
+use super::{file_key, identity};
+use crate::crypto::file::file_key_for;
+use crate::crypto::header::Header;
+use crate::crypto::os_rng;
+use crate::remote::metadata::{MAX_NAME, Metadata};
+use crate::remote::names;
+
+/// A head (`objects/ID.h`: vault header || sealed metadata), as
+/// `RemoteVault::open_head` reads it: parse the header, unwrap with the
+/// harness identity (or fall back to a fixed key, so the record parser is
+/// reached either way), open the metadata bound to the header bytes.
+pub fn remote_head(data: &[u8]) {
+    let mut rest = data;
+    let Ok(header) = Header::read_from(&mut rest) else {
+        return;
+    };
+    let header_bytes = &data[..data.len() - rest.len()];
+    assert_eq!(header.to_bytes(), header_bytes);
+    let key = if header.stanzas.len() <= 16 {
+        file_key_for(&header, &[identity()]).unwrap_or_else(|_| file_key())
+    } else {
+        file_key()
+    };
+    let Ok(meta) = Metadata::open(rest, &key, header_bytes) else {
+        return;
+    };
+    // What opened re-seals and opens again, bound to the same header only.
+    let _ = names::check(&meta.name);
+    let sealed = meta.seal(&mut os_rng(), &key, header_bytes);
+    assert_eq!(Metadata::open(&sealed, &key, header_bytes).ok(), Some(meta));
+    let mut other = header_bytes.to_vec();
+    other.push(0);
+    assert!(Metadata::open(&sealed, &key, &other).is_err());
+}
+
+/// The decrypted metadata record: decoding is strict, so what decodes
+/// encodes to exactly the input.
+pub fn remote_metadata(data: &[u8]) {
+    let Some(meta) = Metadata::decode(data) else {
+        return;
+    };
+    assert!(meta.name.len() <= MAX_NAME);
+    assert_eq!(meta.encode(), data, "not the one encoding");
+    let _ = names::check(&meta.name);
+}
+
+/// Object names: an accepted name has no control characters and maps onto
+/// a relative path of plain segments under the target folder.
+pub fn remote_name(data: &[u8]) {
+    let Ok(name) = std::str::from_utf8(data) else {
+        return;
+    };
+    let checked = names::check(name);
+    let mapped = names::local_path(Path::new("/base/dir"), name);
+    assert_eq!(checked.is_ok(), mapped.is_ok());
+    let Ok(path) = mapped else { return };
+    assert!(!name.is_empty() && name.len() <= MAX_NAME);
+    assert!(!name.chars().any(char::is_control));
+    let inside = path
+        .strip_prefix("/base/dir")
+        .expect("stays under the folder");
+    let segments: Vec<&str> = name.split('/').collect();
+    let components: Vec<Component<'_>> = inside.components().collect();
+    assert_eq!(components.len(), segments.len(), "{name:?} -> {path:?}");
+    for (c, s) in components.iter().zip(&segments) {
+        assert_eq!(*c, Component::Normal(s.as_ref()), "{name:?} -> {path:?}");
+    }
+}

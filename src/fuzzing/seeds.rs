@@ -1,0 +1,165 @@
+//! Small generated seed inputs, one set per harness, for `fuzz/seeds/`
+//! (written by `scripts/fuzz-seeds`, next to excerpts of `vectors/`).
+//! Seeds give the fuzzer valid structure to mutate: files sealed to the
+//! harness identity, payloads under the harness payload key.
+
+use std::io::Write;
+
+use super::{PAYLOAD_KEY, identity};
+use crate::crypto::age::ArmoredWriter;
+use crate::crypto::file::new_header;
+use crate::crypto::stream::{CHUNK_SIZE, StreamWriter};
+use crate::crypto::suite::{PayloadKey, Suite};
+use crate::crypto::{Identity, os_rng};
+use crate::keystore::contacts::{Contact, format as format_contacts};
+use crate::keystore::identity_file;
+use crate::remote::metadata::Metadata;
+
+/// One seed: the harness it is for, a file name, the bytes.
+pub type Seed = (&'static str, String, Vec<u8>);
+
+fn sealed_payload(suite: Suite, len: usize) -> Vec<u8> {
+    let mut w = StreamWriter::new(PayloadKey::new(suite, &PAYLOAD_KEY), Vec::new());
+    let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    w.write_all(&data).expect("Vec");
+    w.finish().expect("Vec")
+}
+
+/// Every generated seed (randomised where the format is: stanzas, salts).
+pub fn generated() -> Vec<Seed> {
+    let mut rng = os_rng();
+    let mut out: Vec<Seed> = Vec::new();
+    let mut add = |target: &'static str, name: &str, bytes: Vec<u8>| {
+        out.push((target, name.to_owned(), bytes));
+    };
+    let me = identity().recipient();
+    let other = Identity::generate(&mut rng).recipient();
+
+    for (sel, suite) in [(0u8, Suite::ChaCha20Poly1305), (1, Suite::Aes256Gcm)] {
+        for len in [0, 1, 100, 1000] {
+            let mut seed = vec![sel];
+            seed.extend(sealed_payload(suite, len));
+            add("payload_open", &format!("{}_{len}", suite.name()), seed);
+        }
+    }
+    let mut seed = vec![0u8];
+    seed.extend(sealed_payload(Suite::ChaCha20Poly1305, CHUNK_SIZE + 1));
+    add("payload_open", "chacha20poly1305_chunk_plus_one", seed);
+
+    add("payload_roundtrip", "empty", vec![0, 0, 0]);
+    add("payload_roundtrip", "short", b"\x01\x00\x10abc".to_vec());
+    add(
+        "payload_roundtrip",
+        "one_chunk",
+        b"\x00\x40\x00\x05\xff".to_vec(),
+    );
+    add(
+        "payload_roundtrip",
+        "chunk_plus_one",
+        b"\x03\x40\x01x".to_vec(),
+    );
+
+    for (name, recipients) in [("me", vec![me]), ("me_and_other", vec![other, me])] {
+        let (header, key) = new_header(&mut rng, Suite::ChaCha20Poly1305, &recipients)
+            .expect("recipients are valid");
+        let header_bytes = header.to_bytes();
+        let meta = Metadata {
+            name: format!("folder/{name}.txt"),
+            size: 1234,
+            mtime: 1_700_000_000,
+            created: 1_700_000_100,
+            recipients: recipients.clone(),
+        };
+        let mut head = header_bytes.clone();
+        head.extend(meta.seal(&mut rng, &key, &header_bytes));
+        add("remote_head", name, head);
+        add("remote_metadata", name, meta.encode());
+        add("vault_header", &format!("head_{name}"), header_bytes);
+    }
+
+    for name in [
+        "a",
+        "dir/file.txt",
+        "ünï/cødé ✓",
+        "a/../b",
+        "/abs",
+        "x\u{1b}[0m",
+    ] {
+        add("remote_name", &format!("{:02x}", name.len()), name.into());
+    }
+
+    let id = identity();
+    add(
+        "identity_file",
+        "plain",
+        identity_file::format(&id).as_bytes().to_vec(),
+    );
+    add(
+        "identity_file",
+        "two",
+        format!(
+            "# comment\n\n{}\n  {}  \n",
+            id.to_secret_string().as_str(),
+            Identity::generate(&mut rng).to_secret_string().as_str()
+        )
+        .into_bytes(),
+    );
+    let contacts = vec![
+        Contact {
+            name: "alice".into(),
+            key: me,
+        },
+        Contact {
+            name: "bob.smith-2".into(),
+            key: other,
+        },
+    ];
+    add("contacts", "two", format_contacts(&contacts).into_bytes());
+    add(
+        "recipients",
+        "two",
+        format!("# team\n{me}\n\n  {other}\n# end\n").into_bytes(),
+    );
+
+    add("ssh_config", "blocks", SSH_CONFIG.as_bytes().to_vec());
+    add("ssh_config", "globs", b"a*b?c*\naxxbyc\n".to_vec());
+    add("known_hosts", "lines", KNOWN_HOSTS.as_bytes().to_vec());
+
+    let mut w = ArmoredWriter::new(Vec::new());
+    w.write_all(&[0x5a; 100]).expect("Vec");
+    add("age_armor", "generated_100", w.finish().expect("Vec"));
+    out
+}
+
+const SSH_CONFIG: &str = "\
+example.com
+# first line: the host alias
+User = someone
+Host *.example.com !bad.example.com example.com
+  HostName %h.internal
+  Port 2222
+  IdentityFile ~/.ssh/id_%r_%p
+  IdentitiesOnly yes
+  UserKnownHostsFile \"~/.ssh/known hosts\" %d/kh2
+  StrictHostKeyChecking accept-new
+  Ciphers ^aes256-gcm@openssh.com
+  ConnectTimeout 5
+Match host *.internal user someone,!root localuser fuzzer
+  ServerAliveInterval 10
+  BatchMode yes
+Match exec \"true\"
+  HostKeyAlias alias
+Include config.d/*
+Host *
+  GlobalKnownHostsFile none
+";
+
+const KNOWN_HOSTS: &str = "\
+# comment
+example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH
+[example.com]:2222,other.org ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC7
+*.example.com,!bad.example.com ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY=
+@revoked old.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH
+@cert-authority *.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH
+|1|F1E1KeoE/eEWhi10WpGv4OdiO6Y=|3988QV0VE8wmZL7suNrYQLITLCg= ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH
+";
