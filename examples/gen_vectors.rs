@@ -880,11 +880,9 @@ fn main() -> ExitCode {
         }
     };
     let vectors = all();
-    if !check {
-        if let Err(e) = write(dir, &vectors) {
-            eprintln!("gen_vectors: {}: {e}", dir.display());
-            return ExitCode::FAILURE;
-        }
+    if !check && let Err(e) = write(dir, &vectors) {
+        eprintln!("gen_vectors: {}: {e}", dir.display());
+        return ExitCode::FAILURE;
     }
     let problems = compare(dir, &vectors);
     for p in &problems {

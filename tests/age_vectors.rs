@@ -66,7 +66,7 @@ struct Vector {
 struct Skip(String);
 
 fn unhex(s: &str) -> Result<Vec<u8>, String> {
-    if s.len() % 2 != 0 || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
         return Err(format!("not hex: {s:?}"));
     }
     Ok((0..s.len())
@@ -230,10 +230,10 @@ fn check(v: &Vector) -> Result<(), String> {
             outcome.released.len()
         ));
     }
-    if let (Some(want), Some(have)) = (&v.file_key, &outcome.file_key) {
-        if have != want {
-            return Err("unwrapped a file key other than file key:".into());
-        }
+    if let (Some(want), Some(have)) = (&v.file_key, &outcome.file_key)
+        && have != want
+    {
+        return Err("unwrapped a file key other than file key:".into());
     }
     if v.armored != age::is_armored(&v.body) {
         return Err("armored: disagrees with the armor detection".into());
@@ -244,10 +244,10 @@ fn check(v: &Vector) -> Result<(), String> {
     // Canonical encodings: a header that parses re-serialises to its bytes.
     if let Some(plain) = binary(v) {
         let mut rest = &plain[..];
-        if let Ok(h) = Header::read_from(&mut rest) {
-            if h.to_bytes() != plain[..plain.len() - rest.len()] {
-                return Err("the header does not re-serialise to its own bytes".into());
-            }
+        if let Ok(h) = Header::read_from(&mut rest)
+            && h.to_bytes() != plain[..plain.len() - rest.len()]
+        {
+            return Err("the header does not re-serialise to its own bytes".into());
         }
     }
     if v.expect == "success" {

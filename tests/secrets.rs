@@ -301,10 +301,10 @@ fn with_core_limit(c: &mut Command) {
 /// Wait until `pid` is blocked in read(2) (syscall 0 on x86-64).
 fn wait_blocked_in_read(pid: u32) -> bool {
     for _ in 0..2000 {
-        if let Ok(s) = fs::read_to_string(format!("/proc/{pid}/syscall")) {
-            if s.split_whitespace().next() == Some("0") {
-                return true;
-            }
+        if let Ok(s) = fs::read_to_string(format!("/proc/{pid}/syscall"))
+            && s.split_whitespace().next() == Some("0")
+        {
+            return true;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }

@@ -73,7 +73,7 @@ struct Vector {
 }
 
 fn unhex(s: &str) -> Result<Vec<u8>, String> {
-    if s.len() % 2 != 0 || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
         return Err(format!("not hex: {s:?}"));
     }
     Ok((0..s.len())
@@ -219,10 +219,10 @@ fn check(v: &Vector) -> Result<(), String> {
             outcome.released.len()
         ));
     }
-    if let (Some(want), Some(have)) = (&v.file_key, &outcome.file_key) {
-        if have.as_bytes() != &want[..] {
-            return Err("unwrapped a file key other than file key:".into());
-        }
+    if let (Some(want), Some(have)) = (&v.file_key, &outcome.file_key)
+        && have.as_bytes() != &want[..]
+    {
+        return Err("unwrapped a file key other than file key:".into());
     }
     if let Some(again) = &outcome.not_sticky {
         return Err(format!("after the failure, reading again gave {again}"));
@@ -301,10 +301,10 @@ fn readme_lists_every_vector_with_its_expectation() {
     let mut listed: BTreeMap<String, String> = BTreeMap::new();
     for line in tables.lines() {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        if let [_, name, expect, ..] = cells[..] {
-            if let Some(name) = name.strip_prefix('`').and_then(|n| n.strip_suffix('`')) {
-                listed.insert(name.to_owned(), expect.to_owned());
-            }
+        if let [_, name, expect, ..] = cells[..]
+            && let Some(name) = name.strip_prefix('`').and_then(|n| n.strip_suffix('`'))
+        {
+            listed.insert(name.to_owned(), expect.to_owned());
         }
     }
     let mut problems = Vec::new();

@@ -24,10 +24,10 @@ fn key_lines(text: &str) -> impl Iterator<Item = &str> {
 pub fn identity_file(data: &[u8]) {
     let origin = Path::new("fuzz-identity");
     if age::looks_like_age(data) {
-        if let Ok(d) = age::Decryptor::new(data) {
-            if d.is_passphrase() {
-                let _ = d.passphrase_work_factor();
-            }
+        if let Ok(d) = age::Decryptor::new(data)
+            && d.is_passphrase()
+        {
+            let _ = d.passphrase_work_factor();
         }
         return;
     }

@@ -94,7 +94,7 @@ impl Metadata {
         }
         // Canonical: only zero padding, and no more than needed.
         let rest = &b[r.at..];
-        if rest.iter().any(|&x| x != 0) || b.len() % PAD != 0 || rest.len() >= PAD {
+        if rest.iter().any(|&x| x != 0) || !b.len().is_multiple_of(PAD) || rest.len() >= PAD {
             return None;
         }
         Some(Metadata {

@@ -79,10 +79,10 @@ pub(crate) fn authenticate(
         tried,
     };
 
-    if let Some(h) = hint {
-        if let Some(c) = try_hint(sess, p, h)? {
-            return Ok(c);
-        }
+    if let Some(h) = hint
+        && let Some(c) = try_hint(sess, p, h)?
+    {
+        return Ok(c);
     }
 
     let mut offered: Vec<Vec<u8>> = Vec::new();

@@ -246,14 +246,14 @@ pub(crate) fn append(file: &Path, name: &str, key: &ServerKey) -> Result<(), Tra
         context: format!("recording the host key in {}", file.display()),
         source: e,
     };
-    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(io_err)?;
-        }
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io_err)?;
     }
     let mut f = OpenOptions::new()
         .read(true)

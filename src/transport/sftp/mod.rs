@@ -151,16 +151,15 @@ impl SftpTransport {
             ("user", Some(cfg.user.as_str())),
             ("HostKeyAlias", cfg.host_key_alias.as_deref()),
         ] {
-            if let Some(v) = value {
-                if v.is_empty()
+            if let Some(v) = value
+                && (v.is_empty()
                     || v.starts_with('-')
-                    || v.chars().any(|c| c.is_control() || c.is_whitespace())
-                {
-                    return Err(TransportError::BadLocation {
-                        input: target.to_string(),
-                        reason: format!("unusable {what} {v:?} after applying ~/.ssh/config"),
-                    });
-                }
+                    || v.chars().any(|c| c.is_control() || c.is_whitespace()))
+            {
+                return Err(TransportError::BadLocation {
+                    input: target.to_string(),
+                    reason: format!("unusable {what} {v:?} after applying ~/.ssh/config"),
+                });
             }
         }
         let strict = if opts.accept_new {
@@ -314,10 +313,10 @@ fn join_remote(root: &str, rel: &str) -> String {
 /// `$USER`, `$LOGNAME`, then the passwd entry of this process's uid.
 fn local_user_name() -> String {
     for var in ["USER", "LOGNAME"] {
-        if let Some(u) = std::env::var_os(var).and_then(|u| u.into_string().ok()) {
-            if !u.is_empty() {
-                return u;
-            }
+        if let Some(u) = std::env::var_os(var).and_then(|u| u.into_string().ok())
+            && !u.is_empty()
+        {
+            return u;
         }
     }
     use std::os::unix::fs::MetadataExt;
@@ -905,10 +904,10 @@ fn map_file_io(
         },
         _ => {
             // Not an SFTP status: the session itself may have failed.
-            if let Some(last) = sess.and_then(ssh2::Error::last_session_error) {
-                if matches!(last.code(), ErrorCode::Session(c) if is_connection_error(c)) {
-                    return session_error(host, &last, &format!("{what} {shown}"));
-                }
+            if let Some(last) = sess.and_then(ssh2::Error::last_session_error)
+                && matches!(last.code(), ErrorCode::Session(c) if is_connection_error(c))
+            {
+                return session_error(host, &last, &format!("{what} {shown}"));
             }
             TransportError::Io {
                 context: format!("{what} {shown}"),
