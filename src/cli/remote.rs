@@ -140,21 +140,22 @@ pub struct MvArgs {
 }
 
 /// Connections one large push or pull may use: `--threads`, else
-/// `$VAULT_THREADS`, else [`DEFAULT_CONNECTIONS`].
+/// `$VAULT_THREADS`, else [`DEFAULT_CONNECTIONS`]. The variable is checked
+/// by the same rule as for `seal` and `open`, and a value above
+/// [`MAX_CONNECTIONS`] (fine for local work on a big machine) is capped
+/// rather than refused, so one setting serves every command.
 fn connections(flag: Option<u16>) -> Result<usize, CliError> {
     if let Some(n) = flag {
         return Ok(usize::from(n));
     }
-    match std::env::var("VAULT_THREADS") {
-        Ok(v) => match v.trim().parse::<usize>() {
-            Ok(n @ 1..=16) => Ok(n),
-            _ => Err(CliError::Usage(format!(
-                "VAULT_THREADS={v:?} is not a number from 1 to 16"
-            ))),
-        },
-        Err(_) => Ok(DEFAULT_CONNECTIONS),
+    if std::env::var_os("VAULT_THREADS").is_none() {
+        return Ok(DEFAULT_CONNECTIONS);
     }
+    Ok(super::seal::threads(None)?.min(MAX_CONNECTIONS))
 }
+
+/// Most connections one transfer opens (`--threads` is limited to this).
+const MAX_CONNECTIONS: usize = 16;
 
 /// Connections per large transfer by default: on 2 cores over loopback
 /// (docs/PERFORMANCE_SFTP.md) the gain flattens past 3 while each
