@@ -610,6 +610,18 @@ fn usage_errors_exit_2() {
         .failure()
         .code(2);
     u.vault(&["frobnicate"]).assert().failure().code(2);
+    // push --age is refused with the way to make an age file instead.
+    let a = u
+        .vault(&["push", "--age", "x", "./v"])
+        .assert()
+        .failure()
+        .code(2);
+    assert!(
+        stderr_of(&a).contains("vault seal --age"),
+        "{}",
+        stderr_of(&a)
+    );
+    assert!(!u.path("v").exists());
     u.vault(&["--help"])
         .assert()
         .success()

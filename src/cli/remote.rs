@@ -56,6 +56,10 @@ pub struct PushArgs {
     /// Replace objects that already have these names
     #[arg(short = 'f', long)]
     pub force: bool,
+    /// Refused with an explanation: remote objects are always in vault's
+    /// format (see `vault seal --age`)
+    #[arg(long, hide = true)]
+    pub age: bool,
     /// SSH connections (and sealing threads) for one large file [env: VAULT_THREADS]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
     pub threads: Option<u16>,
@@ -219,6 +223,16 @@ fn progress(len: u64, label: &str, quiet: bool) -> ProgressBar {
 
 /// `vault push`.
 pub fn push(a: &PushArgs) -> Result<(), CliError> {
+    if a.age {
+        // An object's recipients live in a small head kept apart from its
+        // payload, so that sharing never re-uploads it; an age file has no
+        // such split.
+        return Err(CliError::Usage(
+            "push stores objects in vault's format, so that `vault share` never re-uploads them; \
+             for age users, `vault seal --age FILE` and copy FILE.age"
+                .into(),
+        ));
+    }
     let (location, files) = a.args.split_last().expect("clap requires two");
     if a.name.is_some() && files.len() > 1 {
         return Err(CliError::Usage("--name works with one FILE only".into()));
