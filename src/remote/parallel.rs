@@ -121,14 +121,30 @@ pub(crate) fn push(
     key: &PayloadKey,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), RemoteError> {
-    let chunks = chunk_count(len);
-    let segs = segments(chunks, conns.len());
+    on_segments(conns, len, &|conn, c0, c1, crew| {
+        push_segment(conn, tmp, input, len, key, c0, c1, crew, progress)
+    })
+}
+
+/// One connection's share of a transfer: chunks `c0..c1`.
+type SegmentWork<'a> =
+    dyn Fn(&mut dyn Transport, u64, u64, &Crew) -> Result<(), RemoteError> + Sync + 'a;
+
+/// Run `work` for each connection on its own thread, over the chunk range
+/// `c0..c1` that [`segments`] gives it; the first failure stops the crew
+/// and is the one returned.
+fn on_segments(
+    conns: Vec<&mut (dyn Transport + 'static)>,
+    len: u64,
+    work: &SegmentWork<'_>,
+) -> Result<(), RemoteError> {
+    let segs = segments(chunk_count(len), conns.len());
     let crew = Crew::new();
     thread::scope(|s| {
         for (conn, (c0, c1)) in conns.into_iter().zip(segs) {
             let crew = &crew;
             s.spawn(move || {
-                if let Err(e) = push_segment(conn, tmp, input, len, key, c0, c1, crew, progress) {
+                if let Err(e) = work(conn, c0, c1, crew) {
                     crew.fail(e);
                 }
             });
@@ -184,20 +200,9 @@ pub(crate) fn pull(
     out: &File,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), RemoteError> {
-    let chunks = chunk_count(len);
-    let segs = segments(chunks, conns.len());
-    let crew = Crew::new();
-    thread::scope(|s| {
-        for (conn, (c0, c1)) in conns.into_iter().zip(segs) {
-            let crew = &crew;
-            s.spawn(move || {
-                if let Err(e) = pull_segment(conn, path, len, key, out, c0, c1, crew, progress) {
-                    crew.fail(e);
-                }
-            });
-        }
-    });
-    crew.result()
+    on_segments(conns, len, &|conn, c0, c1, crew| {
+        pull_segment(conn, path, len, key, out, c0, c1, crew, progress)
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
