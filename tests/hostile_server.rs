@@ -14,7 +14,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::cli::{Client, files_under};
+use common::cli::{Client, copy_dir, files_under};
 use common::pattern;
 use common::sshd::{ClientHome, Sshd};
 use vault::crypto::file::{new_header, payload_key};
@@ -24,24 +24,6 @@ use vault::remote::Metadata;
 const SIZE: usize = 200_000;
 /// Header length with one X25519 stanza: 12 + 83 + 48.
 const HEADER_LEN: usize = 143;
-
-fn id_of(c: &Client) -> String {
-    let out = c.vault(&["id"]).output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            fs::copy(e.path(), &dst).unwrap();
-        }
-    }
-}
 
 /// `name -> id` from `vault ls --json`.
 fn ids(c: &Client, url: &str) -> Vec<(String, String)> {
@@ -506,7 +488,7 @@ fn stray_files_are_ignored() {
 fn replayed_versions_are_authentic_or_refused() {
     let fx = Fixture::new();
     let bob = Client::new(ClientHome::bare());
-    fx.c.vault(&["contacts", "add", "bob", &id_of(&bob)])
+    fx.c.vault(&["contacts", "add", "bob", &common::cli::public_key(&bob)])
         .assert()
         .success();
     let mut count = 0;
@@ -732,7 +714,7 @@ fn hostile_names() -> Vec<(&'static str, String)> {
 #[test]
 fn hostile_names_from_a_co_recipient() {
     let fx = Fixture::new();
-    let me: Recipient = id_of(&fx.c).parse().unwrap();
+    let me: Recipient = common::cli::public_key(&fx.c).parse().unwrap();
     let (dir, url, _, _) = fx.copy("names");
     let names = hostile_names();
     for (_, name) in &names {
@@ -770,7 +752,7 @@ fn hostile_names_from_a_co_recipient() {
 #[test]
 fn hostile_metadata_values() {
     let fx = Fixture::new();
-    let me: Recipient = id_of(&fx.c).parse().unwrap();
+    let me: Recipient = common::cli::public_key(&fx.c).parse().unwrap();
     let other = vault::crypto::Identity::generate(&mut os_rng()).recipient();
     type Edit = Box<dyn Fn(&mut Metadata)>;
     let cases: Vec<(&str, Edit)> = vec![
@@ -812,7 +794,7 @@ fn hostile_metadata_values() {
 fn over_sftp() {
     let sshd = Sshd::start();
     let c = Client::new(sshd.home());
-    let me: Recipient = id_of(&c).parse().unwrap();
+    let me: Recipient = common::cli::public_key(&c).parse().unwrap();
     let (a, b) = (pattern(SIZE, 1), pattern(SIZE, 2));
     c.write("a.txt", &a);
     c.write("b.txt", &b);

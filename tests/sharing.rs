@@ -10,11 +10,6 @@ use common::cli::{Client, files_under, stderr};
 use common::pattern;
 use common::sshd::Sshd;
 
-fn id_of(c: &Client) -> String {
-    let out = c.vault(&["id"]).output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 /// The object files (head, payload) on the server.
 fn object_files(root: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let files = files_under(&root.join("objects"));
@@ -34,7 +29,7 @@ fn alice_shares_with_bob_then_carol_then_revokes_bob() {
     let bob = Client::new(sshd.home());
     let carol = Client::new(sshd.home());
     for (who, name, c) in [(&alice, "bob", &bob), (&alice, "carol", &carol)] {
-        who.vault(&["contacts", "add", name, &id_of(c)])
+        who.vault(&["contacts", "add", name, &common::cli::public_key(c)])
             .assert()
             .success();
     }
@@ -99,7 +94,7 @@ fn alice_shares_with_bob_then_carol_then_revokes_bob() {
     assert!(stderr(&a).contains("already shared"));
 
     // Unshare without --rekey says plainly that it does not revoke.
-    bob.vault(&["contacts", "add", "alice", &id_of(&alice)])
+    bob.vault(&["contacts", "add", "alice", &common::cli::public_key(&alice)])
         .assert()
         .success();
     let old_head = fs::read(&head).unwrap();
@@ -158,11 +153,26 @@ fn rekey_keeps_the_others_and_revokes_the_removed() {
     let url = sshd.url("rk");
     alice.write("f", &pattern(200_000, 1));
     alice
-        .vault(&["push", "-r", &id_of(&bob), "-r", &id_of(&carol), "f", &url])
+        .vault(&[
+            "push",
+            "-r",
+            &common::cli::public_key(&bob),
+            "-r",
+            &common::cli::public_key(&carol),
+            "f",
+            &url,
+        ])
         .assert()
         .success();
     alice
-        .vault(&["unshare", "--rekey", &url, "f", "-r", &id_of(&bob)])
+        .vault(&[
+            "unshare",
+            "--rekey",
+            &url,
+            "f",
+            "-r",
+            &common::cli::public_key(&bob),
+        ])
         .assert()
         .success();
     assert!(bob.ls(&url).is_empty());
@@ -171,14 +181,14 @@ fn rekey_keeps_the_others_and_revokes_the_removed() {
     assert!(fs::read(carol.path("f")).unwrap() == pattern(200_000, 1));
     // Carol, a recipient, may share it onward.
     carol
-        .vault(&["share", &url, "f", "-r", &id_of(&bob)])
+        .vault(&["share", &url, "f", "-r", &common::cli::public_key(&bob)])
         .assert()
         .success();
     assert_eq!(bob.ls(&url), vec!["f"]);
     // Unsharing someone who is not a recipient is an error.
     let dave = Client::new(sshd.home());
     let a = alice
-        .vault(&["unshare", &url, "f", "-r", &id_of(&dave)])
+        .vault(&["unshare", &url, "f", "-r", &common::cli::public_key(&dave)])
         .assert()
         .failure();
     assert!(stderr(&a).contains("is not a recipient"));
@@ -190,14 +200,14 @@ fn contacts_in_local_seal_and_open() {
     let alice = Client::new(sshd.home());
     let bob = Client::new(sshd.home());
     let carol = Client::new(sshd.home());
-    let bob_id = id_of(&bob);
+    let bob_id = common::cli::public_key(&bob);
     alice
         .vault(&["contacts", "add", "bob", &bob_id])
         .assert()
         .success();
     // Duplicates, bad names and bad keys are refused.
     let a = alice
-        .vault(&["contacts", "add", "bob", &id_of(&carol)])
+        .vault(&["contacts", "add", "bob", &common::cli::public_key(&carol)])
         .assert()
         .failure();
     assert!(stderr(&a).contains("already exists"));
@@ -229,7 +239,7 @@ fn contacts_in_local_seal_and_open() {
     // Mixed: a contact name, a raw key, and a recipients file.
     alice.write(
         "team.txt",
-        format!("# team\n{}\n", id_of(&carol)).as_bytes(),
+        format!("# team\n{}\n", common::cli::public_key(&carol)).as_bytes(),
     );
     let dave = Client::new(sshd.home());
     alice
@@ -238,7 +248,7 @@ fn contacts_in_local_seal_and_open() {
             "-r",
             "bob",
             "-r",
-            &id_of(&dave),
+            &common::cli::public_key(&dave),
             "-R",
             "team.txt",
             "m",

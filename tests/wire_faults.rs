@@ -10,10 +10,9 @@ mod common;
 
 use std::fs;
 use std::io::Read;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::cli::{Client, files_under};
+use common::cli::{Client, copy_dir, files_under};
 use common::cutproxy::{CutProxy, Way};
 use common::pattern;
 use common::sshd::Sshd;
@@ -47,19 +46,6 @@ fn route_through(c: &Client, sshd: &Sshd, proxy: &CutProxy) {
 
 fn proxied(sshd: &Sshd, sub: &str) -> String {
     format!("sftp://{ALIAS}{}/{sub}", sshd.server_root().display())
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            fs::copy(e.path(), &dst).unwrap();
-        }
-    }
 }
 
 /// Run `vault args`, failing the test if it takes over a minute (a hang).

@@ -122,3 +122,23 @@ pub fn total_size(dir: &Path) -> u64 {
         .map(|m| m.len())
         .sum()
 }
+
+/// Copy the folder `from` to `to`, recursively (a snapshot of a vault).
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            fs::copy(e.path(), &dst).unwrap();
+        }
+    }
+}
+
+/// The public key `vault id` prints for this client.
+pub fn public_key(c: &Client) -> String {
+    let out = c.vault(&["id"]).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
