@@ -35,7 +35,8 @@
 //! alone (the other ranges are someone else's), and the caller removes the
 //! temporary if any range fails.
 
-// The only unsafe code is in `sftp::ffi`, which allows it explicitly.
+// The only unsafe code is in `sftp::ffi` and `sftp::ssh_cipher` (C calls
+// into and out of libssh2), which allow it explicitly.
 #![deny(unsafe_code)]
 
 use std::io::{Read, Write};

@@ -1,5 +1,6 @@
-//! The two places where the `ssh2` crate is not enough, and so the only
-//! unsafe code in the crate: both call libssh2 directly through
+//! The two places where the `ssh2` crate is not enough, and so (with
+//! `ssh_cipher.rs`, where libssh2 calls into Rust) the only unsafe code in
+//! the transport layer: both call libssh2 directly through
 //! `libssh2-sys` (the same library `ssh2` links, guaranteed by its
 //! `links = "ssh2"`).
 //!
