@@ -79,6 +79,38 @@ pub struct AtomicFile {
     target: PathBuf,
     replace: bool,
     mode: u32,
+    /// Bytes written through `Write`, and how many of them have been
+    /// handed to [`start_writeback`].
+    written: u64,
+    written_back: u64,
+}
+
+/// Every this many bytes, a file being written has its new range handed to
+/// the disk ([`start_writeback`]).
+pub const WRITEBACK_STEP: u64 = 8 << 20;
+
+/// Ask the kernel to start writing `len` bytes at `offset` of `f` to disk
+/// now, without waiting (Linux `sync_file_range(SYNC_FILE_RANGE_WRITE)`).
+///
+/// Why: [`AtomicFile::commit`] syncs before it renames, and a sync of a
+/// file written at full speed otherwise starts all the disk writes at the
+/// end: about 0.2-0.35 s per GiB here, 6-10% of a 1 GiB pull. Started
+/// while the data is still arriving, that writing overlaps the transfer
+/// and the final sync only waits for the tail. Only a hint: errors are
+/// ignored (the final sync reports real ones), and no data is made durable
+/// by this call alone.
+pub fn start_writeback(f: &fs::File, offset: u64, len: u64) {
+    use std::os::unix::io::AsRawFd;
+    #[allow(unsafe_code)]
+    // SAFETY: a plain system call on a file descriptor that `f` keeps open.
+    unsafe {
+        libc::sync_file_range(
+            f.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
 }
 
 impl AtomicFile {
@@ -117,6 +149,8 @@ impl AtomicFile {
             target: target.to_path_buf(),
             replace,
             mode,
+            written: 0,
+            written_back: 0,
         })
     }
 
@@ -152,7 +186,18 @@ impl AtomicFile {
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.temp.as_mut().expect("not committed").write(buf)
+        let temp = self.temp.as_mut().expect("not committed");
+        let n = temp.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.written_back >= WRITEBACK_STEP {
+            start_writeback(
+                temp.as_file(),
+                self.written_back,
+                self.written - self.written_back,
+            );
+            self.written_back = self.written;
+        }
+        Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.temp.as_mut().expect("not committed").flush()

@@ -247,6 +247,12 @@ fn pull_segment(
             out.write_all_at(&buf[..n], i * CHUNK_SIZE as u64)
                 .map_err(RemoteError::Io)?;
             progress(n as u64);
+            // Start disk writes as the segment grows (see `start_writeback`).
+            let done = (i + 1 - c0) * CHUNK_SIZE as u64;
+            if done.is_multiple_of(crate::atomic::WRITEBACK_STEP) {
+                let step = crate::atomic::WRITEBACK_STEP;
+                crate::atomic::start_writeback(out, c0 * CHUNK_SIZE as u64 + done - step, step);
+            }
         }
         if tail == 1 {
             let mut extra = [0u8; 1];
