@@ -30,7 +30,10 @@
 //! a C-equivalence check of the counter bookkeeping. If a libssh2 update
 //! renamed these functions, its own C would be linked again and only the
 //! speed would change; if it changed `struct chacha_ctx`, the SSH tests
-//! would fail. `#[used]` keeps the definitions in every build, so that the
+//! would fail. With a system libssh2 instead of the bundled one
+//! (`LIBSSH2_SYS_USE_PKG_CONFIG`), a shared library may or may not route
+//! its internal calls here; either way only the speed differs. `#[used]`
+//! keeps the definitions in every build, so that the
 //! linker never reaches for the C ones (a duplicate would be a link error,
 //! not a silent change).
 #![allow(unsafe_code)]
