@@ -99,6 +99,7 @@ pub const WRITEBACK_STEP: u64 = 8 << 20;
 /// and the final sync only waits for the tail. Only a hint: errors are
 /// ignored (the final sync reports real ones), and no data is made durable
 /// by this call alone.
+#[cfg(target_os = "linux")]
 pub fn start_writeback(f: &fs::File, offset: u64, len: u64) {
     use std::os::unix::io::AsRawFd;
     #[allow(unsafe_code)]
@@ -112,6 +113,10 @@ pub fn start_writeback(f: &fs::File, offset: u64, len: u64) {
         );
     }
 }
+
+/// Elsewhere there is no such call; the final sync does all the work.
+#[cfg(not(target_os = "linux"))]
+pub fn start_writeback(_f: &fs::File, _offset: u64, _len: u64) {}
 
 impl AtomicFile {
     /// Start writing `target`. Fails at once with `AlreadyExists` if the

@@ -32,10 +32,17 @@
 //! speed would change; if it changed `struct chacha_ctx`, the SSH tests
 //! would fail. With a system libssh2 instead of the bundled one
 //! (`LIBSSH2_SYS_USE_PKG_CONFIG`), a shared library may or may not route
-//! its internal calls here; either way only the speed differs. `#[used]`
-//! keeps the definitions in every build, so that the
-//! linker never reaches for the C ones (a duplicate would be a link error,
-//! not a silent change).
+//! its internal calls here; either way only the speed differs.
+//!
+//! What makes the linker take these: `SftpTransport::connect` refers to
+//! [`LINKED`], so the object holding them is loaded from this crate's rlib
+//! before libssh2's archive is searched (`#[used]` alone keeps them in an
+//! object, not the object in the link). A program that used libssh2's
+//! ChaCha20 without ever calling `connect` could get the C versions, which
+//! changes speed only; `nm target/release/vault` shows which ones are in.
+//!
+//! `vectors/ssh/` holds known answers made by libssh2's own C functions;
+//! the tests below replay them.
 #![allow(unsafe_code)]
 
 use chacha20::ChaCha20Legacy;
@@ -146,9 +153,9 @@ pub unsafe extern "C" fn chacha_encrypt_bytes(
     nonce[..4].copy_from_slice(&x.input[14].to_le_bytes());
     nonce[4..].copy_from_slice(&x.input[15].to_le_bytes());
     let block = u64::from(x.input[12]) | (u64::from(x.input[13]) << 32);
-    let mut cipher = ChaCha20Legacy::new(&key.into(), &nonce.into());
+    let mut cipher = ChaCha20Legacy::new((&key).into(), &nonce.into());
     key.zeroize();
-    cipher.seek(block * 64);
+    cipher.seek(u128::from(block) * 64);
     if std::ptr::eq(m, c) {
         // SAFETY: one writable buffer of `bytes` bytes.
         cipher.apply_keystream(unsafe { std::slice::from_raw_parts_mut(c, bytes) });
@@ -347,5 +354,67 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, src);
         assert_eq!(x.input, y.input);
+    }
+
+    /// Every line of `vectors/ssh/libssh2_primitives.txt` (outputs of
+    /// libssh2's C `chacha.c` and `poly1305.c`), through the definitions
+    /// above, in place and out of place.
+    #[test]
+    fn libssh2_c_known_answers() {
+        let text = include_str!("../../../vectors/ssh/libssh2_primitives.txt");
+        let unhex = |s: &str| if s == "-" { Vec::new() } else { hex(s) };
+        let (mut chacha, mut poly) = (0, 0);
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let f: Vec<&str> = line.split(' ').collect();
+            match f[0] {
+                "chacha" => {
+                    let key: [u8; 32] = hex(f[1]).try_into().unwrap();
+                    let nonce: [u8; 8] = hex(f[2]).try_into().unwrap();
+                    let counter =
+                        (f[3] != "-").then(|| u64::from_le_bytes(hex(f[3]).try_into().unwrap()));
+                    let lens: Vec<usize> = f[4].split(',').map(|n| n.parse().unwrap()).collect();
+                    let (input, want) = (unhex(f[5]), unhex(f[6]));
+                    let next: u64 = f[7].parse().unwrap();
+                    for in_place in [false, true] {
+                        let mut x = ctx(&key, &nonce, counter);
+                        let mut out = if in_place {
+                            input.clone()
+                        } else {
+                            vec![0u8; input.len()]
+                        };
+                        let mut off = 0;
+                        for &n in &lens {
+                            let dst = out[off..].as_mut_ptr();
+                            let src = if in_place {
+                                dst.cast_const()
+                            } else {
+                                input[off..].as_ptr()
+                            };
+                            unsafe { chacha_encrypt_bytes(&mut x, src, dst, n) };
+                            off += n;
+                        }
+                        assert_eq!(out, want, "{line:.80}");
+                        let got = u64::from(x.input[12]) | (u64::from(x.input[13]) << 32);
+                        assert_eq!(got, next, "counter after {line:.80}");
+                    }
+                    chacha += 1;
+                }
+                "poly1305" => {
+                    let key: [u8; 32] = hex(f[1]).try_into().unwrap();
+                    let msg = unhex(f[2]);
+                    let mut tag = [0u8; 16];
+                    unsafe {
+                        poly1305_auth(tag.as_mut_ptr(), msg.as_ptr(), msg.len(), key.as_ptr())
+                    };
+                    assert_eq!(tag.to_vec(), hex(f[3]), "{line:.80}");
+                    poly += 1;
+                }
+                other => panic!("unknown record {other}"),
+            }
+        }
+        assert_eq!((chacha, poly), (48, 40), "every record was checked");
     }
 }
