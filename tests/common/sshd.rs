@@ -154,6 +154,10 @@ impl Sshd {
         s
     }
 
+    /// The server's configuration. `Ciphers` allows only
+    /// chacha20-poly1305@openssh.com, vault's first choice, so that every
+    /// SFTP test also checks vault's ChaCha20/Poly1305 under libssh2
+    /// (`src/transport/sftp/ssh_cipher.rs`) against OpenSSH's.
     fn write_config(&self) -> PathBuf {
         let d = self.dir.path();
         let cfg = format!(
@@ -178,6 +182,7 @@ impl Sshd {
              PermitTunnel no\n\
              MaxStartups 100\n\
              MaxAuthTries 10\n\
+             Ciphers chacha20-poly1305@openssh.com\n\
              LogLevel VERBOSE\n",
             port = self.port,
             d = d.display(),
