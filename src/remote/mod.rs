@@ -57,6 +57,22 @@ const STALE_SECS: u64 = 3600;
 /// costs more than it saves. (Unit tests use small segments to stay quick.)
 #[cfg(not(test))]
 const MIN_SEGMENT: u64 = 16 << 20;
+/// The payload key of `obj`, once its stored payload has the size its
+/// metadata promises (checked before any byte is fetched).
+fn payload_key_checked(obj: &Object) -> Result<crate::crypto::suite::PayloadKey, RemoteError> {
+    if obj.stored_size != crate::crypto::stream::sealed_len(obj.meta.size) {
+        return Err(RemoteError::BadObject(format!(
+            "{:?}: the stored payload has the wrong size (damaged or modified)",
+            obj.meta.name
+        )));
+    }
+    Ok(payload_key(
+        obj.header.suite,
+        &obj.file_key,
+        &obj.header.nonce,
+    ))
+}
+
 #[cfg(test)]
 const MIN_SEGMENT: u64 = 1 << 20;
 /// Bytes per queued buffer on the single-connection upload path: one SFTP
@@ -662,14 +678,7 @@ impl RemoteVault {
         out: &mut dyn Write,
         threads: usize,
     ) -> Result<u64, RemoteError> {
-        let expected = crate::crypto::stream::sealed_len(obj.meta.size);
-        if obj.stored_size != expected {
-            return Err(RemoteError::BadObject(format!(
-                "{:?}: the stored payload has the wrong size (damaged or modified)",
-                obj.meta.name
-            )));
-        }
-        let key = payload_key(obj.header.suite, &obj.file_key, &obj.header.nonce);
+        let key = payload_key_checked(obj)?;
         let r = self.t.read(&payload_path(&obj.id))?;
         let n = pipe::fetch_ahead(r, parallel::PULL_PIECE, |q| {
             pipeline::open_payload(key, q, out, threads).map_err(|e| match e {
@@ -706,14 +715,7 @@ impl RemoteVault {
             };
             return self.pull(obj, &mut w, threads);
         }
-        let expected = crate::crypto::stream::sealed_len(obj.meta.size);
-        if obj.stored_size != expected {
-            return Err(RemoteError::BadObject(format!(
-                "{:?}: the stored payload has the wrong size (damaged or modified)",
-                obj.meta.name
-            )));
-        }
-        let key = payload_key(obj.header.suite, &obj.file_key, &obj.header.nonce);
+        let key = payload_key_checked(obj)?;
         let path = payload_path(&obj.id);
         let conns = self.connections_for(k)?;
         parallel::pull(conns, &path, obj.meta.size, &key, out, progress)?;

@@ -121,31 +121,49 @@ pub(crate) fn push(
     key: &PayloadKey,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), RemoteError> {
-    on_segments(conns, len, &|conn, c0, c1, crew| {
-        push_segment(conn, tmp, input, len, key, c0, c1, crew, progress)
+    on_segments(conns, len, key, progress, &|conn, seg| {
+        push_segment(conn, tmp, input, seg)
     })
 }
 
-/// One connection's share of a transfer: chunks `c0..c1`.
-type SegmentWork<'a> =
-    dyn Fn(&mut dyn Transport, u64, u64, &Crew) -> Result<(), RemoteError> + Sync + 'a;
+/// One connection's share of a transfer of `len` plaintext bytes: chunks
+/// `c0..c1`, with what every share needs.
+struct Segment<'a> {
+    len: u64,
+    key: &'a PayloadKey,
+    c0: u64,
+    c1: u64,
+    crew: &'a Crew,
+    progress: &'a (dyn Fn(u64) + Sync),
+}
+
+type SegmentWork<'a> = dyn Fn(&mut dyn Transport, &Segment) -> Result<(), RemoteError> + Sync + 'a;
 
 /// Run `work` for each connection on its own thread, over the chunk range
-/// `c0..c1` that [`segments`] gives it; the first failure stops the crew
-/// and is the one returned.
+/// that [`segments`] gives it; the first failure stops the crew and is the
+/// one returned.
 fn on_segments(
     conns: Vec<&mut (dyn Transport + 'static)>,
     len: u64,
+    key: &PayloadKey,
+    progress: &(dyn Fn(u64) + Sync),
     work: &SegmentWork<'_>,
 ) -> Result<(), RemoteError> {
     let segs = segments(chunk_count(len), conns.len());
     let crew = Crew::new();
     thread::scope(|s| {
         for (conn, (c0, c1)) in conns.into_iter().zip(segs) {
-            let crew = &crew;
+            let seg = Segment {
+                len,
+                key,
+                c0,
+                c1,
+                crew: &crew,
+                progress,
+            };
             s.spawn(move || {
-                if let Err(e) = work(conn, c0, c1, crew) {
-                    crew.fail(e);
+                if let Err(e) = work(conn, &seg) {
+                    seg.crew.fail(e);
                 }
             });
         }
@@ -153,28 +171,22 @@ fn on_segments(
     crew.result()
 }
 
-#[allow(clippy::too_many_arguments)]
 fn push_segment(
     conn: &mut dyn Transport,
     tmp: &str,
     input: &File,
-    len: u64,
-    key: &PayloadKey,
-    c0: u64,
-    c1: u64,
-    crew: &Crew,
-    progress: &(dyn Fn(u64) + Sync),
+    seg: &Segment,
 ) -> Result<(), RemoteError> {
-    let chunks = chunk_count(len);
-    let w = conn.write_at(tmp, c0 * SEALED_CHUNK_SIZE as u64)?;
+    let chunks = chunk_count(seg.len);
+    let w = conn.write_at(tmp, seg.c0 * SEALED_CHUNK_SIZE as u64)?;
     pipe::send_behind(w, PUSH_PIECE, |q| {
         let mut buf = vec![0u8; SEALED_CHUNK_SIZE];
-        for i in c0..c1 {
-            if crew.stopped() {
+        for i in seg.c0..seg.c1 {
+            if seg.crew.stopped() {
                 return Err(stop_error());
             }
             let start = i * CHUNK_SIZE as u64;
-            let n = (len - start).min(CHUNK_SIZE as u64) as usize;
+            let n = (seg.len - start).min(CHUNK_SIZE as u64) as usize;
             input.read_exact_at(&mut buf[..n], start).map_err(|e| {
                 RemoteError::Io(if e.kind() == io::ErrorKind::UnexpectedEof {
                     io::Error::other("the file shrank while it was being pushed")
@@ -182,9 +194,9 @@ fn push_segment(
                     e
                 })
             })?;
-            let m = key.seal_chunk(i, i + 1 == chunks, &mut buf, n);
+            let m = seg.key.seal_chunk(i, i + 1 == chunks, &mut buf, n);
             q.write_all(&buf[..m]).map_err(RemoteError::Io)?;
-            progress(n as u64);
+            (seg.progress)(n as u64);
         }
         Ok(())
     })
@@ -200,37 +212,31 @@ pub(crate) fn pull(
     out: &File,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), RemoteError> {
-    on_segments(conns, len, &|conn, c0, c1, crew| {
-        pull_segment(conn, path, len, key, out, c0, c1, crew, progress)
+    on_segments(conns, len, key, progress, &|conn, seg| {
+        pull_segment(conn, path, out, seg)
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn pull_segment(
     conn: &mut dyn Transport,
     path: &str,
-    len: u64,
-    key: &PayloadKey,
     out: &File,
-    c0: u64,
-    c1: u64,
-    crew: &Crew,
-    progress: &(dyn Fn(u64) + Sync),
+    seg: &Segment,
 ) -> Result<(), RemoteError> {
-    let chunks = chunk_count(len);
-    let sealed_total = crate::crypto::stream::sealed_len(len);
-    let from = c0 * SEALED_CHUNK_SIZE as u64;
-    let to = if c1 == chunks {
+    let chunks = chunk_count(seg.len);
+    let sealed_total = crate::crypto::stream::sealed_len(seg.len);
+    let from = seg.c0 * SEALED_CHUNK_SIZE as u64;
+    let to = if seg.c1 == chunks {
         sealed_total
     } else {
-        c1 * SEALED_CHUNK_SIZE as u64
+        seg.c1 * SEALED_CHUNK_SIZE as u64
     };
-    let tail = u64::from(c1 == chunks);
+    let tail = u64::from(seg.c1 == chunks);
     let r = conn.read_at(path, from, to - from + tail)?;
     pipe::fetch_ahead(r, PULL_PIECE, |q| {
         let mut buf = vec![0u8; SEALED_CHUNK_SIZE];
-        for i in c0..c1 {
-            if crew.stopped() {
+        for i in seg.c0..seg.c1 {
+            if seg.crew.stopped() {
                 return Err(stop_error());
             }
             let last = i + 1 == chunks;
@@ -240,18 +246,17 @@ fn pull_segment(
                 SEALED_CHUNK_SIZE
             };
             read_full(q, &mut buf[..m])?;
-            let Some(n) = key.open_chunk(i, last, &mut buf[..m]) else {
+            let Some(n) = seg.key.open_chunk(i, last, &mut buf[..m]) else {
                 return Err(CryptoError::DecryptFailed.into());
             };
             debug_assert_eq!(n + TAG_LEN, m);
             out.write_all_at(&buf[..n], i * CHUNK_SIZE as u64)
                 .map_err(RemoteError::Io)?;
-            progress(n as u64);
+            (seg.progress)(n as u64);
             // Start disk writes as the segment grows (see `start_writeback`).
-            let done = (i + 1 - c0) * CHUNK_SIZE as u64;
-            if done.is_multiple_of(crate::atomic::WRITEBACK_STEP) {
-                let step = crate::atomic::WRITEBACK_STEP;
-                crate::atomic::start_writeback(out, c0 * CHUNK_SIZE as u64 + done - step, step);
+            let (end, step) = ((i + 1) * CHUNK_SIZE as u64, crate::atomic::WRITEBACK_STEP);
+            if (end - seg.c0 * CHUNK_SIZE as u64).is_multiple_of(step) {
+                crate::atomic::start_writeback(out, end - step, step);
             }
         }
         if tail == 1 {
