@@ -8,6 +8,8 @@
 //! one run age under `script` (util-linux), which gives it a pseudo-terminal
 //! and types what the test writes to its stdin.
 
+mod common;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -134,25 +136,13 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn data(len: usize, seed: u8) -> Vec<u8> {
-    let mut x = 0x9e37_79b9u32 ^ u32::from(seed);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 #[test]
 fn age_encrypts_to_several_recipients_and_vault_opens_at_chunk_edges() {
     let h = Home::new();
     let bob = h.age_keygen("bob.txt");
     let carol = h.age_keygen("carol.txt");
     for (i, len) in SIZES.into_iter().enumerate() {
-        let plain = data(len, i as u8);
+        let plain = common::pattern(len, i as u8);
         h.write("f", &plain);
         for armor in [false, true] {
             let mut args = vec!["-r", &bob, "-r", &h.me, "-r", &carol, "-o", "f.age"];
@@ -194,7 +184,7 @@ fn vault_seals_age_files_that_age_decrypts_at_chunk_edges() {
     let bob = h.age_keygen("bob.txt");
     let carol = h.age_keygen("carol.txt");
     for (i, len) in SIZES.into_iter().enumerate() {
-        let plain = data(len, 100 + i as u8);
+        let plain = common::pattern(len, 100 + i as u8);
         h.write("f", &plain);
         for armor in [false, true] {
             let mut args = vec!["seal", "--age", "-r", &bob, "-r", &carol, "-f", "f"];
@@ -223,7 +213,7 @@ fn vault_seals_age_files_that_age_decrypts_at_chunk_edges() {
 #[test]
 fn passphrases_both_ways() {
     let h = Home::new();
-    let plain = data(2 * CHUNK + 3, 7);
+    let plain = common::pattern(2 * CHUNK + 3, 7);
     h.write("f", &plain);
     // vault -> age: an scrypt stanza with age's work factor.
     h.ok(h
@@ -309,7 +299,7 @@ fn passphrase_encrypted_identity_files_work_in_both_tools() {
 #[test]
 fn tampered_age_files_fail_and_leave_no_output() {
     let h = Home::new();
-    let plain = data(2 * CHUNK + 100, 9);
+    let plain = common::pattern(2 * CHUNK + 100, 9);
     h.write("f", &plain);
     h.ok(&mut h.cmd("age", &["-r", &h.me, "-o", "good.age", "f"]));
     let good = h.read("good.age");

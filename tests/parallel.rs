@@ -7,6 +7,8 @@
 //! The serial path (`threads = 1`, `StreamWriter`/`StreamReader`) is the
 //! reference: it has its own unit tests and the known-answer vectors.
 
+mod common;
+
 use std::fs;
 use std::io::Write;
 use std::mem::discriminant;
@@ -26,15 +28,7 @@ fn key(suite: Suite) -> PayloadKey {
 }
 
 fn data(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x2545_f491;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
+    common::pattern(len, 0x5c)
 }
 
 /// Small batches and pools that put batch edges (and a full pool) inside

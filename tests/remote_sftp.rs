@@ -183,14 +183,16 @@ fn host_keys_are_verified_like_openssh() {
     assert!(err.to_lowercase().contains("authentication"), "{err}");
 }
 
-#[test]
-fn server_stopped_mid_push_leaves_nothing_visible_and_a_rerun_works() {
+/// Stop the server in the middle of a push made with `--threads
+/// cut_threads`: nothing may be visible; after a restart, a push with
+/// `rerun` (extra arguments) succeeds and pulls back the same bytes.
+fn cut_mid_push_then_rerun(dir: &str, seed: u8, cut_threads: &str, rerun: &[&str]) {
     let mut sshd = Sshd::start();
     let c = Client::new(sshd.home());
-    let url = sshd.url("cut");
-    c.write("big", &pattern(256 << 20, 9));
-    let mut child = c.spawn(&["push", "--threads", "1", "big", &url]);
-    let tmp = sshd.server_root().join("cut/tmp");
+    let url = sshd.url(dir);
+    c.write("big", &pattern(256 << 20, seed));
+    let mut child = c.spawn(&["push", "--threads", cut_threads, "big", &url]);
+    let tmp = sshd.server_root().join(dir).join("tmp");
     wait_for("upload to start", Duration::from_secs(60), || {
         total_size(&tmp) > 8 << 20
     });
@@ -200,16 +202,23 @@ fn server_stopped_mid_push_leaves_nothing_visible_and_a_rerun_works() {
         !status.success(),
         "push must fail when the server goes away"
     );
-    let vault = sshd.server_root().join("cut");
+    let vault = sshd.server_root().join(dir);
     assert_eq!(objects_visible(&vault), 0);
     sshd.restart();
-    c.vault(&["push", "big", &url]).assert().success();
+    c.vault(&[&["push"], rerun, &["big", &url]].concat())
+        .assert()
+        .success();
     assert_eq!(c.ls(&url), vec!["big"]);
     assert_eq!(objects_visible(&vault), 1);
-    c.vault(&["pull", &url, "big", "-o", "back"])
+    c.vault(&[&["pull"], rerun, &[&url, "big", "-o", "back"]].concat())
         .assert()
         .success();
     assert!(fs::read(c.path("back")).unwrap() == fs::read(c.path("big")).unwrap());
+}
+
+#[test]
+fn server_stopped_mid_push_leaves_nothing_visible_and_a_rerun_works() {
+    cut_mid_push_then_rerun("cut", 9, "1", &[]);
 }
 
 #[test]
@@ -335,33 +344,7 @@ fn multi_connection_push_and_pull_round_trip() {
 
 #[test]
 fn server_stopped_mid_parallel_push_leaves_nothing_visible_and_a_rerun_works() {
-    let mut sshd = Sshd::start();
-    let c = Client::new(sshd.home());
-    let url = sshd.url("cutpar");
-    c.write("big", &pattern(256 << 20, 4));
-    let mut child = c.spawn(&["push", "--threads", "4", "big", &url]);
-    let tmp = sshd.server_root().join("cutpar/tmp");
-    wait_for("upload to start", Duration::from_secs(60), || {
-        total_size(&tmp) > 8 << 20
-    });
-    sshd.stop();
-    let status = child.wait().unwrap();
-    assert!(
-        !status.success(),
-        "push must fail when the server goes away"
-    );
-    let vault = sshd.server_root().join("cutpar");
-    assert_eq!(objects_visible(&vault), 0);
-    sshd.restart();
-    c.vault(&["push", "--threads", "4", "big", &url])
-        .assert()
-        .success();
-    assert_eq!(c.ls(&url), vec!["big"]);
-    assert_eq!(objects_visible(&vault), 1);
-    c.vault(&["pull", "--threads", "4", &url, "big", "-o", "back"])
-        .assert()
-        .success();
-    assert!(fs::read(c.path("back")).unwrap() == fs::read(c.path("big")).unwrap());
+    cut_mid_push_then_rerun("cutpar", 4, "4", &["--threads", "4"]);
 }
 
 #[test]

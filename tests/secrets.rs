@@ -103,8 +103,14 @@ fn debug_output_carries_no_key_bytes() {
 
 /// Run the binary under `umask`.
 fn vault_with_umask(home: &Path, umask: u32, args: &[&str]) {
+    vault_with_umask_env(home, umask, args, &[]);
+}
+
+/// Run the binary under `umask`, with extra environment variables.
+fn vault_with_umask_env(home: &Path, umask: u32, args: &[&str], env: &[(&str, &Path)]) {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin("vault"));
     c.args(args)
+        .envs(env.iter().copied())
         .env("HOME", home)
         .env_remove("VAULT_HOME")
         .env_remove("XDG_CONFIG_HOME")
@@ -163,22 +169,12 @@ fn keystore_files_are_private_under_any_umask() {
         let pass = home.path().join("pass");
         fs::write(&pass, "a passphrase").unwrap();
         let home2 = tempfile::tempdir().unwrap();
-        let mut c = Command::new(assert_cmd::cargo::cargo_bin("vault"));
-        c.args(["keygen"])
-            .env("HOME", home2.path())
-            .env("VAULT_PASSPHRASE_FILE", &pass)
-            .env_remove("VAULT_HOME")
-            .env_remove("XDG_CONFIG_HOME")
-            .stdin(Stdio::null());
-        #[allow(unsafe_code)]
-        // SAFETY: as above.
-        unsafe {
-            c.pre_exec(move || {
-                libc::umask(umask as libc::mode_t);
-                Ok(())
-            });
-        }
-        assert!(c.status().unwrap().success());
+        vault_with_umask_env(
+            home2.path(),
+            umask,
+            &["keygen"],
+            &[("VAULT_PASSPHRASE_FILE", &pass)],
+        );
         assert_eq!(mode(&home2.path().join(".config/vault/identity")), 0o600);
         assert_eq!(mode(&home2.path().join(".config/vault")), 0o700);
     }
