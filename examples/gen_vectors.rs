@@ -32,7 +32,7 @@ use vault::crypto::header::{
 };
 use vault::crypto::passphrase::{self, MAX_LANES, MAX_MEMORY_KIB, MAX_TIME, Passphrase};
 use vault::crypto::stream::{CHUNK_SIZE, SEALED_CHUNK_SIZE, StreamWriter};
-use vault::crypto::{FileKey, Identity, Recipient, Suite, x25519};
+use vault::crypto::{FileKey, Suite, X25519Identity, X25519Recipient, as_recipients, x25519};
 
 // The `expect:` values (see `vectors/README.md`).
 const SUCCESS: &str = "success";
@@ -136,13 +136,13 @@ fn case<'a>(
 /// How a vector is opened, and the file key the file was sealed with.
 #[derive(Clone, Copy)]
 struct Opener<'a> {
-    identities: &'a [&'a Identity],
+    identities: &'a [&'a X25519Identity],
     passphrase: Option<&'a str>,
     file_key: Option<&'a FileKey>,
 }
 
 impl<'a> Opener<'a> {
-    fn ids(identities: &'a [&'a Identity], file_key: Option<&'a FileKey>) -> Self {
+    fn ids(identities: &'a [&'a X25519Identity], file_key: Option<&'a FileKey>) -> Self {
         Opener {
             identities,
             passphrase: None,
@@ -179,9 +179,9 @@ impl<'a> Opener<'a> {
 
 /// The people of the vectors: Alice opens them, Bob and Carol are others.
 struct People {
-    alice: Identity,
-    bob: Identity,
-    carol: Identity,
+    alice: X25519Identity,
+    bob: X25519Identity,
+    carol: X25519Identity,
 }
 
 fn hex(b: &[u8]) -> String {
@@ -201,7 +201,7 @@ fn seeded(label: &str) -> ChaCha20Rng {
     ChaCha20Rng::from_seed(seed)
 }
 
-fn secret(id: &Identity) -> String {
+fn secret(id: &X25519Identity) -> String {
     id.to_secret_string().as_str().to_owned()
 }
 
@@ -249,8 +249,14 @@ fn stream(suite: Suite, file_key: &FileKey, nonce: &[u8; NONCE_LEN], plaintext: 
 
 /// Seal `plaintext` to `recipients` as `crypto::seal` does, keeping the file
 /// key, and check the result against `crypto::seal` with the same seed.
-fn seal_to(label: &str, suite: Suite, recipients: &[Recipient], plaintext: Vec<u8>) -> Sealed {
-    let (header, file_key) = new_header(&mut seeded(label), suite, recipients).unwrap();
+fn seal_to(
+    label: &str,
+    suite: Suite,
+    recipients: &[X25519Recipient],
+    plaintext: Vec<u8>,
+) -> Sealed {
+    let (header, file_key) =
+        new_header(&mut seeded(label), suite, &as_recipients(recipients)).unwrap();
     let payload = stream(suite, &file_key, &header.nonce, &plaintext);
     let sealed = Sealed {
         header,
@@ -258,7 +264,13 @@ fn seal_to(label: &str, suite: Suite, recipients: &[Recipient], plaintext: Vec<u
         plaintext,
         payload,
     };
-    let mut w = vault::crypto::seal(&mut seeded(label), suite, recipients, Vec::new()).unwrap();
+    let mut w = vault::crypto::seal(
+        &mut seeded(label),
+        suite,
+        &as_recipients(recipients),
+        Vec::new(),
+    )
+    .unwrap();
     w.write_all(&sealed.plaintext).unwrap();
     let whole = w.finish().unwrap();
     assert!(
@@ -343,9 +355,9 @@ fn opaque_stanza(rng: &mut ChaCha20Rng, kind: u8, len: usize) -> Stanza {
 /// Every vector, in a fixed order.
 pub fn all() -> Vec<Vector> {
     let people = People {
-        alice: Identity::generate(&mut seeded("identity/alice")),
-        bob: Identity::generate(&mut seeded("identity/bob")),
-        carol: Identity::generate(&mut seeded("identity/carol")),
+        alice: X25519Identity::generate(&mut seeded("identity/alice")),
+        bob: X25519Identity::generate(&mut seeded("identity/bob")),
+        carol: X25519Identity::generate(&mut seeded("identity/carol")),
     };
     let mut out = Vec::new();
     positives(&mut out, &people);
@@ -409,7 +421,7 @@ fn positives(out: &mut Vec<Vector>, p: &People) {
 /// Not vault files, and damage to the fixed fields, the nonce and the MAC.
 fn header_fields(out: &mut Vec<Vector>, p: &People) {
     let alice = p.alice.recipient();
-    let ids: &[&Identity] = &[&p.alice];
+    let ids: &[&X25519Identity] = &[&p.alice];
 
     #[rustfmt::skip]
     let foreign: [(&str, &'static str, &str, &[u8]); 4] = [
@@ -483,7 +495,7 @@ fn header_fields(out: &mut Vec<Vector>, p: &People) {
 /// Stanza kinds, lengths and counts.
 fn stanza_framing(out: &mut Vec<Vector>, p: &People) {
     let alice = p.alice.recipient();
-    let ids: &[&Identity] = &[&p.alice];
+    let ids: &[&X25519Identity] = &[&p.alice];
     let to_alice = |rng: &mut ChaCha20Rng, key: &FileKey| x25519::stanza(rng, &alice, key).unwrap();
 
     let base = seal_to(
@@ -553,7 +565,7 @@ fn stanza_framing(out: &mut Vec<Vector>, p: &People) {
 /// The X25519 stanza: damage to its body, low-order shares, no match.
 fn x25519_stanzas(out: &mut Vec<Vector>, p: &People) {
     let alice = p.alice.recipient();
-    let ids: &[&Identity] = &[&p.alice];
+    let ids: &[&X25519Identity] = &[&p.alice];
     let base = seal_to(
         "x25519_base",
         Suite::ChaCha20Poly1305,
@@ -715,7 +727,7 @@ fn passphrase_stanzas(out: &mut Vec<Vector>, p: &People) {
 /// Payload damage, for one suite.
 fn payload_per_suite(out: &mut Vec<Vector>, p: &People, suite: Suite) {
     let alice = p.alice.recipient();
-    let ids: &[&Identity] = &[&p.alice];
+    let ids: &[&X25519Identity] = &[&p.alice];
     let s = seal_to(
         &format!("{suite}_stream_base"),
         suite,
@@ -756,7 +768,7 @@ fn payload_per_suite(out: &mut Vec<Vector>, p: &People, suite: Suite) {
 fn payload_more(out: &mut Vec<Vector>, p: &People) {
     let suite = Suite::ChaCha20Poly1305;
     let alice = p.alice.recipient();
-    let ids: &[&Identity] = &[&p.alice];
+    let ids: &[&X25519Identity] = &[&p.alice];
     let three = seal_to(
         "stream_three_base",
         suite,
@@ -800,7 +812,7 @@ fn payload_more(out: &mut Vec<Vector>, p: &People) {
     Opener::ids(ids, Some(&other.file_key)).push(out, c);
 
     // Chunk sequences the writer never makes, sealed with PayloadKey::seal_chunk.
-    let (header, file_key) = new_header(&mut seeded("stream_handmade"), suite, &[alice]).unwrap();
+    let (header, file_key) = new_header(&mut seeded("stream_handmade"), suite, &[&alice]).unwrap();
     let key = payload_key(suite, &file_key, &header.nonce);
     let data = plaintext(CHUNK_SIZE + 100);
     let (full, tail) = data.split_at(CHUNK_SIZE);

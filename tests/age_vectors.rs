@@ -21,7 +21,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use vault::crypto::age::{self, ArmoredReader, ArmoredWriter, Decryptor, Header};
-use vault::crypto::{CryptoError, FileKey, Identity, Passphrase, pipeline};
+use vault::crypto::{
+    CopyError, CryptoError, FileKey, Passphrase, X25519Identity, as_identities, pipeline,
+};
 
 /// The CCTV expectations other than `success`.
 const FAILURE_CLASSES: [&str; 5] = [
@@ -56,7 +58,7 @@ struct Vector {
     expect: &'static str,
     payload: Option<[u8; 32]>,
     file_key: Option<Vec<u8>>,
-    identities: Vec<Identity>,
+    identities: Vec<X25519Identity>,
     passphrases: Vec<Passphrase>,
     armored: bool,
     body: Vec<u8>,
@@ -150,7 +152,7 @@ struct Outcome {
 fn file_key(d: &Decryptor<&[u8]>, v: &Vector) -> Result<FileKey, CryptoError> {
     let mut result = Err(CryptoError::NoMatchingIdentity);
     if !v.identities.is_empty() {
-        result = d.file_key(&v.identities);
+        result = d.file_key(&as_identities(&v.identities));
     }
     for p in &v.passphrases {
         match &result {
@@ -188,9 +190,11 @@ fn open(v: &Vector, threads: usize) -> Result<Outcome, String> {
         }
     };
     out.file_key = Some(key.as_bytes().to_vec());
-    let (key, payload) = d.into_payload(&key);
-    if let Err(e) = pipeline::open_payload(key, payload, &mut out.released, threads) {
-        out.class = Err(name(CryptoError::from_io(e.into()))?);
+    if let Err(e) = d.open_payload(&key, &mut out.released, threads) {
+        out.class = Err(name(match e {
+            CopyError::Crypto(e) => e,
+            CopyError::Read(e) | CopyError::Write(e) => CryptoError::Io(e),
+        })?);
     }
     Ok(out)
 }
@@ -268,7 +272,7 @@ fn round_trips(v: &Vector, outcome: &Outcome) -> Result<(), String> {
         .ok_or("file key length")?;
     let key = age::payload_key(&file_key, nonce.try_into().expect("16 bytes"));
     let (_, sealed) = pipeline::seal_payload(key, &mut &outcome.released[..], Vec::new(), 1)
-        .map_err(|e| format!("{:?}", std::io::Error::from(e)))?;
+        .map_err(|e| format!("{e:?}"))?;
     if sealed != payload {
         return Err("the payload does not re-encrypt to the same bytes".into());
     }

@@ -18,7 +18,7 @@ use common::cli::{Client, copy_dir, files_under};
 use common::pattern;
 use common::sshd::{ClientHome, Sshd};
 use vault::crypto::file::{new_header, payload_key};
-use vault::crypto::{Recipient, Suite, os_rng, pipeline};
+use vault::crypto::{Suite, X25519Recipient, os_rng, pipeline};
 use vault::remote::Metadata;
 
 const SIZE: usize = 200_000;
@@ -642,21 +642,21 @@ fn replayed_versions_are_authentic_or_refused() {
 
 /// Write an object sealed to `to` with any name, bypassing every check, as
 /// a co-recipient (anyone who knows our public key) can.
-fn forge(dir: &Path, to: Recipient, name: &str, data: &[u8]) {
+fn forge(dir: &Path, to: X25519Recipient, name: &str, data: &[u8]) {
     forge_with(dir, to, name, data, |_| {});
 }
 
 /// [`forge`], with the sealed metadata changed by `edit` first.
 fn forge_with(
     dir: &Path,
-    to: Recipient,
+    to: X25519Recipient,
     name: &str,
     data: &[u8],
     edit: impl FnOnce(&mut Metadata),
 ) {
     let mut rng = os_rng();
     let suite = Suite::ChaCha20Poly1305;
-    let (header, fk) = new_header(&mut rng, suite, &[to]).unwrap();
+    let (header, fk) = new_header(&mut rng, suite, &[&to]).unwrap();
     let hb = header.to_bytes();
     let meta = Metadata {
         name: name.to_owned(),
@@ -714,7 +714,7 @@ fn hostile_names() -> Vec<(&'static str, String)> {
 #[test]
 fn hostile_names_from_a_co_recipient() {
     let fx = Fixture::new();
-    let me: Recipient = common::cli::public_key(&fx.c).parse().unwrap();
+    let me: X25519Recipient = common::cli::public_key(&fx.c).parse().unwrap();
     let (dir, url, _, _) = fx.copy("names");
     let names = hostile_names();
     for (_, name) in &names {
@@ -752,8 +752,8 @@ fn hostile_names_from_a_co_recipient() {
 #[test]
 fn hostile_metadata_values() {
     let fx = Fixture::new();
-    let me: Recipient = common::cli::public_key(&fx.c).parse().unwrap();
-    let other = vault::crypto::Identity::generate(&mut os_rng()).recipient();
+    let me: X25519Recipient = common::cli::public_key(&fx.c).parse().unwrap();
+    let other = vault::crypto::X25519Identity::generate(&mut os_rng()).recipient();
     type Edit = Box<dyn Fn(&mut Metadata)>;
     let cases: Vec<(&str, Edit)> = vec![
         ("size u64::MAX", Box::new(|m| m.size = u64::MAX)),
@@ -794,7 +794,7 @@ fn hostile_metadata_values() {
 fn over_sftp() {
     let sshd = Sshd::start();
     let c = Client::new(sshd.home());
-    let me: Recipient = common::cli::public_key(&c).parse().unwrap();
+    let me: X25519Recipient = common::cli::public_key(&c).parse().unwrap();
     let (a, b) = (pattern(SIZE, 1), pattern(SIZE, 2));
     c.write("a.txt", &a);
     c.write("b.txt", &b);

@@ -15,7 +15,7 @@ use base64::Engine;
 use common::cli::Client;
 use common::sshd::ClientHome;
 use vault::crypto::file::payload_key;
-use vault::crypto::{FileKey, Identity, Passphrase, Suite, os_rng};
+use vault::crypto::{FileKey, Passphrase, Suite, X25519Identity, os_rng};
 use vault::keystore::Keystore;
 
 /// Every way the bytes could show up in text.
@@ -69,7 +69,7 @@ fn debug_output_carries_no_key_bytes() {
         cases += 1;
     }
 
-    let id = Identity::generate(&mut os_rng());
+    let id = X25519Identity::generate(&mut os_rng());
     let secret = id.to_secret_string();
     let shown = format!("{id:?} {id:#?}");
     assert!(shown.contains(&id.recipient().to_string()), "{shown}");
@@ -137,7 +137,9 @@ fn mode(p: &Path) -> u32 {
 
 #[test]
 fn keystore_files_are_private_under_any_umask() {
-    let someone = Identity::generate(&mut os_rng()).recipient().to_string();
+    let someone = X25519Identity::generate(&mut os_rng())
+        .recipient()
+        .to_string();
     for umask in [0o000, 0o002, 0o022, 0o077] {
         let home = tempfile::tempdir().unwrap();
         let ks = home.path().join(".config/vault");
@@ -253,7 +255,9 @@ fn a_keystore_others_can_touch_is_refused() {
         "contacts",
         "add",
         "bob",
-        &Identity::generate(&mut os_rng()).recipient().to_string(),
+        &X25519Identity::generate(&mut os_rng())
+            .recipient()
+            .to_string(),
     ])
     .assert()
     .success();

@@ -13,7 +13,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use vault::crypto::{CryptoError, Decryptor, FileKey, Header, Identity, Passphrase};
+use vault::crypto::file::Decryptor;
+use vault::crypto::{CryptoError, FileKey, Header, Passphrase, X25519Identity, as_identities};
 
 #[allow(dead_code)]
 #[path = "../examples/gen_vectors.rs"]
@@ -67,7 +68,7 @@ struct Vector {
     expect: &'static str,
     payload: Option<[u8; 32]>,
     file_key: Option<Vec<u8>>,
-    identities: Vec<Identity>,
+    identities: Vec<X25519Identity>,
     passphrase: Option<Passphrase>,
     body: Vec<u8>,
 }
@@ -161,7 +162,7 @@ fn open(v: &Vector) -> Outcome {
     };
     let key = match &v.passphrase {
         Some(p) => d.file_key_with_passphrase(p),
-        None => d.file_key(&v.identities),
+        None => d.file_key(&as_identities(&v.identities)),
     };
     let key = match key {
         Ok(k) => k,
@@ -178,9 +179,10 @@ fn open(v: &Vector) -> Outcome {
             Ok(0) => return out,
             Ok(n) => out.released.extend_from_slice(&buf[..n]),
             Err(e) => {
-                let e = CryptoError::from_io(e);
+                let e = reader.failure().unwrap_or(CryptoError::Io(e));
                 // A failed reader must keep failing, with the same class.
-                match reader.read(&mut buf).map_err(CryptoError::from_io) {
+                let again = reader.read(&mut buf);
+                match again.map_err(|e| reader.failure().unwrap_or(CryptoError::Io(e))) {
                     Err(again) if class(&again) == class(&e) => {}
                     other => out.not_sticky = Some(format!("{other:?}")),
                 }

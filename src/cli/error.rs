@@ -59,16 +59,6 @@ pub enum CliError {
     /// No recipients at all.
     #[error("no recipients: give -r KEY, -R FILE, or create your identity")]
     NoRecipients,
-    /// A recipients file line does not parse.
-    #[error("{}: line {line}: {msg}", path.display())]
-    RecipientsFile {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// What is wrong.
-        msg: String,
-    },
     /// A bad combination of arguments.
     #[error("{0}")]
     Usage(String),
@@ -117,15 +107,6 @@ fn io_text(e: &io::Error) -> String {
 }
 
 impl CliError {
-    /// Convert a payload error, keeping crypto classes out of the I/O bucket.
-    pub fn from_payload_io(e: io::Error, src: PathBuf, dst: PathBuf, writing: bool) -> CliError {
-        match CryptoError::from_io(e) {
-            CryptoError::Io(e) if writing => CliError::Output(dst, e),
-            CryptoError::Io(e) => CliError::Input(src, e),
-            other => CliError::Crypto(other),
-        }
-    }
-
     /// Whether this is a broken pipe on output (the reader went away).
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, CliError::Output(_, e) if e.kind() == io::ErrorKind::BrokenPipe)

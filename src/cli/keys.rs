@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::error::CliError;
-use crate::crypto::{Identity, os_rng};
+use crate::crypto::{X25519Identity, os_rng};
 use crate::keystore::{Keystore, KeystoreError, passphrase};
 
 /// Create the identity. Prints the public key on stdout.
@@ -12,7 +12,7 @@ pub fn keygen(no_passphrase: bool, force: bool) -> Result<(), CliError> {
     if ks.has_identity() && !force {
         return Err(KeystoreError::Exists(ks.identity_path()).into());
     }
-    let id = Identity::generate(&mut os_rng());
+    let id = X25519Identity::generate(&mut os_rng());
     let pass = if no_passphrase {
         None
     } else {

@@ -14,9 +14,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::error::CliError;
 use super::io::{Input, Target};
-use super::seal::{SealOptions, gather_recipients};
-use crate::crypto::{Identity, Suite, os_rng};
-use crate::keystore::Keystore;
+use super::keyring::{RecipientArgs, gather_recipients, my_identities};
+use crate::crypto::{Suite, X25519Identity, os_rng};
 use crate::remote::{Listing, Object, PushSpec, RemoteError, RemoteVault, names};
 use crate::transport::{ConnectOptions, Location};
 
@@ -47,9 +46,8 @@ pub struct PushArgs {
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
     /// Payload cipher
-    #[arg(long, value_name = "CIPHER", default_value = "chacha20poly1305",
-          value_parser = ["chacha20poly1305", "aes256gcm"])]
-    pub cipher: String,
+    #[arg(long, value_name = "CIPHER", value_enum, default_value_t = super::Cipher::ChaCha20Poly1305)]
+    pub cipher: super::Cipher,
     /// Do not add your own key as a recipient
     #[arg(long)]
     pub no_self: bool,
@@ -152,10 +150,7 @@ fn connections(flag: Option<u16>) -> Result<usize, CliError> {
     if let Some(n) = flag {
         return Ok(usize::from(n));
     }
-    if std::env::var_os("VAULT_THREADS").is_none() {
-        return Ok(DEFAULT_CONNECTIONS);
-    }
-    Ok(super::seal::threads(None)?.min(MAX_CONNECTIONS))
+    super::threads::resolve(None, DEFAULT_CONNECTIONS, MAX_CONNECTIONS)
 }
 
 /// Most connections one transfer opens (`--threads` is limited to this).
@@ -183,13 +178,8 @@ pub fn connect(location: &str, opts: &RemoteOpts, create: bool) -> Result<Remote
     })
 }
 
-/// The user's identity, from the keystore.
-pub fn my_identities() -> Result<Vec<Identity>, CliError> {
-    Ok(vec![Keystore::locate()?.unlock()?])
-}
-
 /// List the vault and report what cannot be read, on stderr.
-pub fn list(vault: &mut RemoteVault, ids: &[Identity]) -> Result<Listing, CliError> {
+pub fn list(vault: &mut RemoteVault, ids: &[X25519Identity]) -> Result<Listing, CliError> {
     let listing = vault.list(ids)?;
     for (id, why) in &listing.unreadable {
         eprintln!(
@@ -237,16 +227,11 @@ pub fn push(a: &PushArgs) -> Result<(), CliError> {
     if a.name.is_some() && files.len() > 1 {
         return Err(CliError::Usage("--name works with one FILE only".into()));
     }
-    let suite: Suite = a.cipher.parse().map_err(CliError::Usage)?;
-    let recipients = gather_recipients(&SealOptions {
-        recipients: a.recipients.clone(),
-        recipient_files: a.recipient_files.clone(),
+    let suite = Suite::from(a.cipher);
+    let recipients = gather_recipients(&RecipientArgs {
+        recipients: &a.recipients,
+        files: &a.recipient_files,
         no_self: a.no_self,
-        passphrase: false,
-        suite,
-        threads: 1,
-        age: false,
-        armor: false,
     })?;
     // Names first, so that every mistake shows before anything is sent.
     let mut jobs = Vec::new();

@@ -1,24 +1,27 @@
-//! `vault seal` and `vault open`.
+//! `vault seal`: a vault file, or with `--age` a standard age v1 file
+//! (binary, or ASCII-armored with `--armor`), to recipients or to a
+//! passphrase.
 //!
 //! Both formats share everything here but the header: recipients, output
-//! rules, passphrase sources and the payload path. `seal --age` and age
-//! input to `open` hand over to [`super::age`] once those are settled.
+//! rules, passphrase sources and the payload path ([`pipeline`]).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::age;
-use super::error::{CliError, KeySource};
-use super::io::{Input, Target};
-use super::recipients::{push_unique, read_recipients_file};
-use crate::crypto::{
-    CopyError, CryptoError, Decryptor, Identity, Recipient, Suite, file, os_rng, pipeline,
-};
-use crate::keystore::{Keystore, identity_file, passphrase};
+use super::error::CliError;
+use super::io::{Input, Output, Target};
+use super::keyring::{RecipientArgs, gather_recipients};
+use crate::crypto::age::{self, ArmoredWriter, scrypt};
+use crate::crypto::suite::PayloadKey;
+use crate::crypto::{CopyError, Suite, as_recipients, file, os_rng, pipeline};
+use crate::keystore::passphrase;
 
-/// The file-name extension of sealed files.
+/// The file-name extension of vault files.
 pub const EXTENSION: &str = "vault";
+/// The file-name extension of age files.
+pub const AGE_EXTENSION: &str = "age";
 
-/// What to seal to.
+/// What to seal to, and how.
 pub struct SealOptions {
     /// `-r` values.
     pub recipients: Vec<String>,
@@ -36,32 +39,6 @@ pub struct SealOptions {
     pub armor: bool,
     /// Worker threads for the payload.
     pub threads: usize,
-}
-
-/// Collect the recipients of a seal: `-r`, `-R`, and oneself unless
-/// `no_self`. An empty result is an error, never a silent default.
-pub fn gather_recipients(opts: &SealOptions) -> Result<Vec<Recipient>, CliError> {
-    let mut list = Vec::new();
-    let ks = Keystore::locate()?;
-    if !opts.no_self {
-        match ks.public_key() {
-            Ok(me) => push_unique(&mut list, me),
-            Err(crate::keystore::KeystoreError::NoIdentity(_)) => return Err(CliError::NoSelf),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    for r in &opts.recipients {
-        push_unique(&mut list, ks.resolve_recipient(r)?);
-    }
-    for f in &opts.recipient_files {
-        for r in read_recipients_file(f)? {
-            push_unique(&mut list, r);
-        }
-    }
-    if list.is_empty() {
-        return Err(CliError::NoRecipients);
-    }
-    Ok(list)
 }
 
 fn is_stdio(p: Option<&Path>) -> bool {
@@ -94,41 +71,15 @@ pub fn seal_error(e: CopyError, src: &Input, target: &Target) -> CliError {
     match e {
         CopyError::Read(e) => CliError::Input(src.name(), e),
         CopyError::Write(e) => CliError::Output(target.name(), e),
+        CopyError::Crypto(e) => CliError::Crypto(e),
     }
 }
 
-/// A failed payload copy while opening: a crypto class, or the failing side.
-pub fn open_error(e: CopyError, src_name: &Path, target: &Target) -> CliError {
-    match e {
-        CopyError::Read(e) => match CryptoError::from_io(e) {
-            CryptoError::Io(e) => CliError::Input(src_name.to_path_buf(), e),
-            other => CliError::Crypto(other),
-        },
-        CopyError::Write(e) => CliError::Output(target.name(), e),
-    }
-}
-
-/// Most worker threads `--threads` or `VAULT_THREADS` may ask for.
-pub const MAX_THREADS: usize = 1024;
-
-/// The payload's worker threads: `--threads`, else `VAULT_THREADS`, else
-/// every core the process may use. 1 is the serial path. A value that is
-/// not a whole number from 1 to [`MAX_THREADS`] is a usage error, never
-/// silently replaced by the default.
-pub fn threads(flag: Option<&str>) -> Result<usize, CliError> {
-    let (source, value) = match flag {
-        Some(v) => ("--threads", v.to_owned()),
-        None => match std::env::var_os("VAULT_THREADS") {
-            Some(v) => ("VAULT_THREADS", v.to_string_lossy().into_owned()),
-            None => return Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
-        },
-    };
-    match value.trim().parse::<usize>() {
-        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
-        _ => Err(CliError::Usage(format!(
-            "{source} must be a whole number from 1 to {MAX_THREADS}, not {value:?}"
-        ))),
-    }
+/// `FILE` with `.ext` appended.
+fn with_extension(input: &Path, ext: &str) -> PathBuf {
+    let mut name = input.as_os_str().to_owned();
+    name.push(format!(".{ext}"));
+    PathBuf::from(name)
 }
 
 /// `vault seal`.
@@ -138,23 +89,22 @@ pub fn seal(
     output: Option<&Path>,
     force: bool,
 ) -> Result<(), CliError> {
-    let threads = opts.threads;
     check_options(opts)?;
     let recipients = if opts.passphrase {
         Vec::new()
     } else {
-        gather_recipients(opts)?
+        gather_recipients(&RecipientArgs {
+            recipients: &opts.recipients,
+            files: &opts.recipient_files,
+            no_self: opts.no_self,
+        })?
     };
+    let recipients = as_recipients(&recipients);
     let mut src = Input::open(input)?;
-    let default_out = (!is_stdio(input)).then(|| {
-        let input = input.expect("checked");
-        if opts.age {
-            return age::sealed_name(input);
-        }
-        let mut name = input.as_os_str().to_owned();
-        name.push(format!(".{EXTENSION}"));
-        PathBuf::from(name)
-    });
+    let ext = if opts.age { AGE_EXTENSION } else { EXTENSION };
+    let default_out = input
+        .filter(|_| !is_stdio(input))
+        .map(|p| with_extension(p, ext));
     let target = Target::resolve(output.or(default_out.as_deref()), force, Some(&src))?;
     // Armor is text and may be shown; binary output may not.
     if target.is_terminal() && !opts.armor {
@@ -166,116 +116,41 @@ pub fn seal(
         None
     };
     let mut rng = os_rng();
-    if opts.age {
-        let out = target.create(force)?;
-        let pass = pass.as_ref();
-        return age::seal(
-            &mut rng,
-            &recipients,
-            pass,
-            opts.armor,
-            &mut src,
-            out,
-            &target,
-            threads,
-        );
-    }
-    let (header, key) = match &pass {
-        Some(p) => file::seal_header_with_passphrase(&mut rng, opts.suite, p),
-        None => file::seal_header(&mut rng, opts.suite, &recipients),
-    }?;
-    let mut out = target.create(force)?;
-    header
-        .write_to(&mut out)
-        .map_err(|e| CliError::Output(target.name(), e))?;
-    let (_, out) = pipeline::seal_payload(key, &mut src, out, threads)
-        .map_err(|e| seal_error(e, &src, &target))?;
-    out.commit().map_err(|e| CliError::Output(target.name(), e))
-}
-
-/// The default output of `open FILE`: FILE without `.vault` or `.age`.
-fn opened_name(input: &Path) -> Result<PathBuf, CliError> {
-    match input.extension() {
-        Some(ext)
-            if (ext == EXTENSION || ext == age::EXTENSION)
-                && input.file_stem().is_some_and(|s| !s.is_empty()) =>
-        {
-            Ok(input.with_extension(""))
+    let (header, key) = match (&pass, opts.age) {
+        (Some(p), false) => file::seal_header_with_passphrase(&mut rng, opts.suite, p)
+            .map(|(h, k)| (h.to_bytes(), k)),
+        (None, false) => {
+            file::seal_header(&mut rng, opts.suite, &recipients).map(|(h, k)| (h.to_bytes(), k))
         }
-        _ => Err(CliError::CannotInferOutput(input.to_path_buf())),
-    }
-}
-
-/// Load identities from `-i` files, or else the keystore.
-pub fn load_identities(files: &[PathBuf]) -> Result<(Vec<Identity>, KeySource), CliError> {
-    if files.is_empty() {
-        let ks = Keystore::locate()?;
-        return Ok((vec![ks.unlock()?], KeySource::Keystore));
-    }
-    let mut ids = Vec::new();
-    for f in files {
-        ids.extend(identity_file::read(f)?);
-    }
-    Ok((ids, KeySource::IdentityFiles))
-}
-
-/// `vault open`.
-pub fn open(
-    identity_files: &[PathBuf],
-    input: Option<&Path>,
-    output: Option<&Path>,
-    force: bool,
-    threads: usize,
-) -> Result<(), CliError> {
-    let mut src = Input::open(input)?;
-    let default_out = match (output, input) {
-        (None, Some(p)) if !is_stdio(Some(p)) => Some(opened_name(p)?),
-        _ => None,
-    };
-    let target = Target::resolve(output.or(default_out.as_deref()), force, Some(&src))?;
-    let src_name = src.name();
-    let mut src =
-        crate::crypto::age::sniff(&mut src).map_err(|e| CliError::Input(src_name.clone(), e))?;
-    if crate::crypto::age::looks_like_age(crate::crypto::age::sniffed_prefix(&src)) {
-        return age::open(src, src_name, identity_files, &target, force, threads);
-    }
-    let dec = Decryptor::new(&mut src).map_err(|e| match e {
-        CryptoError::Io(e) => CliError::Input(src_name.clone(), e),
-        other => CliError::Crypto(other),
-    })?;
-    let key = if dec.is_passphrase() {
-        let pass = passphrase::read("Passphrase: ")?;
-        dec.file_key_with_passphrase(&pass)?
+        (Some(p), true) => age::seal_header_with_passphrase(&mut rng, p, scrypt::SCRYPT_LOG_N),
+        (None, true) => age::seal_header(&mut rng, &recipients),
+    }?;
+    let out = target.create(force)?;
+    let written = |e| CliError::Output(target.name(), e);
+    let out = if opts.armor {
+        let mut armored = ArmoredWriter::new(out);
+        armored.write_all(&header).map_err(written)?;
+        let (_, armored) = pipeline::seal_payload(key, &mut src, armored, opts.threads)
+            .map_err(|e| seal_error(e, &src, &target))?;
+        armored.finish().map_err(written)?
     } else {
-        let (ids, source) = load_identities(identity_files)?;
-        dec.file_key(&ids).map_err(|e| match e {
-            CryptoError::NoMatchingIdentity => CliError::NoMatchingIdentity(source),
-            other => CliError::Crypto(other),
-        })?
+        write_plain(out, &header, key, &mut src, &target, opts.threads)?
     };
-    let (key, payload) = dec.into_payload(&key);
-    let mut out = target.create(force)?;
-    pipeline::open_payload(key, payload, &mut out, threads)
-        .map_err(|e| open_error(e, &src_name, &target))?;
-    out.commit().map_err(|e| CliError::Output(target.name(), e))
+    out.commit().map_err(written)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn output_names() {
-        assert_eq!(
-            opened_name(Path::new("a/b.txt.vault")).unwrap(),
-            PathBuf::from("a/b.txt")
-        );
-        assert_eq!(
-            opened_name(Path::new("b.txt.age")).unwrap(),
-            PathBuf::from("b.txt")
-        );
-        assert!(opened_name(Path::new("b.txt")).is_err());
-        assert!(opened_name(Path::new(".age")).is_err());
-        assert!(opened_name(Path::new(".vault")).is_err());
-    }
+/// Write `header` then the sealed payload of `src` to `out`.
+fn write_plain(
+    mut out: Output,
+    header: &[u8],
+    key: PayloadKey,
+    src: &mut Input,
+    target: &Target,
+    threads: usize,
+) -> Result<Output, CliError> {
+    out.write_all(header)
+        .map_err(|e| CliError::Output(target.name(), e))?;
+    let (_, out) =
+        pipeline::seal_payload(key, src, out, threads).map_err(|e| seal_error(e, src, target))?;
+    Ok(out)
 }

@@ -11,8 +11,9 @@ use std::io::Write;
 use clap::{Args, Subcommand};
 
 use super::error::CliError;
-use super::remote::{RemoteOpts, connect, list, my_identities};
-use crate::crypto::{Recipient, os_rng};
+use super::keyring::my_identities;
+use super::remote::{RemoteOpts, connect, list};
+use crate::crypto::{X25519Recipient, os_rng};
 use crate::keystore::Keystore;
 use crate::remote::RemoteError;
 
@@ -86,7 +87,7 @@ pub fn contacts(cmd: &ContactsCommand) -> Result<(), CliError> {
     let ks = Keystore::locate()?;
     match cmd {
         ContactsCommand::Add { name, key } => {
-            let key: Recipient = key.trim().parse()?;
+            let key: X25519Recipient = key.trim().parse()?;
             if let Some(other) = ks.name_of(&key) {
                 eprintln!("vault: note: this key is also saved as {other:?}");
             }
@@ -105,11 +106,11 @@ pub fn contacts(cmd: &ContactsCommand) -> Result<(), CliError> {
 }
 
 /// A recipient as the user knows it: contact name, else the key.
-fn label(ks: &Keystore, r: &Recipient) -> String {
+fn label(ks: &Keystore, r: &X25519Recipient) -> String {
     ks.name_of(r).unwrap_or_else(|| r.to_string())
 }
 
-fn resolve(ks: &Keystore, values: &[String]) -> Result<Vec<Recipient>, CliError> {
+fn resolve(ks: &Keystore, values: &[String]) -> Result<Vec<X25519Recipient>, CliError> {
     values
         .iter()
         .map(|v| ks.resolve_recipient(v).map_err(CliError::from))
@@ -162,7 +163,7 @@ pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
     }
     let who: Vec<String> = remove.iter().map(|r| label(&ks, r)).collect();
     if a.rekey {
-        let keep: Vec<Recipient> = obj
+        let keep: Vec<X25519Recipient> = obj
             .meta
             .recipients
             .iter()

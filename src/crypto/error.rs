@@ -1,7 +1,12 @@
 //! The crypto layer's error type, one variant per failure class.
 //!
-//! Payload failures surface through `std::io::Read`, so they travel inside an
-//! `io::Error` of kind `InvalidData`; [`CryptoError::from_io`] recovers them.
+//! The crypto layer's own entry points return it as itself: the payload
+//! copies ([`super::stream::CopyError::Crypto`]) and the header parsers. The
+//! `std::io::Read` adapters ([`super::stream::StreamReader`],
+//! [`super::age::ArmoredReader`]) can only return an `io::Error`; they return
+//! one of kind `InvalidData` with the class's message, and keep the class
+//! itself for their `failure()` method, so no caller ever has to recover it
+//! from an `io::Error`.
 
 use std::io;
 
@@ -62,50 +67,14 @@ pub enum CryptoError {
     #[error("no recipients")]
     NoRecipients,
     /// Too many recipients for one header.
-    #[error("too many recipients ({0}, at most {max})", max = super::header::MAX_STANZAS)]
-    TooManyRecipients(usize),
+    #[error("too many recipients ({count}, at most {max})")]
+    TooManyRecipients {
+        /// How many were given.
+        count: usize,
+        /// The most one header holds.
+        max: usize,
+    },
     /// Reading or writing failed.
     #[error(transparent)]
     Io(io::Error),
-}
-
-impl CryptoError {
-    /// Wrap this error in an `io::Error` of kind `InvalidData` (for `Read`
-    /// and `Write` implementations).
-    pub fn into_io(self) -> io::Error {
-        match self {
-            CryptoError::Io(e) => e,
-            other => io::Error::new(io::ErrorKind::InvalidData, other),
-        }
-    }
-
-    /// Recover a crypto error carried by an `io::Error`, or wrap a plain I/O
-    /// error as [`CryptoError::Io`].
-    pub fn from_io(e: io::Error) -> CryptoError {
-        if e.get_ref().is_some_and(|inner| inner.is::<CryptoError>()) {
-            let inner = e.into_inner().expect("checked above");
-            *inner.downcast::<CryptoError>().expect("checked above")
-        } else {
-            CryptoError::Io(e)
-        }
-    }
-}
-
-impl From<io::Error> for CryptoError {
-    fn from(e: io::Error) -> Self {
-        CryptoError::from_io(e)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn io_round_trip_keeps_the_class() {
-        let e = CryptoError::Truncated.into_io();
-        assert!(matches!(CryptoError::from_io(e), CryptoError::Truncated));
-        let plain = io::Error::other("disk on fire");
-        assert!(matches!(CryptoError::from_io(plain), CryptoError::Io(_)));
-    }
 }

@@ -15,13 +15,13 @@ use std::io::{Read, Write};
 use rand_core::CryptoRng;
 
 use super::error::CryptoError;
-use super::header::{Header, KIND_PASSPHRASE, KIND_X25519, MAC_LEN, NONCE_LEN, Stanza};
-use super::keys::{FileKey, Identity, Recipient};
+use super::header::{Header, KIND_PASSPHRASE, MAC_LEN, NONCE_LEN, Stanza};
+use super::keys::FileKey;
 use super::passphrase::{self, Passphrase};
 use super::primitives::hkdf_sha256;
-use super::stream::{StreamReader, StreamWriter};
+use super::recipient::{Identity, Recipient, distinct};
+use super::stream::{CopyError, StreamReader, StreamWriter};
 use super::suite::{PayloadKey, Suite};
-use super::x25519;
 
 /// Length of vault's file keys.
 pub const FILE_KEY_LEN: usize = 32;
@@ -39,7 +39,7 @@ pub fn payload_key(suite: Suite, file_key: &FileKey, nonce: &[u8; NONCE_LEN]) ->
 pub fn new_header<R: CryptoRng + ?Sized>(
     rng: &mut R,
     suite: Suite,
-    recipients: &[Recipient],
+    recipients: &[&dyn Recipient],
 ) -> Result<(Header, FileKey), CryptoError> {
     if recipients.is_empty() {
         return Err(CryptoError::NoRecipients);
@@ -57,19 +57,17 @@ pub fn new_header<R: CryptoRng + ?Sized>(
     Ok((header, file_key))
 }
 
-/// Append stanzas for the recipients not already in `seen` order, skipping
+/// Append a stanza for each of `recipients`, in order, skipping
 /// duplicates. The caller re-seals the MAC.
 fn add_recipients<R: CryptoRng + ?Sized>(
     rng: &mut R,
     header: &mut Header,
     file_key: &FileKey,
-    recipients: &[Recipient],
+    recipients: &[&dyn Recipient],
 ) -> Result<(), CryptoError> {
-    let mut seen = std::collections::HashSet::new();
-    for r in recipients {
-        if seen.insert(*r) {
-            header.stanzas.push(x25519::stanza(rng, r, file_key)?);
-        }
+    let mut rng = rng;
+    for r in distinct(recipients) {
+        header.stanzas.push(r.vault_stanza(&mut rng, file_key)?);
     }
     Ok(())
 }
@@ -80,7 +78,7 @@ pub fn share<R: CryptoRng + ?Sized>(
     rng: &mut R,
     header: &mut Header,
     file_key: &FileKey,
-    recipients: &[Recipient],
+    recipients: &[&dyn Recipient],
 ) -> Result<(), CryptoError> {
     if header.stanzas.iter().any(|s| s.kind == KIND_PASSPHRASE) {
         return Err(CryptoError::PassphraseNotAlone);
@@ -93,7 +91,7 @@ pub fn share<R: CryptoRng + ?Sized>(
 pub fn seal_header<R: CryptoRng + ?Sized>(
     rng: &mut R,
     suite: Suite,
-    recipients: &[Recipient],
+    recipients: &[&dyn Recipient],
 ) -> Result<(Header, PayloadKey), CryptoError> {
     let (header, file_key) = new_header(rng, suite, recipients)?;
     let key = payload_key(suite, &file_key, &header.nonce);
@@ -124,11 +122,11 @@ pub fn seal_header_with_passphrase<R: CryptoRng + ?Sized>(
 pub fn seal<W: Write, R: CryptoRng + ?Sized>(
     rng: &mut R,
     suite: Suite,
-    recipients: &[Recipient],
+    recipients: &[&dyn Recipient],
     mut out: W,
 ) -> Result<StreamWriter<W>, CryptoError> {
     let (header, key) = seal_header(rng, suite, recipients)?;
-    header.write_to(&mut out)?;
+    header.write_to(&mut out).map_err(CryptoError::Io)?;
     Ok(StreamWriter::new(key, out))
 }
 
@@ -140,7 +138,7 @@ pub fn seal_with_passphrase<W: Write, R: CryptoRng + ?Sized>(
     mut out: W,
 ) -> Result<StreamWriter<W>, CryptoError> {
     let (header, key) = seal_header_with_passphrase(rng, suite, passphrase)?;
-    header.write_to(&mut out)?;
+    header.write_to(&mut out).map_err(CryptoError::Io)?;
     Ok(StreamWriter::new(key, out))
 }
 
@@ -172,7 +170,7 @@ impl<R: Read> Decryptor<R> {
 
     /// Unwrap the file key with the first identity that matches a stanza,
     /// and check the header MAC with it.
-    pub fn file_key(&self, identities: &[Identity]) -> Result<FileKey, CryptoError> {
+    pub fn file_key(&self, identities: &[&dyn Identity]) -> Result<FileKey, CryptoError> {
         file_key_for(&self.header, identities)
     }
 
@@ -197,6 +195,17 @@ impl<R: Read> Decryptor<R> {
         StreamReader::new(key, input)
     }
 
+    /// Open the payload into `out` (see [`super::pipeline::open_payload`]).
+    pub fn open_payload<W: Write + ?Sized>(
+        self,
+        file_key: &FileKey,
+        out: &mut W,
+        threads: usize,
+    ) -> Result<u64, CopyError> {
+        let (key, input) = self.into_payload(file_key);
+        super::pipeline::open_payload(key, input, out, threads)
+    }
+
     /// The payload key and the unread input, for [`super::pipeline`].
     pub fn into_payload(self, file_key: &FileKey) -> (PayloadKey, R) {
         let key = payload_key(self.header.suite, file_key, &self.header.nonce);
@@ -209,17 +218,21 @@ impl<R: Read> Decryptor<R> {
     }
 }
 
-/// Unwrap `header`'s file key with `identities` and verify its MAC.
-pub fn file_key_for(header: &Header, identities: &[Identity]) -> Result<FileKey, CryptoError> {
+/// Unwrap `header`'s file key with `identities` and verify its MAC: for
+/// each stanza in file order, each identity in the order given; the first
+/// that unwraps decides (a MAC that then fails fails the file).
+pub fn file_key_for(header: &Header, identities: &[&dyn Identity]) -> Result<FileKey, CryptoError> {
     if header.stanzas.iter().any(|s| s.kind == KIND_PASSPHRASE) {
         return Err(CryptoError::NoMatchingIdentity);
     }
-    for stanza in header.stanzas.iter().filter(|s| s.kind == KIND_X25519) {
-        if let Some(key) = x25519::open_stanza(identities, stanza)? {
-            if !header.verify_mac(&key) {
-                return Err(CryptoError::HeaderMac);
+    for stanza in &header.stanzas {
+        for id in identities {
+            if let Some(key) = id.unwrap_vault(stanza)? {
+                if !header.verify_mac(&key) {
+                    return Err(CryptoError::HeaderMac);
+                }
+                return Ok(key);
             }
-            return Ok(key);
         }
     }
     Err(CryptoError::NoMatchingIdentity)
@@ -251,26 +264,30 @@ pub fn remove_stanzas(
 mod tests {
     use super::*;
     use crate::crypto::keys::os_rng;
+    use crate::crypto::{X25519Identity, X25519Recipient, as_identities, as_recipients};
 
-    fn seal_bytes(recipients: &[Recipient], suite: Suite, data: &[u8]) -> Vec<u8> {
-        let mut w = seal(&mut os_rng(), suite, recipients, Vec::new()).unwrap();
+    fn seal_bytes(recipients: &[X25519Recipient], suite: Suite, data: &[u8]) -> Vec<u8> {
+        let mut w = seal(&mut os_rng(), suite, &as_recipients(recipients), Vec::new()).unwrap();
         w.write_all(data).unwrap();
         w.finish().unwrap()
     }
 
-    fn open_bytes(ids: &[Identity], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    fn open_bytes(ids: &[X25519Identity], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let d = Decryptor::new(sealed)?;
-        let key = d.file_key(ids)?;
+        let key = d.file_key(&as_identities(ids))?;
         let mut out = Vec::new();
-        d.into_reader(&key).read_to_end(&mut out)?;
+        let mut r = d.into_reader(&key);
+        if let Err(e) = r.read_to_end(&mut out) {
+            return Err(r.failure().unwrap_or(CryptoError::Io(e)));
+        }
         Ok(out)
     }
 
     #[test]
     fn every_recipient_opens_and_others_do_not() {
         let mut rng = os_rng();
-        let ids: Vec<Identity> = (0..3).map(|_| Identity::generate(&mut rng)).collect();
-        let recips: Vec<Recipient> = ids[..2].iter().map(Identity::recipient).collect();
+        let ids: Vec<X25519Identity> = (0..3).map(|_| X25519Identity::generate(&mut rng)).collect();
+        let recips: Vec<X25519Recipient> = ids[..2].iter().map(X25519Identity::recipient).collect();
         for suite in Suite::ALL {
             let sealed = seal_bytes(&recips, suite, b"secret");
             for id in &ids[..2] {
@@ -285,9 +302,9 @@ mod tests {
     #[test]
     fn duplicate_recipients_get_one_stanza() {
         let mut rng = os_rng();
-        let id = Identity::generate(&mut rng);
+        let id = X25519Identity::generate(&mut rng);
         let r = id.recipient();
-        let (h, _) = new_header(&mut rng, Suite::ChaCha20Poly1305, &[r, r, r]).unwrap();
+        let (h, _) = new_header(&mut rng, Suite::ChaCha20Poly1305, &[&r, &r, &r]).unwrap();
         assert_eq!(h.stanzas.len(), 1);
         assert!(matches!(
             new_header(&mut rng, Suite::ChaCha20Poly1305, &[]),
@@ -298,14 +315,14 @@ mod tests {
     #[test]
     fn sharing_rewrites_only_the_header() {
         let mut rng = os_rng();
-        let alice = Identity::generate(&mut rng);
-        let carol = Identity::generate(&mut rng);
+        let alice = X25519Identity::generate(&mut rng);
+        let carol = X25519Identity::generate(&mut rng);
         let sealed = seal_bytes(&[alice.recipient()], Suite::Aes256Gcm, b"shared payload");
         let d = Decryptor::new(&sealed[..]).unwrap();
-        let key = d.file_key(std::slice::from_ref(&alice)).unwrap();
+        let key = d.file_key(&[&alice]).unwrap();
         let (mut header, payload) = d.into_parts();
         let payload = payload.to_vec();
-        share(&mut rng, &mut header, &key, &[carol.recipient()]).unwrap();
+        share(&mut rng, &mut header, &key, &[&carol.recipient()]).unwrap();
         let mut reshared = header.to_bytes();
         reshared.extend_from_slice(&payload);
         assert_eq!(
@@ -331,7 +348,7 @@ mod tests {
         let d = Decryptor::new(&sealed[..]).unwrap();
         assert!(d.is_passphrase());
         assert!(matches!(
-            d.file_key(&[Identity::generate(&mut rng)]),
+            d.file_key(&[&X25519Identity::generate(&mut rng)]),
             Err(CryptoError::NoMatchingIdentity)
         ));
         let key = d.file_key_with_passphrase(&pass).unwrap();

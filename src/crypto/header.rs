@@ -22,7 +22,7 @@ use std::io::{self, Read, Write};
 
 use super::error::CryptoError;
 use super::keys::FileKey;
-use super::primitives::{hkdf_sha256, hmac_sha256, hmac_sha256_verify};
+use super::primitives::{TAG_LEN, hkdf_sha256, hmac_sha256, hmac_sha256_verify};
 use super::suite::Suite;
 
 /// The first eight bytes of every vault file. The high first byte and the
@@ -44,11 +44,18 @@ pub const KIND_X25519: u8 = 1;
 /// Stanza kind: passphrase (Argon2id).
 pub const KIND_PASSPHRASE: u8 = 2;
 
+/// Body length of an X25519 stanza: the ephemeral share (32), the wrapped
+/// 32-byte file key and its tag (48).
+pub const X25519_BODY_LEN: usize = 32 + 32 + TAG_LEN;
+/// Body length of a passphrase stanza: salt (16), three Argon2id costs (12),
+/// the wrapped file key and its tag (48).
+pub const PASSPHRASE_BODY_LEN: usize = 16 + 12 + 32 + TAG_LEN;
+
 /// The body length required for a known stanza kind.
 fn known_body_len(kind: u8) -> Option<usize> {
     match kind {
-        KIND_X25519 => Some(super::x25519::BODY_LEN),
-        KIND_PASSPHRASE => Some(super::passphrase::BODY_LEN),
+        KIND_X25519 => Some(X25519_BODY_LEN),
+        KIND_PASSPHRASE => Some(PASSPHRASE_BODY_LEN),
         _ => None,
     }
 }
@@ -213,7 +220,10 @@ impl Header {
             return Err(CryptoError::NoRecipients);
         }
         if self.stanzas.len() > MAX_STANZAS {
-            return Err(CryptoError::TooManyRecipients(self.stanzas.len()));
+            return Err(CryptoError::TooManyRecipients {
+                count: self.stanzas.len(),
+                max: MAX_STANZAS,
+            });
         }
         self.mac = hmac_sha256(&mac_key(file_key)[..], &self.mac_input());
         Ok(())
@@ -235,7 +245,7 @@ mod tests {
             stanzas: vec![
                 Stanza {
                     kind: KIND_X25519,
-                    body: vec![1; super::super::x25519::BODY_LEN],
+                    body: vec![1; X25519_BODY_LEN],
                 },
                 Stanza {
                     kind: 0x7f,
@@ -348,7 +358,7 @@ mod tests {
         let mut h = sample();
         h.stanzas[1] = Stanza {
             kind: KIND_PASSPHRASE,
-            body: vec![0; super::super::passphrase::BODY_LEN],
+            body: vec![0; PASSPHRASE_BODY_LEN],
         };
         let err = Header::read_from(&mut &h.to_bytes()[..]).unwrap_err();
         assert!(matches!(err, CryptoError::PassphraseNotAlone));

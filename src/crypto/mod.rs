@@ -4,12 +4,16 @@
 //! - [`primitives`]: typed calls into RustCrypto (HKDF, HMAC, key wrapping);
 //! - [`suite`]: payload cipher suites and the in-place per-chunk AEAD;
 //! - [`stream`]: the STREAM construction as `Read`/`Write` adapters;
-//! - [`keys`]: file keys and X25519 keys in age's Bech32 encoding;
-//! - [`x25519`], [`passphrase`]: recipient stanzas;
+//! - [`keys`]: file keys, the random generator, Bech32;
+//! - [`recipient`]: the [`Recipient`] and [`Identity`] traits every key type
+//!   implements, for both formats;
+//! - [`x25519`]: the X25519 key type (keys and stanzas, vault's and age's);
+//!   [`passphrase`]: vault's Argon2id passphrase stanza;
 //! - [`header`]: the header's canonical encoding and MAC;
-//! - [`file`](mod@file): sealing and opening whole files;
-//! - [`pipeline`]: the one payload path every format and command uses;
-//! - [`age`]: age v1 files, on the same primitives, stanzas and payload path.
+//! - [`file`](mod@file): vault files: building and reading headers;
+//! - [`age`]: age v1 files, on the same primitives, stanzas and payload path;
+//! - [`open`]: the one way to open a file of either format;
+//! - [`pipeline`]: the one payload path every format and command uses.
 //!
 //! The format is specified in `docs/FORMAT.md` (age compatibility there too).
 
@@ -18,17 +22,22 @@ pub mod error;
 pub mod file;
 pub mod header;
 pub mod keys;
+pub mod open;
 pub mod passphrase;
 pub mod pipeline;
 pub mod primitives;
+pub mod recipient;
 pub mod stream;
 pub mod suite;
 pub mod x25519;
 
 pub use error::CryptoError;
-pub use file::{Decryptor, seal, seal_with_passphrase};
+pub use file::{seal, seal_with_passphrase};
 pub use header::Header;
-pub use keys::{FileKey, Identity, Recipient, os_rng};
+pub use keys::{FileKey, os_rng};
+pub use open::{Decryptor, Format};
 pub use passphrase::Passphrase;
+pub use recipient::{Identity, Recipient, as_identities, as_recipients};
 pub use stream::{CHUNK_SIZE, CopyError, StreamReader, StreamWriter};
 pub use suite::Suite;
+pub use x25519::{X25519Identity, X25519Recipient};

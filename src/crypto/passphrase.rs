@@ -26,7 +26,7 @@ use super::primitives::{TAG_LEN, unwrap_key, wrap_key};
 const LABEL: &[u8] = b"vault/v1 passphrase";
 const SALT_LEN: usize = 16;
 /// Body length of the passphrase stanza.
-pub const BODY_LEN: usize = SALT_LEN + 12 + 32 + TAG_LEN;
+pub const BODY_LEN: usize = super::header::PASSPHRASE_BODY_LEN;
 
 /// Memory cost written by this build: 64 MiB.
 pub const DEFAULT_MEMORY_KIB: u32 = 64 * 1024;

@@ -243,7 +243,7 @@ impl Batch {
                     let at = self.done * SEALED_CHUNK_SIZE;
                     out.write_all(&self.buf[at..at + released])
                         .map_err(CopyError::Write)?;
-                    return Err(CopyError::Read(kind.error()));
+                    return Err(CopyError::Crypto(kind.class()));
                 }
             }
         }

@@ -43,23 +43,18 @@ pub fn sealed_len(plaintext_len: u64) -> u64 {
     plaintext_len.saturating_add(chunks.saturating_mul(TAG_LEN as u64))
 }
 
-/// A failure while copying between a stream and another reader or writer,
-/// saying which side failed.
+/// A failure while copying between a stream and another reader or writer:
+/// which side failed, or that the payload itself did not authenticate.
 #[derive(Debug)]
 pub enum CopyError {
-    /// Reading failed (for a [`StreamReader`], this includes authentication
-    /// failures, as `InvalidData` errors carrying a [`CryptoError`]).
+    /// Reading the input failed.
     Read(io::Error),
-    /// Writing failed.
+    /// Writing the output failed.
     Write(io::Error),
-}
-
-impl From<CopyError> for io::Error {
-    fn from(e: CopyError) -> io::Error {
-        match e {
-            CopyError::Read(e) | CopyError::Write(e) => e,
-        }
-    }
+    /// The payload is cut, damaged or extended ([`CryptoError::Truncated`],
+    /// [`CryptoError::DecryptFailed`], [`CryptoError::TrailingData`]), or,
+    /// for an armored age file, its armor is ([`CryptoError::InvalidArmor`]).
+    Crypto(CryptoError),
 }
 
 /// Writes `STREAM[key](plaintext)` to an inner writer.
@@ -87,7 +82,10 @@ impl<W: Write> StreamWriter<W> {
     }
 
     fn seal_full_chunk(&mut self) -> io::Result<()> {
-        self.seal_full_chunk_tagged().map_err(io::Error::from)
+        self.seal_full_chunk_tagged().map_err(|e| match e {
+            CopyError::Read(e) | CopyError::Write(e) => e,
+            CopyError::Crypto(e) => io::Error::other(e.to_string()),
+        })
     }
 
     fn seal_full_chunk_tagged(&mut self) -> Result<(), CopyError> {
@@ -187,13 +185,19 @@ pub(crate) enum FailKind {
 }
 
 impl FailKind {
-    pub(crate) fn error(self) -> io::Error {
+    /// The crypto layer's class for this failure.
+    pub(crate) fn class(self) -> CryptoError {
         match self {
             FailKind::Truncated => CryptoError::Truncated,
             FailKind::Damaged => CryptoError::DecryptFailed,
             FailKind::Trailing => CryptoError::TrailingData,
         }
-        .into_io()
+    }
+
+    /// What the `Read` adapter returns: the class's message, as
+    /// `InvalidData` (the class itself stays with the reader).
+    fn io_error(self) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, self.class().to_string())
     }
 }
 
@@ -290,7 +294,7 @@ impl<R: Read> StreamReader<R> {
                 self.end = released;
                 self.state = ReadState::Failed(kind);
                 if released == 0 {
-                    Err(kind.error())
+                    Err(kind.io_error())
                 } else {
                     Ok(())
                 }
@@ -301,6 +305,16 @@ impl<R: Read> StreamReader<R> {
     /// Open the chunk in `buf[..len]`; see [`open_sealed_chunk`].
     fn authenticate(&mut self, len: usize, last: bool) -> Result<usize, (FailKind, usize)> {
         open_sealed_chunk(&self.key, self.index, &mut self.buf[..len], last)
+    }
+
+    /// Why the payload failed to open, once a read has returned an
+    /// `InvalidData` error for it (`None` while it has not failed, and for
+    /// failures of the inner reader, which `read` returns as they are).
+    pub fn failure(&self) -> Option<CryptoError> {
+        match self.state {
+            ReadState::Failed(kind) => Some(kind.class()),
+            _ => None,
+        }
     }
 
     /// Write all remaining plaintext to `out` straight from the chunk buffer.
@@ -317,8 +331,15 @@ impl<R: Read> StreamReader<R> {
             }
             match self.state {
                 ReadState::Done => return Ok(total),
-                ReadState::Failed(kind) => return Err(CopyError::Read(kind.error())),
-                ReadState::Reading => self.fill().map_err(CopyError::Read)?,
+                ReadState::Failed(kind) => return Err(CopyError::Crypto(kind.class())),
+                ReadState::Reading => {
+                    if let Err(e) = self.fill() {
+                        return Err(match self.failure() {
+                            Some(class) => CopyError::Crypto(class),
+                            None => CopyError::Read(e),
+                        });
+                    }
+                }
             }
         }
     }
@@ -335,7 +356,7 @@ impl<R: Read> Read for StreamReader<R> {
             }
             match self.state {
                 ReadState::Done => return Ok(0),
-                ReadState::Failed(kind) => return Err(kind.error()),
+                ReadState::Failed(kind) => return Err(kind.io_error()),
                 ReadState::Reading => self.fill()?,
             }
         }
@@ -412,8 +433,16 @@ mod tests {
     fn open(suite: Suite, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut r = StreamReader::new(key(suite), sealed);
         let mut out = Vec::new();
-        r.read_to_end(&mut out).map_err(CryptoError::from_io)?;
+        read_class(&mut r, &mut out)?;
         Ok(out)
+    }
+
+    /// `read_to_end` through the `Read` adapter, with the failure's class.
+    fn read_class<R: Read>(r: &mut StreamReader<R>, out: &mut Vec<u8>) -> Result<(), CryptoError> {
+        match r.read_to_end(out) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(r.failure().unwrap_or(CryptoError::Io(e))),
+        }
     }
 
     const LENGTHS: [usize; 6] = [
@@ -498,8 +527,8 @@ mod tests {
         let released = |bytes: &[u8]| {
             let mut out = Vec::new();
             let err = match StreamReader::new(key(suite), bytes).copy_to(&mut out) {
-                Err(CopyError::Read(e)) => CryptoError::from_io(e),
-                other => panic!("expected a read failure, got {other:?}"),
+                Err(CopyError::Crypto(e)) => e,
+                other => panic!("expected a payload failure, got {other:?}"),
             };
             (err, out)
         };
@@ -516,7 +545,7 @@ mod tests {
         // Through `Read` too: the bytes first, then the same failure, twice.
         let mut r = StreamReader::new(key(suite), &one[..]);
         let mut out = Vec::new();
-        let err = CryptoError::from_io(r.read_to_end(&mut out).unwrap_err());
+        let err = read_class(&mut r, &mut out).unwrap_err();
         assert!(matches!(err, CryptoError::TrailingData), "{err}");
         assert_eq!(out.len(), CHUNK_SIZE);
         assert!(r.read(&mut [0u8; 10]).is_err(), "must keep failing");
@@ -552,7 +581,7 @@ mod tests {
             PayloadKey::new(Suite::ChaCha20Poly1305, &[0; 32]),
             &sealed[..],
         );
-        let err = CryptoError::from_io(r.read_to_end(&mut Vec::new()).unwrap_err());
+        let err = read_class(&mut r, &mut Vec::new()).unwrap_err();
         assert!(matches!(err, CryptoError::DecryptFailed));
     }
 }

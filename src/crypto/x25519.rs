@@ -1,4 +1,10 @@
-//! The X25519 recipient stanza.
+//! The X25519 recipient type: age's `age1...` public keys and
+//! `AGE-SECRET-KEY-1...` identities, and the stanza that wraps a file key to
+//! one of them.
+//!
+//! Public keys are Bech32 (BIP 173) strings with the human-readable part
+//! `age`, secret keys upper-case Bech32 with `AGE-SECRET-KEY-`, exactly as age
+//! encodes its X25519 keys, so one key pair serves both tools.
 //!
 //! For each file and recipient a fresh ephemeral key pair `(e, E)` is made:
 //!
@@ -13,24 +19,135 @@
 //! and 16-byte file keys, is age's X25519 recipient: [`wrap`] and [`unwrap`]
 //! take the label so both formats share this code.
 
-use rand_core::CryptoRng;
-use x25519_dalek::{EphemeralSecret, PublicKey};
+use std::fmt;
+use std::str::FromStr;
 
+use rand_core::CryptoRng;
+use x25519_dalek::{EphemeralSecret, PublicKey, StaticSecret};
+use zeroize::Zeroizing;
+
+use super::age::header::{self as age_header, Stanza as AgeStanza, decode_base64, encode_base64};
 use super::error::CryptoError;
-use super::header::{KIND_X25519, Stanza};
-use super::keys::{FileKey, Identity, Recipient};
+use super::header::{KIND_X25519, Stanza, X25519_BODY_LEN};
+use super::keys::{FileKey, decode_key, encode_lower, encode_upper_secret};
 use super::primitives::{TAG_LEN, hkdf_sha256, unwrap_key, wrap_key};
+use super::recipient::{Identity, Recipient};
+
+const PUBLIC_HRP: &str = "age";
+const SECRET_HRP: &str = "age-secret-key-";
+
+/// Someone a file can be sealed to: an X25519 public key (`age1...`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct X25519Recipient(PublicKey);
+
+impl X25519Recipient {
+    /// The raw 32-byte public key.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// A recipient from raw public-key bytes.
+    pub fn from_bytes(b: [u8; 32]) -> X25519Recipient {
+        X25519Recipient(PublicKey::from(b))
+    }
+
+    pub(crate) fn public_key(&self) -> &PublicKey {
+        &self.0
+    }
+}
+
+impl fmt::Display for X25519Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&encode_lower(PUBLIC_HRP, self.0.as_bytes())?)
+    }
+}
+
+impl fmt::Debug for X25519Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Recipient({self})")
+    }
+}
+
+impl FromStr for X25519Recipient {
+    type Err = CryptoError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bytes = decode_key(s, PUBLIC_HRP).ok_or_else(|| {
+            CryptoError::InvalidKey(format!("{s:?} is not a public key (age1...)"))
+        })?;
+        if s.bytes().any(|c| c.is_ascii_uppercase()) {
+            return Err(CryptoError::InvalidKey(format!(
+                "{s:?}: public keys are written in lower case"
+            )));
+        }
+        Ok(X25519Recipient(PublicKey::from(*bytes)))
+    }
+}
+
+/// One's own X25519 key pair: opens files sealed to its [`X25519Recipient`].
+pub struct X25519Identity {
+    secret: StaticSecret,
+    public: PublicKey,
+}
+
+impl X25519Identity {
+    /// A fresh random identity.
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> X25519Identity {
+        X25519Identity::from_secret(StaticSecret::random_from_rng(rng))
+    }
+
+    fn from_secret(secret: StaticSecret) -> X25519Identity {
+        let public = PublicKey::from(&secret);
+        X25519Identity { secret, public }
+    }
+
+    /// An identity from its 32 secret bytes.
+    pub fn from_bytes(bytes: &[u8; 32]) -> X25519Identity {
+        X25519Identity::from_secret(StaticSecret::from(*bytes))
+    }
+
+    /// The public key to hand out.
+    pub fn recipient(&self) -> X25519Recipient {
+        X25519Recipient(self.public)
+    }
+
+    pub(crate) fn secret(&self) -> &StaticSecret {
+        &self.secret
+    }
+
+    /// The secret key as `AGE-SECRET-KEY-1...`, in a zeroizing string.
+    pub fn to_secret_string(&self) -> Zeroizing<String> {
+        encode_upper_secret(SECRET_HRP, self.secret.as_bytes())
+    }
+}
+
+impl fmt::Debug for X25519Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Identity({}, secret: ..)", self.recipient())
+    }
+}
+
+impl FromStr for X25519Identity {
+    type Err = CryptoError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bytes = decode_key(s, SECRET_HRP).ok_or_else(|| {
+            CryptoError::InvalidKey("not a secret key (AGE-SECRET-KEY-1...)".into())
+        })?;
+        Ok(X25519Identity::from_bytes(&bytes))
+    }
+}
 
 /// The HKDF label of vault's X25519 stanza.
 pub const LABEL: &[u8] = b"vault/v1 x25519";
+/// The HKDF label of age's X25519 stanza.
+pub const AGE_LABEL: &[u8] = b"age-encryption.org/v1/X25519";
 /// Body length of vault's X25519 stanza: ephemeral share and wrapped key.
-pub const BODY_LEN: usize = 32 + 32 + TAG_LEN;
+pub const BODY_LEN: usize = X25519_BODY_LEN;
 
 /// Wrap `file_key` to `recipient`: returns the ephemeral public key and the
 /// wrapped key (`file key || tag`).
 pub fn wrap<R: CryptoRng + ?Sized>(
     rng: &mut R,
-    recipient: &Recipient,
+    recipient: &X25519Recipient,
     file_key: &FileKey,
     label: &[u8],
 ) -> Result<([u8; 32], Vec<u8>), CryptoError> {
@@ -54,7 +171,7 @@ pub fn wrap<R: CryptoRng + ?Sized>(
 /// that gives an all-zero shared secret is an error: no honest sender makes
 /// one.
 pub fn unwrap(
-    identity: &Identity,
+    identity: &X25519Identity,
     epk: &[u8; 32],
     wrapped: &[u8],
     key_len: usize,
@@ -96,7 +213,7 @@ fn wrap_key_for(
 /// Vault's X25519 stanza for `recipient`.
 pub fn stanza<R: CryptoRng + ?Sized>(
     rng: &mut R,
-    recipient: &Recipient,
+    recipient: &X25519Recipient,
     file_key: &FileKey,
 ) -> Result<Stanza, CryptoError> {
     let (epk, wrapped) = wrap(rng, recipient, file_key, LABEL)?;
@@ -111,7 +228,7 @@ pub fn stanza<R: CryptoRng + ?Sized>(
 
 /// Try each identity on a vault X25519 stanza.
 pub fn open_stanza(
-    identities: &[Identity],
+    identities: &[X25519Identity],
     stanza: &Stanza,
 ) -> Result<Option<FileKey>, CryptoError> {
     debug_assert_eq!(stanza.kind, KIND_X25519);
@@ -125,6 +242,83 @@ pub fn open_stanza(
     Ok(None)
 }
 
+impl Recipient for X25519Recipient {
+    fn vault_stanza(
+        &self,
+        rng: &mut dyn CryptoRng,
+        file_key: &FileKey,
+    ) -> Result<Stanza, CryptoError> {
+        stanza(rng, self, file_key)
+    }
+
+    fn age_stanza(
+        &self,
+        rng: &mut dyn CryptoRng,
+        file_key: &FileKey,
+    ) -> Result<AgeStanza, CryptoError> {
+        age_stanza(rng, self, file_key)
+    }
+}
+
+impl Identity for X25519Identity {
+    fn unwrap_vault(&self, s: &Stanza) -> Result<Option<FileKey>, CryptoError> {
+        if s.kind != KIND_X25519 {
+            return Ok(None);
+        }
+        open_stanza(std::slice::from_ref(self), s)
+    }
+
+    fn unwrap_age(&self, s: &AgeStanza) -> Result<Option<FileKey>, CryptoError> {
+        age_unwrap(self, s)
+    }
+}
+
+fn age_bad(why: &'static str) -> CryptoError {
+    CryptoError::InvalidHeader(why)
+}
+
+/// age's `X25519` stanza wrapping `file_key` to `recipient`.
+pub fn age_stanza<R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    recipient: &X25519Recipient,
+    file_key: &FileKey,
+) -> Result<AgeStanza, CryptoError> {
+    let (share, wrapped) = wrap(rng, recipient, file_key, AGE_LABEL)?;
+    Ok(AgeStanza {
+        args: vec![age_header::X25519.into(), encode_base64(&share)],
+        body: wrapped,
+    })
+}
+
+/// Try `identity` on one stanza: `Ok(None)` if the stanza is of another
+/// type or for another key, an error if it is a malformed `X25519` stanza.
+pub fn age_unwrap(
+    identity: &X25519Identity,
+    s: &AgeStanza,
+) -> Result<Option<FileKey>, CryptoError> {
+    if s.kind() != age_header::X25519 {
+        return Ok(None);
+    }
+    if s.args.len() != 2 {
+        return Err(age_bad("an X25519 stanza must have exactly one argument"));
+    }
+    let share: [u8; 32] = decode_base64(s.args[1].as_bytes())
+        .and_then(|b| b.try_into().ok())
+        .ok_or(age_bad(
+            "an X25519 share is not canonical base64 of 32 bytes",
+        ))?;
+    if s.body.len() != age_header::BODY_LEN {
+        return Err(age_bad("an X25519 stanza body is not 32 bytes"));
+    }
+    unwrap(
+        identity,
+        &share,
+        &s.body,
+        age_header::FILE_KEY_LEN,
+        AGE_LABEL,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,8 +327,8 @@ mod tests {
     #[test]
     fn wraps_to_the_recipient_only() {
         let mut rng = os_rng();
-        let alice = Identity::generate(&mut rng);
-        let bob = Identity::generate(&mut rng);
+        let alice = X25519Identity::generate(&mut rng);
+        let bob = X25519Identity::generate(&mut rng);
         let fk = FileKey::generate(&mut rng, 32);
         let s = stanza(&mut rng, &alice.recipient(), &fk).unwrap();
         assert_eq!(s.body.len(), BODY_LEN);
@@ -150,13 +344,81 @@ mod tests {
     fn low_order_points_are_refused() {
         let mut rng = os_rng();
         let fk = FileKey::generate(&mut rng, 32);
-        let zero = Recipient::from_bytes([0; 32]);
+        let zero = X25519Recipient::from_bytes([0; 32]);
         assert!(stanza(&mut rng, &zero, &fk).is_err());
-        let id = Identity::generate(&mut rng);
+        let id = X25519Identity::generate(&mut rng);
         let s = Stanza {
             kind: KIND_X25519,
             body: vec![0; BODY_LEN],
         };
         assert!(open_stanza(&[id], &s).is_err());
+    }
+
+    // A key pair made by age-keygen 1.1.1 (not used anywhere else).
+    const AGE_SECRET: &str =
+        "AGE-SECRET-KEY-17RWWH9VSH90CPH6K3DDWYQJXLZ2S6Z4WT3EPCX8N20HWXCQ6EDYSELG8DK";
+    const AGE_PUBLIC: &str = "age1lantjreqq0g3htedcjjc90xv9zusrvn3y44d2ct2pcsp7a5vh5nqlvq8z3";
+
+    #[test]
+    fn known_key_pair_matches_age() {
+        let id: X25519Identity = AGE_SECRET.parse().unwrap();
+        assert_eq!(id.recipient().to_string(), AGE_PUBLIC);
+        assert_eq!(id.to_secret_string().as_str(), AGE_SECRET);
+        let r: X25519Recipient = AGE_PUBLIC.parse().unwrap();
+        assert_eq!(r, id.recipient());
+    }
+
+    #[test]
+    fn malformed_keys_are_refused() {
+        let mut bad_checksum = AGE_PUBLIC.to_string();
+        bad_checksum.pop();
+        bad_checksum.push('q');
+        for s in [
+            "",
+            "age1",
+            &bad_checksum,
+            &AGE_PUBLIC.to_uppercase(),
+            AGE_SECRET,
+            "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq",
+        ] {
+            assert!(s.parse::<X25519Recipient>().is_err(), "{s}");
+        }
+        assert!(AGE_PUBLIC.parse::<X25519Identity>().is_err());
+        assert!(AGE_SECRET[..40].parse::<X25519Identity>().is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let id: X25519Identity = AGE_SECRET.parse().unwrap();
+        let dbg = format!("{id:?}");
+        assert!(!dbg.contains("SECRET"));
+        assert!(!dbg.contains(&AGE_SECRET[16..30]));
+    }
+
+    #[test]
+    fn age_stanzas_wrap_to_the_recipient_only() {
+        let mut rng = os_rng();
+        let alice = X25519Identity::generate(&mut rng);
+        let bob = X25519Identity::generate(&mut rng);
+        let fk = FileKey::generate(&mut rng, age_header::FILE_KEY_LEN);
+        let s = age_stanza(&mut rng, &alice.recipient(), &fk).unwrap();
+        assert_eq!(s.args[0], "X25519");
+        assert_eq!(s.args[1].len(), 43);
+        assert_eq!(s.body.len(), 32);
+        assert!(age_unwrap(&bob, &s).unwrap().is_none());
+        let got = age_unwrap(&alice, &s).unwrap().unwrap();
+        assert_eq!(got.as_bytes(), fk.as_bytes());
+        let mut other = s.clone();
+        other.args[0] = "x25519".into();
+        assert!(
+            age_unwrap(&alice, &other).unwrap().is_none(),
+            "types are case-sensitive"
+        );
+        let mut extra = s.clone();
+        extra.args.push("x".into());
+        assert!(age_unwrap(&alice, &extra).is_err());
+        let mut long = s;
+        long.body.push(0);
+        assert!(age_unwrap(&alice, &long).is_err());
     }
 }

@@ -22,7 +22,7 @@ pub use crypto::{age_armor, age_header, payload_open, payload_roundtrip, vault_h
 pub use remote::{remote_head, remote_metadata, remote_name};
 pub use text::{contacts, identity_file, known_hosts, recipients, ssh_config};
 
-use crate::crypto::{CryptoError, FileKey, Identity};
+use crate::crypto::{CryptoError, FileKey, X25519Identity};
 
 /// A harness: feeds one input to one parser, panics on a broken invariant.
 pub type Harness = fn(&[u8]);
@@ -58,8 +58,8 @@ pub const PAYLOAD_KEY: [u8; 32] = [0x42; 32];
 pub const FILE_KEY: [u8; 32] = [0x24; 32];
 
 /// The identity of [`IDENTITY_SECRET`].
-pub fn identity() -> Identity {
-    Identity::from_bytes(&IDENTITY_SECRET)
+pub fn identity() -> X25519Identity {
+    X25519Identity::from_bytes(&IDENTITY_SECRET)
 }
 
 fn file_key() -> FileKey {

@@ -22,7 +22,8 @@ pub fn remote_head(data: &[u8]) {
     let header_bytes = &data[..data.len() - rest.len()];
     assert_eq!(header.to_bytes(), header_bytes);
     let key = if header.stanzas.len() <= 16 {
-        file_key_for(&header, &[identity()]).unwrap_or_else(|_| file_key())
+        file_key_for(&header, &[&identity() as &dyn crate::crypto::Identity])
+            .unwrap_or_else(|_| file_key())
     } else {
         file_key()
     };

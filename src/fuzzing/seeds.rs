@@ -10,7 +10,7 @@ use crate::crypto::age::ArmoredWriter;
 use crate::crypto::file::new_header;
 use crate::crypto::stream::{CHUNK_SIZE, StreamWriter};
 use crate::crypto::suite::{PayloadKey, Suite};
-use crate::crypto::{Identity, os_rng};
+use crate::crypto::{X25519Identity, os_rng};
 use crate::keystore::contacts::{Contact, format as format_contacts};
 use crate::keystore::identity_file;
 use crate::remote::metadata::Metadata;
@@ -33,7 +33,7 @@ pub fn generated() -> Vec<Seed> {
         out.push((target, name.to_owned(), bytes));
     };
     let me = identity().recipient();
-    let other = Identity::generate(&mut rng).recipient();
+    let other = X25519Identity::generate(&mut rng).recipient();
 
     for (sel, suite) in [(0u8, Suite::ChaCha20Poly1305), (1, Suite::Aes256Gcm)] {
         for len in [0, 1, 100, 1000] {
@@ -60,8 +60,12 @@ pub fn generated() -> Vec<Seed> {
     );
 
     for (name, recipients) in [("me", vec![me]), ("me_and_other", vec![other, me])] {
-        let (header, key) = new_header(&mut rng, Suite::ChaCha20Poly1305, &recipients)
-            .expect("recipients are valid");
+        let (header, key) = new_header(
+            &mut rng,
+            Suite::ChaCha20Poly1305,
+            &crate::crypto::as_recipients(&recipients),
+        )
+        .expect("recipients are valid");
         let header_bytes = header.to_bytes();
         let meta = Metadata {
             name: format!("folder/{name}.txt"),
@@ -100,7 +104,9 @@ pub fn generated() -> Vec<Seed> {
         format!(
             "# comment\n\n{}\n  {}  \n",
             id.to_secret_string().as_str(),
-            Identity::generate(&mut rng).to_secret_string().as_str()
+            X25519Identity::generate(&mut rng)
+                .to_secret_string()
+                .as_str()
         )
         .into_bytes(),
     );

@@ -4,8 +4,7 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use crate::cli::recipients::parse_recipients_text;
-use crate::crypto::{Decryptor, Identity, Recipient, age};
+use crate::crypto::{Decryptor, X25519Identity, X25519Recipient, age};
 use crate::keystore::{KeystoreError, contacts as contacts_file, identity_file as id_file};
 use crate::transport::sftp::config::{resolve_text, wildmatch};
 use crate::transport::sftp::known_hosts::{self, ServerKey, Verdict};
@@ -50,7 +49,7 @@ pub fn identity_file(data: &[u8]) {
         Ok(ids) => {
             assert_eq!(ids.len(), key_lines(text).count());
             for id in &ids {
-                let again: Identity = id.to_secret_string().parse().expect("own encoding");
+                let again: X25519Identity = id.to_secret_string().parse().expect("own encoding");
                 assert_eq!(again.recipient(), id.recipient());
                 let file = id_file::format(id);
                 let back = id_file::parse(&file, origin).expect("own file format");
@@ -93,18 +92,20 @@ pub fn recipients(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(list) = parse_recipients_text(text, Path::new("fuzz-recipients")) else {
+    let Ok(list) = crate::keystore::recipients_file::parse(text, Path::new("fuzz-recipients"))
+    else {
         return;
     };
     assert_eq!(list.len(), key_lines(text).count());
     let mut printed = String::new();
     for r in &list {
         let s = r.to_string();
-        assert_eq!(s.parse::<Recipient>().ok(), Some(*r));
+        assert_eq!(s.parse::<X25519Recipient>().ok(), Some(*r));
         printed.push_str(&s);
         printed.push('\n');
     }
-    let again = parse_recipients_text(&printed, Path::new("again")).expect("own output");
+    let again =
+        crate::keystore::recipients_file::parse(&printed, Path::new("again")).expect("own output");
     assert_eq!(again, list);
 }
 

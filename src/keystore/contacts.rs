@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Keystore, KeystoreError};
 use crate::atomic::{self, Mode};
-use crate::crypto::Recipient;
+use crate::crypto::X25519Recipient;
 
 /// One contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub struct Contact {
     /// The name used with `-r`.
     pub name: String,
     /// Their public key.
-    pub key: Recipient,
+    pub key: X25519Recipient,
 }
 
 /// Check a contact name; the error says what is allowed.
@@ -54,7 +54,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Vec<Contact>, KeystoreError> {
             return Err(bad());
         };
         check_name(name).map_err(|_| bad())?;
-        let key = key.parse::<Recipient>().map_err(|_| bad())?;
+        let key = key.parse::<X25519Recipient>().map_err(|_| bad())?;
         if out.iter().any(|c| c.name == name) {
             return Err(bad());
         }
@@ -107,7 +107,7 @@ impl Keystore {
     }
 
     /// Add a contact; refuses a taken name.
-    pub fn add_contact(&self, name: &str, key: Recipient) -> Result<(), KeystoreError> {
+    pub fn add_contact(&self, name: &str, key: X25519Recipient) -> Result<(), KeystoreError> {
         check_name(name)?;
         let mut all = self.contacts()?;
         if all.iter().any(|c| c.name == name) {
@@ -133,10 +133,10 @@ impl Keystore {
 
     /// Resolve a `-r` value: a public key, or else a contact name. A value
     /// that is neither is an error naming it, never skipped.
-    pub fn resolve_recipient(&self, value: &str) -> Result<Recipient, KeystoreError> {
+    pub fn resolve_recipient(&self, value: &str) -> Result<X25519Recipient, KeystoreError> {
         let value = value.trim();
         if value.starts_with("age1") {
-            return Ok(value.parse::<Recipient>()?);
+            return Ok(value.parse::<X25519Recipient>()?);
         }
         self.contacts()?
             .into_iter()
@@ -146,7 +146,7 @@ impl Keystore {
     }
 
     /// The contact name of a key, if it has one.
-    pub fn name_of(&self, key: &Recipient) -> Option<String> {
+    pub fn name_of(&self, key: &X25519Recipient) -> Option<String> {
         self.contacts()
             .ok()?
             .into_iter()
@@ -158,13 +158,13 @@ impl Keystore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::{Identity, os_rng};
+    use crate::crypto::{X25519Identity, os_rng};
 
     #[test]
     fn add_resolve_remove_and_refusals() {
         let dir = tempfile::tempdir().unwrap();
         let ks = Keystore::at(dir.path().join("ks"));
-        let bob = Identity::generate(&mut os_rng()).recipient();
+        let bob = X25519Identity::generate(&mut os_rng()).recipient();
         ks.add_contact("bob", bob).unwrap();
         assert_eq!(ks.resolve_recipient("bob").unwrap(), bob);
         assert_eq!(ks.resolve_recipient(&bob.to_string()).unwrap(), bob);
@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn malformed_files_name_the_line() {
-        let bob = Identity::generate(&mut os_rng()).recipient();
+        let bob = X25519Identity::generate(&mut os_rng()).recipient();
         let text = format!("# c\nbob {bob}\nbob {bob}\n");
         let err = parse(&text, Path::new("contacts")).unwrap_err().to_string();
         assert!(err.contains("line 3"), "{err}");

@@ -14,22 +14,22 @@ use zeroize::Zeroizing;
 use super::KeystoreError;
 use super::passphrase;
 use crate::crypto::header::MAGIC;
-use crate::crypto::{Decryptor, Identity, age, pipeline};
+use crate::crypto::{CopyError, Decryptor, X25519Identity, age};
 
 /// Parse the text of a plain identity file.
-pub fn parse(text: &str, origin: &Path) -> Result<Vec<Identity>, KeystoreError> {
+pub fn parse(text: &str, origin: &Path) -> Result<Vec<X25519Identity>, KeystoreError> {
     let mut ids = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let id = line
-            .parse::<Identity>()
-            .map_err(|_| KeystoreError::MalformedIdentityFile {
-                path: origin.to_path_buf(),
-                line: n + 1,
-            })?;
+        let id =
+            line.parse::<X25519Identity>()
+                .map_err(|_| KeystoreError::MalformedIdentityFile {
+                    path: origin.to_path_buf(),
+                    line: n + 1,
+                })?;
         ids.push(id);
     }
     if ids.is_empty() {
@@ -42,7 +42,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Vec<Identity>, KeystoreError> 
 }
 
 /// The text of a plain identity file for `id`.
-pub fn format(id: &Identity) -> Zeroizing<String> {
+pub fn format(id: &X25519Identity) -> Zeroizing<String> {
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
     let mut s = Zeroizing::new(String::with_capacity(200));
     s.push_str(&format!("# created: {created}\n"));
@@ -57,47 +57,40 @@ pub fn is_protected(bytes: &[u8]) -> bool {
     bytes.starts_with(&MAGIC)
 }
 
-/// The plaintext of an age file sealed to a passphrase, asking for it.
-fn open_age(bytes: &[u8], origin: &Path) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
-    let d = age::Decryptor::new(bytes)?;
+/// The plaintext of a vault or age file sealed to a passphrase, asking for
+/// the passphrase. The buffer is sized up front (the plaintext is never
+/// longer than the file) and zeroized, so no copy of the keys is left behind
+/// by a reallocation.
+fn open_sealed(bytes: &[u8], origin: &Path) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+    let d = Decryptor::new(bytes)?;
     if !d.is_passphrase() {
         return Err(KeystoreError::SealedToKeys(origin.to_path_buf()));
     }
-    d.passphrase_work_factor()?;
+    d.check_passphrase_stanza()?;
     let pass = passphrase::read(&format!("Passphrase for {}: ", origin.display()))?;
     let key = d.file_key_with_passphrase(&pass)?;
-    let (key, payload) = d.into_payload(&key);
-    let mut plain = Zeroizing::new(Vec::new());
-    pipeline::open_payload(key, payload, &mut *plain, 1).map_err(std::io::Error::from)?;
+    let mut plain = Zeroizing::new(Vec::with_capacity(bytes.len()));
+    d.open_payload(&key, &mut *plain, 1).map_err(|e| match e {
+        CopyError::Crypto(e) => KeystoreError::Crypto(e),
+        CopyError::Read(e) | CopyError::Write(e) => KeystoreError::Io {
+            context: format!("reading {}", origin.display()),
+            source: e,
+        },
+    })?;
     Ok(plain)
 }
 
-/// Decode identity-file bytes, asking for a passphrase if they are sealed.
-pub fn decode(bytes: &[u8], origin: &Path) -> Result<Vec<Identity>, KeystoreError> {
-    if age::looks_like_age(bytes) {
-        let plain = open_age(bytes, origin)?;
-        let text =
-            std::str::from_utf8(&plain).map_err(|_| KeystoreError::MalformedIdentityFile {
-                path: origin.to_path_buf(),
-                line: 0,
-            })?;
-        return parse(text, origin);
-    }
-    if is_protected(bytes) {
-        let d = Decryptor::new(bytes)?;
-        let prompt = format!("Passphrase for {}: ", origin.display());
-        let pass = passphrase::read(&prompt)?;
-        let key = d.file_key_with_passphrase(&pass)?;
-        let mut plain = Zeroizing::new(Vec::new());
-        std::io::Read::read_to_end(&mut d.into_reader(&key), &mut plain)?;
-        let text =
-            std::str::from_utf8(&plain).map_err(|_| KeystoreError::MalformedIdentityFile {
-                path: origin.to_path_buf(),
-                line: 0,
-            })?;
-        return parse(text, origin);
-    }
-    let text = std::str::from_utf8(bytes).map_err(|_| KeystoreError::MalformedIdentityFile {
+/// Decode identity-file bytes, asking for a passphrase if they are sealed
+/// (by vault or by `age -p`).
+pub fn decode(bytes: &[u8], origin: &Path) -> Result<Vec<X25519Identity>, KeystoreError> {
+    let plain;
+    let text = if is_protected(bytes) || age::looks_like_age(bytes) {
+        plain = open_sealed(bytes, origin)?;
+        &plain[..]
+    } else {
+        bytes
+    };
+    let text = std::str::from_utf8(text).map_err(|_| KeystoreError::MalformedIdentityFile {
         path: origin.to_path_buf(),
         line: 0,
     })?;
@@ -105,7 +98,7 @@ pub fn decode(bytes: &[u8], origin: &Path) -> Result<Vec<Identity>, KeystoreErro
 }
 
 /// Read an identity file given with `-i`.
-pub fn read(path: &Path) -> Result<Vec<Identity>, KeystoreError> {
+pub fn read(path: &Path) -> Result<Vec<X25519Identity>, KeystoreError> {
     let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| KeystoreError::Io {
         context: format!("reading identity file {}", path.display()),
         source: e,
@@ -120,7 +113,7 @@ mod tests {
 
     #[test]
     fn format_then_parse() {
-        let id = Identity::generate(&mut os_rng());
+        let id = X25519Identity::generate(&mut os_rng());
         let text = format(&id);
         let back = parse(&text, Path::new("x")).unwrap();
         assert_eq!(back.len(), 1);

@@ -16,13 +16,14 @@
 pub mod contacts;
 pub mod identity_file;
 pub mod passphrase;
+pub mod recipients_file;
 
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::atomic::{self, Mode};
-use crate::crypto::{CryptoError, Identity, Passphrase, Recipient, Suite};
+use crate::crypto::{CryptoError, Passphrase, Suite, X25519Identity, X25519Recipient};
 
 /// Errors of the keystore layer.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +70,16 @@ pub enum KeystoreError {
     /// passphrase, so it cannot be opened to get at the keys inside.
     #[error("{} is an age file sealed to keys; only passphrase-encrypted identity files can be used", .0.display())]
     SealedToKeys(PathBuf),
+    /// A line of a recipients file (`-R`) that is not a public key.
+    #[error("{}: line {line}: {msg}", path.display())]
+    MalformedRecipientsFile {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        msg: String,
+    },
     /// A contact name that is not allowed.
     #[error(
         "invalid contact name {0:?}: use letters, digits, '.', '_' or '-' (at most 64), not starting with age1"
@@ -114,12 +125,9 @@ fn line_suffix(line: usize) -> String {
 
 impl From<std::io::Error> for KeystoreError {
     fn from(e: std::io::Error) -> Self {
-        match CryptoError::from_io(e) {
-            CryptoError::Io(e) => KeystoreError::Io {
-                context: "keystore".into(),
-                source: e,
-            },
-            other => KeystoreError::Crypto(other),
+        KeystoreError::Io {
+            context: "keystore".into(),
+            source: e,
         }
     }
 }
@@ -215,7 +223,7 @@ impl Keystore {
     }
 
     /// The public key, from `identity.pub`.
-    pub fn public_key(&self) -> Result<Recipient, KeystoreError> {
+    pub fn public_key(&self) -> Result<X25519Recipient, KeystoreError> {
         let path = self.public_path();
         self.check_trusted_file(&path)?;
         let text = match fs::read_to_string(&path) {
@@ -230,7 +238,7 @@ impl Keystore {
             .map(str::trim)
             .find(|l| !l.is_empty() && !l.starts_with('#'))
             .unwrap_or("");
-        Ok(line.parse::<Recipient>()?)
+        Ok(line.parse::<X25519Recipient>()?)
     }
 
     /// Store a new identity, protected by `passphrase` (or in the clear if
@@ -238,7 +246,7 @@ impl Keystore {
     /// `identity.replaced-<unix time>` and that path is returned.
     pub fn create(
         &self,
-        identity: &Identity,
+        identity: &X25519Identity,
         passphrase: Option<&Passphrase>,
         force: bool,
     ) -> Result<Option<PathBuf>, KeystoreError> {
@@ -304,7 +312,7 @@ impl Keystore {
     }
 
     /// Load the secret identity, asking for its passphrase if protected.
-    pub fn unlock(&self) -> Result<Identity, KeystoreError> {
+    pub fn unlock(&self) -> Result<X25519Identity, KeystoreError> {
         let path = self.identity_path();
         let bytes = self.read_identity_bytes()?;
         let mut ids = identity_file::decode(&bytes, &path)?;
@@ -328,7 +336,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ks = Keystore::at(dir.path().join("ks"));
         assert!(matches!(ks.public_key(), Err(KeystoreError::NoIdentity(_))));
-        let id = Identity::generate(&mut os_rng());
+        let id = X25519Identity::generate(&mut os_rng());
         ks.create(&id, None, false).unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&ks.identity_path()), 0o600);
@@ -339,7 +347,7 @@ mod tests {
             ks.create(&id, None, false),
             Err(KeystoreError::Exists(_))
         ));
-        let other = Identity::generate(&mut os_rng());
+        let other = X25519Identity::generate(&mut os_rng());
         let aside = ks.create(&other, None, true).unwrap().unwrap();
         assert!(aside.exists());
         assert_eq!(ks.unlock().unwrap().recipient(), other.recipient());

@@ -22,7 +22,7 @@ use chacha20poly1305::{AeadInOut, ChaCha20Poly1305, KeyInit};
 use rand_core::CryptoRng;
 
 use crate::crypto::primitives::{TAG_LEN, hkdf_sha256};
-use crate::crypto::{FileKey, Recipient};
+use crate::crypto::{FileKey, X25519Recipient};
 
 use super::RemoteError;
 
@@ -48,7 +48,7 @@ pub struct Metadata {
     /// When the object was pushed (Unix seconds).
     pub created: u64,
     /// The recipients, in the order of the header's stanzas.
-    pub recipients: Vec<Recipient>,
+    pub recipients: Vec<X25519Recipient>,
 }
 
 impl Metadata {
@@ -90,7 +90,7 @@ impl Metadata {
         let mut recipients = Vec::with_capacity(count);
         for _ in 0..count {
             let k: [u8; 32] = r.take(32)?.try_into().ok()?;
-            recipients.push(Recipient::from_bytes(k));
+            recipients.push(X25519Recipient::from_bytes(k));
         }
         // Canonical: only zero padding, and no more than needed.
         let rest = &b[r.at..];
@@ -180,7 +180,7 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::{Identity, os_rng};
+    use crate::crypto::{X25519Identity, os_rng};
 
     fn sample() -> Metadata {
         Metadata {
@@ -188,7 +188,7 @@ mod tests {
             size: 123_456,
             mtime: 1_700_000_000,
             created: 1_700_000_100,
-            recipients: vec![Identity::generate(&mut os_rng()).recipient()],
+            recipients: vec![X25519Identity::generate(&mut os_rng()).recipient()],
         }
     }
 

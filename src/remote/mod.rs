@@ -37,7 +37,8 @@ use rand_core::CryptoRng;
 
 use crate::crypto::file::{file_key_for, payload_key};
 use crate::crypto::{
-    CopyError, CryptoError, FileKey, Header, Identity, Recipient, Suite, pipeline,
+    CopyError, CryptoError, FileKey, Header, Suite, X25519Identity, X25519Recipient, as_identities,
+    as_recipients, pipeline,
 };
 use crate::transport::{Transport, TransportError};
 
@@ -121,10 +122,7 @@ fn io_to_remote(e: std::io::Error) -> RemoteError {
         let inner = e.into_inner().expect("checked");
         return RemoteError::Transport(*inner.downcast::<TransportError>().expect("checked"));
     }
-    match CryptoError::from_io(e) {
-        CryptoError::Io(e) => RemoteError::Io(e),
-        other => RemoteError::Crypto(other),
-    }
+    RemoteError::Io(e)
 }
 
 /// Seconds since the epoch.
@@ -215,7 +213,7 @@ pub struct PushSpec<'a> {
     /// Payload suite.
     pub suite: Suite,
     /// Recipients (deduplicated, in order).
-    pub recipients: &'a [Recipient],
+    pub recipients: &'a [X25519Recipient],
     /// Worker threads for sealing.
     pub threads: usize,
 }
@@ -341,12 +339,12 @@ impl RemoteVault {
     /// `Ok(None)` means the object is not for these identities.
     fn open_head(
         head: &[u8],
-        ids: &[Identity],
+        ids: &[X25519Identity],
     ) -> Result<Option<(Header, FileKey, Metadata)>, RemoteError> {
         let mut rest = head;
         let header = Header::read_from(&mut rest)?;
         let header_bytes = &head[..head.len() - rest.len()];
-        let key = match file_key_for(&header, ids) {
+        let key = match file_key_for(&header, &as_identities(ids)) {
             Ok(k) => k,
             Err(CryptoError::NoMatchingIdentity) => return Ok(None),
             Err(e) => return Err(e.into()),
@@ -361,7 +359,7 @@ impl RemoteVault {
     }
 
     /// Every object, opened where `ids` can.
-    pub fn list(&mut self, ids: &[Identity]) -> Result<Listing, RemoteError> {
+    pub fn list(&mut self, ids: &[X25519Identity]) -> Result<Listing, RemoteError> {
         let entries = match self.t.list(OBJECTS) {
             Ok(e) => e,
             Err(TransportError::NotFound(_)) => Vec::new(),
@@ -453,6 +451,7 @@ impl RemoteVault {
                 Ok((n, _)) => Ok(n),
                 Err(CopyError::Read(e)) => Err(RemoteError::Io(e)),
                 Err(CopyError::Write(e)) => Err(io_to_remote(e)),
+                Err(CopyError::Crypto(e)) => Err(RemoteError::Crypto(e)),
             }
         })
     }
@@ -516,7 +515,8 @@ impl RemoteVault {
         ) -> Result<u64, RemoteError>,
     ) -> Result<String, RemoteError> {
         names::check(spec.name)?;
-        let (header, file_key) = crate::crypto::file::new_header(rng, spec.suite, spec.recipients)?;
+        let (header, file_key) =
+            crate::crypto::file::new_header(rng, spec.suite, &as_recipients(spec.recipients))?;
         // Stanzas were deduplicated in order; record the same list.
         let mut recipients = Vec::new();
         for r in spec.recipients {
@@ -589,8 +589,8 @@ impl RemoteVault {
         &mut self,
         rng: &mut R,
         obj: &Object,
-        recipients: &[Recipient],
-    ) -> Result<(Vec<Recipient>, u64), RemoteError> {
+        recipients: &[X25519Recipient],
+    ) -> Result<(Vec<X25519Recipient>, u64), RemoteError> {
         let mut added = Vec::new();
         for r in recipients {
             if !obj.meta.recipients.contains(r) && !added.contains(r) {
@@ -601,7 +601,7 @@ impl RemoteVault {
             return Ok((added, 0));
         }
         let mut header = obj.header.clone();
-        crate::crypto::file::share(rng, &mut header, &obj.file_key, &added)?;
+        crate::crypto::file::share(rng, &mut header, &obj.file_key, &as_recipients(&added))?;
         let mut meta = obj.meta.clone();
         meta.recipients.extend_from_slice(&added);
         let written = self.rewrite_head(rng, obj, &header, &meta)?;
@@ -615,7 +615,7 @@ impl RemoteVault {
         &mut self,
         rng: &mut R,
         obj: &Object,
-        recipients: &[Recipient],
+        recipients: &[X25519Recipient],
     ) -> Result<u64, RemoteError> {
         let indices: Vec<usize> = obj
             .meta
@@ -646,7 +646,7 @@ impl RemoteVault {
         &mut self,
         rng: &mut R,
         obj: &Object,
-        recipients: &[Recipient],
+        recipients: &[X25519Recipient],
         threads: usize,
     ) -> Result<String, RemoteError> {
         let mut reader_conn = self.t.reconnect()?;
@@ -660,10 +660,12 @@ impl RemoteVault {
             recipients,
             threads,
         };
-        let id = self.push(rng, &mut plain, &spec).map_err(|e| match e {
+        let pushed = self.push(rng, &mut plain, &spec);
+        let id = pushed.map_err(|e| match (e, plain.failure()) {
             // Reading the old payload failed: report its crypto class.
-            RemoteError::Io(e) => io_to_remote(e),
-            other => other,
+            (RemoteError::Io(_), Some(class)) => RemoteError::Crypto(class),
+            (RemoteError::Io(e), None) => io_to_remote(e),
+            (other, _) => other,
         })?;
         self.remove(obj)?;
         Ok(id)
@@ -684,6 +686,7 @@ impl RemoteVault {
             pipeline::open_payload(key, q, out, threads).map_err(|e| match e {
                 CopyError::Read(e) => io_to_remote(e),
                 CopyError::Write(e) => RemoteError::Io(e),
+                CopyError::Crypto(e) => RemoteError::Crypto(e),
             })
         })?;
         if n != obj.meta.size {
@@ -815,8 +818,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("v");
         let mut v = vault(&root);
-        let alice = Identity::generate(&mut os_rng());
-        let bob = Identity::generate(&mut os_rng());
+        let alice = X25519Identity::generate(&mut os_rng());
+        let bob = X25519Identity::generate(&mut os_rng());
         let data = vec![7u8; 100_000];
         let spec = PushSpec {
             name: "docs/a.txt",
@@ -860,7 +863,7 @@ mod tests {
         let root = dir.path().join("v");
         let mut v = vault(&root);
         v.set_connections(3);
-        let alice = Identity::generate(&mut os_rng());
+        let alice = X25519Identity::generate(&mut os_rng());
         let len = 3 * MIN_SEGMENT as usize + 12_345;
         let data: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
         let src = dir.path().join("src");

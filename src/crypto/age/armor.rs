@@ -45,8 +45,13 @@ enum State {
     Failed(&'static str),
 }
 
+/// What `read` returns for a broken armor: the class's message (the class
+/// itself is [`ArmoredReader::failure`]).
 fn armor_error(why: &'static str) -> io::Error {
-    CryptoError::InvalidArmor(why).into_io()
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        CryptoError::InvalidArmor(why).to_string(),
+    )
 }
 
 /// Decodes an armored age file into the binary age file.
@@ -69,6 +74,14 @@ impl<R: BufRead> ArmoredReader<R> {
             buf: [0; LINE_BYTES],
             pos: 0,
             end: 0,
+        }
+    }
+
+    /// Why the armor was refused, once `read` has failed on it.
+    pub fn failure(&self) -> Option<CryptoError> {
+        match self.state {
+            State::Failed(why) => Some(CryptoError::InvalidArmor(why)),
+            _ => None,
         }
     }
 
@@ -285,10 +298,11 @@ mod tests {
 
     fn dearmor(text: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut out = Vec::new();
-        ArmoredReader::new(text)
-            .read_to_end(&mut out)
-            .map_err(CryptoError::from_io)?;
-        Ok(out)
+        let mut r = ArmoredReader::new(text);
+        match r.read_to_end(&mut out) {
+            Ok(_) => Ok(out),
+            Err(e) => Err(r.failure().unwrap_or(CryptoError::Io(e))),
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! header gives back its bytes; the MAC is computed over that encoding.
 //! Lines, stanzas and the whole header are bounded, so a hostile file cannot
 //! make the parser allocate without limit. Which stanza types are known, and
-//! what their arguments mean, is [`super::stanza`]'s business; the one
+//! what their arguments mean, is the business of each type's module; the one
 //! header-wide rule about types (an `scrypt` stanza must be alone) is
 //! checked here, as vault's own header checks its passphrase stanza.
 
@@ -27,7 +27,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 
 use crate::crypto::error::CryptoError;
 use crate::crypto::keys::FileKey;
-use crate::crypto::primitives::{hkdf_sha256, hmac_sha256, hmac_sha256_verify};
+use crate::crypto::primitives::{TAG_LEN, hkdf_sha256, hmac_sha256, hmac_sha256_verify};
 
 /// The first line of every age v1 file.
 pub const VERSION_LINE: &[u8] = b"age-encryption.org/v1";
@@ -39,6 +39,14 @@ pub const MAX_STANZAS: usize = crate::crypto::header::MAX_STANZAS;
 pub const MAX_LINE: usize = 16 * 1024;
 /// Longest header accepted, in bytes.
 pub const MAX_HEADER: usize = 1024 * 1024;
+/// Length of age's file keys.
+pub const FILE_KEY_LEN: usize = 16;
+/// Body length of the native stanza types: the wrapped file key and its tag.
+pub const BODY_LEN: usize = FILE_KEY_LEN + TAG_LEN;
+/// The stanza type of X25519 recipients.
+pub const X25519: &str = "X25519";
+/// The stanza type of passphrase recipients, which must be alone.
+pub const SCRYPT: &str = "scrypt";
 
 /// One recipient stanza: its arguments (the first is its type) and body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,7 +100,7 @@ impl<R: BufRead + ?Sized> Lines<'_, R> {
         let n = (&mut *self.r)
             .take(limit)
             .read_until(b'\n', &mut self.line)
-            .map_err(CryptoError::from_io)?;
+            .map_err(CryptoError::Io)?;
         self.used += n;
         if self.line.last() != Some(&b'\n') {
             return Err(bad(if n as u64 == limit {
@@ -189,7 +197,7 @@ impl Header {
                 if stanzas.is_empty() {
                     return Err(bad("no recipient stanzas"));
                 }
-                if stanzas.len() > 1 && stanzas.iter().any(|s| s.kind() == super::stanza::SCRYPT) {
+                if stanzas.len() > 1 && stanzas.iter().any(|s| s.kind() == SCRYPT) {
                     return Err(CryptoError::PassphraseNotAlone);
                 }
                 return Ok(Header { stanzas, mac });
@@ -243,7 +251,10 @@ impl Header {
             return Err(CryptoError::NoRecipients);
         }
         if self.stanzas.len() > MAX_STANZAS {
-            return Err(CryptoError::TooManyRecipients(self.stanzas.len()));
+            return Err(CryptoError::TooManyRecipients {
+                count: self.stanzas.len(),
+                max: MAX_STANZAS,
+            });
         }
         self.mac = hmac_sha256(&mac_key(file_key)[..], &self.mac_input());
         Ok(())
@@ -260,7 +271,7 @@ impl Header {
 pub fn read_header_bytes<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> Result<(), CryptoError> {
     r.read_exact(buf).map_err(|e| match e.kind() {
         io::ErrorKind::UnexpectedEof => bad("the file ends inside the payload nonce"),
-        _ => CryptoError::from_io(e),
+        _ => CryptoError::Io(e),
     })
 }
 

@@ -24,7 +24,7 @@
 
 pub mod armor;
 pub mod header;
-pub mod stanza;
+pub mod scrypt;
 
 use std::io::{self, BufRead, BufReader, Chain, Cursor, Read};
 
@@ -34,10 +34,11 @@ pub use armor::{ArmoredReader, ArmoredWriter};
 pub use header::{Header, Stanza};
 
 use super::error::CryptoError;
-use super::keys::{FileKey, Identity, Recipient};
+use super::keys::FileKey;
 use super::passphrase::Passphrase;
 use super::primitives::hkdf_sha256;
-use super::stream::StreamReader;
+use super::recipient::{Identity, Recipient, distinct};
+use super::stream::{CopyError, StreamReader};
 use super::suite::{PayloadKey, Suite};
 
 /// Length of the payload nonce that follows the header.
@@ -119,6 +120,25 @@ impl<R: Read> Read for Payload<R> {
     }
 }
 
+impl<R: Read> Payload<R> {
+    /// Why the armor was refused, if it was (an I/O error from the armored
+    /// input is really this).
+    pub fn armor_failure(&self) -> Option<CryptoError> {
+        match self {
+            Payload::Binary(_) => None,
+            Payload::Armored(r) => r.get_ref().failure(),
+        }
+    }
+
+    /// `e`, an error from reading this input, as its real class.
+    pub fn classify(&self, e: CryptoError) -> CryptoError {
+        match (e, self.armor_failure()) {
+            (CryptoError::Io(_), Some(armor)) => armor,
+            (e, _) => e,
+        }
+    }
+}
+
 impl<R: Read> BufRead for Payload<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         match self {
@@ -146,15 +166,19 @@ impl<R: Read> Decryptor<R> {
     /// Read the header and nonce of the age file in `input`, decoding the
     /// armor if the file is armored.
     pub fn new(input: R) -> Result<Self, CryptoError> {
-        let sniffed = sniff(input).map_err(CryptoError::Io)?;
+        Self::from_sniffed(sniff(input).map_err(CryptoError::Io)?)
+    }
+
+    /// [`Decryptor::new`] on an input whose start [`sniff`] has read.
+    pub fn from_sniffed(sniffed: Sniffed<R>) -> Result<Self, CryptoError> {
         let mut input = if is_armored(sniffed_prefix(&sniffed)) {
             Payload::Armored(BufReader::new(ArmoredReader::new(BufReader::new(sniffed))))
         } else {
             Payload::Binary(BufReader::new(sniffed))
         };
-        let header = Header::read_from(&mut input)?;
+        let header = Header::read_from(&mut input).map_err(|e| input.classify(e))?;
         let mut nonce = [0u8; NONCE_LEN];
-        header::read_header_bytes(&mut input, &mut nonce)?;
+        header::read_header_bytes(&mut input, &mut nonce).map_err(|e| input.classify(e))?;
         Ok(Decryptor {
             header,
             nonce,
@@ -173,21 +197,21 @@ impl<R: Read> Decryptor<R> {
         self.header
             .stanzas
             .iter()
-            .any(|s| s.kind() == stanza::SCRYPT)
+            .any(|s| s.kind() == scrypt::SCRYPT)
     }
 
     /// The passphrase stanza's log2 work factor, checked against the limit,
     /// so that a caller can refuse a file before asking for a passphrase.
     pub fn passphrase_work_factor(&self) -> Result<u8, CryptoError> {
         let s = self.scrypt_stanza()?;
-        stanza::scrypt_params(s).map(|(_, log_n)| log_n)
+        scrypt::scrypt_params(s).map(|(_, log_n)| log_n)
     }
 
     fn scrypt_stanza(&self) -> Result<&Stanza, CryptoError> {
         self.header
             .stanzas
             .iter()
-            .find(|s| s.kind() == stanza::SCRYPT)
+            .find(|s| s.kind() == scrypt::SCRYPT)
             .ok_or(CryptoError::NoMatchingIdentity)
     }
 
@@ -201,10 +225,10 @@ impl<R: Read> Decryptor<R> {
     /// Unwrap the file key with `identities`, as age does: each identity in
     /// turn tries every stanza in file order; a malformed `X25519` stanza
     /// stops the search. Then check the header MAC with the key.
-    pub fn file_key(&self, identities: &[Identity]) -> Result<FileKey, CryptoError> {
+    pub fn file_key(&self, identities: &[&dyn Identity]) -> Result<FileKey, CryptoError> {
         for id in identities {
             for s in &self.header.stanzas {
-                if let Some(key) = stanza::x25519_unwrap(id, s)? {
+                if let Some(key) = id.unwrap_age(s)? {
                     return self.checked(key);
                 }
             }
@@ -214,13 +238,29 @@ impl<R: Read> Decryptor<R> {
 
     /// Unwrap the file key with a passphrase and check the header MAC.
     pub fn file_key_with_passphrase(&self, pass: &Passphrase) -> Result<FileKey, CryptoError> {
-        let key = stanza::scrypt_unwrap(pass, self.scrypt_stanza()?)?;
+        let key = scrypt::scrypt_unwrap(pass, self.scrypt_stanza()?)?;
         self.checked(key)
     }
 
     /// The payload key and the unread input, for [`super::pipeline`].
     pub fn into_payload(self, file_key: &FileKey) -> (PayloadKey, Payload<Sniffed<R>>) {
         (payload_key(file_key, &self.nonce), self.input)
+    }
+
+    /// Open the payload into `out` (see [`super::pipeline::open_payload`]);
+    /// a broken armor is [`CryptoError::InvalidArmor`], not a read error.
+    pub fn open_payload<W: std::io::Write + ?Sized>(
+        self,
+        file_key: &FileKey,
+        out: &mut W,
+        threads: usize,
+    ) -> Result<u64, CopyError> {
+        let (key, mut input) = self.into_payload(file_key);
+        let result = super::pipeline::open_payload(key, &mut input, out, threads);
+        match (result, input.armor_failure()) {
+            (Err(CopyError::Read(_)), Some(armor)) => Err(CopyError::Crypto(armor)),
+            (result, _) => result,
+        }
     }
 
     /// The payload reader, given a file key from [`Decryptor::file_key`].
@@ -234,32 +274,30 @@ impl<R: Read> Decryptor<R> {
 /// for `recipients`, duplicates removed, and the payload key.
 pub fn seal_header<R: CryptoRng + ?Sized>(
     rng: &mut R,
-    recipients: &[Recipient],
+    recipients: &[&dyn Recipient],
 ) -> Result<(Vec<u8>, PayloadKey), CryptoError> {
     if recipients.is_empty() {
         return Err(CryptoError::NoRecipients);
     }
-    let file_key = FileKey::generate(rng, stanza::FILE_KEY_LEN);
-    let mut seen = std::collections::HashSet::new();
+    let file_key = FileKey::generate(rng, header::FILE_KEY_LEN);
     let mut stanzas = Vec::with_capacity(recipients.len());
-    for r in recipients {
-        if seen.insert(*r) {
-            stanzas.push(stanza::x25519_stanza(rng, r, &file_key)?);
-        }
+    let mut dyn_rng = &mut *rng;
+    for r in distinct(recipients) {
+        stanzas.push(r.age_stanza(&mut dyn_rng, &file_key)?);
     }
     finish_header(rng, stanzas, &file_key)
 }
 
 /// A fresh age header and nonce sealed to a passphrase with scrypt work
-/// factor `2^log_n` ([`stanza::SCRYPT_LOG_N`] is what age writes), and the
+/// factor `2^log_n` ([`scrypt::SCRYPT_LOG_N`] is what age writes), and the
 /// payload key.
 pub fn seal_header_with_passphrase<R: CryptoRng + ?Sized>(
     rng: &mut R,
     passphrase: &Passphrase,
     log_n: u8,
 ) -> Result<(Vec<u8>, PayloadKey), CryptoError> {
-    let file_key = FileKey::generate(rng, stanza::FILE_KEY_LEN);
-    let s = stanza::scrypt_stanza(rng, passphrase, &file_key, log_n)?;
+    let file_key = FileKey::generate(rng, header::FILE_KEY_LEN);
+    let s = scrypt::scrypt_stanza(rng, passphrase, &file_key, log_n)?;
     finish_header(rng, vec![s], &file_key)
 }
 
@@ -286,11 +324,11 @@ mod tests {
 
     use super::*;
     use crate::crypto::keys::os_rng;
-    use crate::crypto::pipeline;
-    use crate::crypto::stream::CHUNK_SIZE;
+    use crate::crypto::stream::{CHUNK_SIZE, CopyError};
+    use crate::crypto::{X25519Identity, X25519Recipient, as_identities, as_recipients, pipeline};
 
-    fn seal_to(recipients: &[Recipient], data: &[u8], armored: bool) -> Vec<u8> {
-        let (head, key) = seal_header(&mut os_rng(), recipients).unwrap();
+    fn seal_to(recipients: &[X25519Recipient], data: &[u8], armored: bool) -> Vec<u8> {
+        let (head, key) = seal_header(&mut os_rng(), &as_recipients(recipients)).unwrap();
         if armored {
             let mut w = ArmoredWriter::new(Vec::new());
             w.write_all(&head).unwrap();
@@ -302,21 +340,23 @@ mod tests {
         }
     }
 
-    fn open(ids: &[Identity], file: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    fn open(ids: &[X25519Identity], file: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let d = Decryptor::new(file)?;
-        let key = d.file_key(ids)?;
+        let key = d.file_key(&as_identities(ids))?;
         let (key, payload) = d.into_payload(&key);
         let mut out = Vec::new();
-        pipeline::open_payload(key, payload, &mut out, 1)
-            .map_err(|e| CryptoError::from_io(e.into()))?;
+        pipeline::open_payload(key, payload, &mut out, 1).map_err(|e| match e {
+            CopyError::Crypto(e) => e,
+            CopyError::Read(e) | CopyError::Write(e) => CryptoError::Io(e),
+        })?;
         Ok(out)
     }
 
     #[test]
     fn round_trips_binary_and_armored_to_several_recipients() {
         let mut rng = os_rng();
-        let ids: Vec<Identity> = (0..3).map(|_| Identity::generate(&mut rng)).collect();
-        let recips: Vec<Recipient> = ids[..2].iter().map(Identity::recipient).collect();
+        let ids: Vec<X25519Identity> = (0..3).map(|_| X25519Identity::generate(&mut rng)).collect();
+        let recips: Vec<X25519Recipient> = ids[..2].iter().map(X25519Identity::recipient).collect();
         for len in [
             0,
             1,
@@ -351,7 +391,7 @@ mod tests {
         assert!(d.is_passphrase());
         assert_eq!(d.passphrase_work_factor().unwrap(), 4);
         assert!(matches!(
-            d.file_key(&[Identity::generate(&mut rng)]),
+            d.file_key(&[&X25519Identity::generate(&mut rng) as &dyn Identity]),
             Err(CryptoError::NoMatchingIdentity)
         ));
         let wrong = Passphrase::new("nope".into());
@@ -385,7 +425,7 @@ mod tests {
 
     #[test]
     fn a_damaged_header_or_payload_fails_and_every_bit_matters() {
-        let id = Identity::generate(&mut os_rng());
+        let id = X25519Identity::generate(&mut os_rng());
         let file = seal_to(&[id.recipient()], b"hello", false);
         for i in 0..file.len() {
             let mut bad = file.clone();

@@ -1,45 +1,30 @@
-//! age's two native recipient types this build implements: `X25519` and
-//! `scrypt` (C2SP age, "The X25519 recipient type", "The scrypt recipient
-//! type").
+//! age's passphrase recipient type, `scrypt` (C2SP age, "The scrypt
+//! recipient type").
 //!
 //! ```text
-//! -> X25519 base64(E)            body = ChaCha20-Poly1305[HKDF-SHA256[E || R,
-//!                                  "age-encryption.org/v1/X25519"](X25519(e, R))](file key)
 //! -> scrypt base64(salt) logN    body = ChaCha20-Poly1305[scrypt(N = 2^logN, r = 8, p = 1,
 //!                                  S = "age-encryption.org/v1/scrypt" || salt)(passphrase)](file key)
 //! ```
 //!
-//! The X25519 construction is vault's own with another label and a 16-byte
-//! file key, so it goes through [`crate::crypto::x25519::wrap`] and
-//! [`crate::crypto::x25519::unwrap`]; the key wrap is
-//! [`crate::crypto::primitives::wrap_key`] in both types. Readers check a
-//! stanza of their type strictly (argument count, canonical base64 and
-//! lengths, a body of exactly 32 bytes before any decryption, a decimal work
-//! factor without leading zeros) and report any deviation as a damaged
-//! header; stanzas of other types are not theirs and are skipped.
+//! The key wrap is [`crate::crypto::primitives::wrap_key`], as for every
+//! stanza. A reader checks the stanza strictly (argument count, canonical
+//! base64 and lengths, a body of exactly 32 bytes before any decryption, a
+//! decimal work factor without leading zeros) and reports any deviation as a
+//! damaged header. (age's `X25519` type lives with vault's in
+//! [`crate::crypto::x25519`].)
 
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
-use super::header::{Stanza, decode_base64, encode_base64};
+pub use super::header::SCRYPT;
+use super::header::{BODY_LEN, FILE_KEY_LEN, Stanza, decode_base64, encode_base64};
 use crate::crypto::error::CryptoError;
-use crate::crypto::keys::{FileKey, Identity, Recipient};
+use crate::crypto::keys::FileKey;
 use crate::crypto::passphrase::Passphrase;
-use crate::crypto::primitives::{TAG_LEN, unwrap_key, wrap_key};
-use crate::crypto::x25519;
+use crate::crypto::primitives::{unwrap_key, wrap_key};
 
-/// The stanza type of X25519 recipients.
-pub const X25519: &str = "X25519";
-/// The stanza type of passphrase (scrypt) recipients.
-pub const SCRYPT: &str = "scrypt";
-/// HKDF label of the X25519 wrap key.
-pub const X25519_LABEL: &[u8] = b"age-encryption.org/v1/X25519";
 /// Prefix of the scrypt salt.
 pub const SCRYPT_LABEL: &[u8] = b"age-encryption.org/v1/scrypt";
-/// Length of age's file keys.
-pub const FILE_KEY_LEN: usize = 16;
-/// Body length of both stanza types: the wrapped file key and its tag.
-pub const BODY_LEN: usize = FILE_KEY_LEN + TAG_LEN;
 /// scrypt salt length.
 pub const SALT_LEN: usize = 16;
 /// log2 of the scrypt work factor this build writes: what `age -p` writes
@@ -51,37 +36,6 @@ pub const MAX_SCRYPT_LOG_N: u8 = 22;
 
 fn bad(why: &'static str) -> CryptoError {
     CryptoError::InvalidHeader(why)
-}
-
-/// An `X25519` stanza wrapping `file_key` to `recipient`.
-pub fn x25519_stanza<R: CryptoRng + ?Sized>(
-    rng: &mut R,
-    recipient: &Recipient,
-    file_key: &FileKey,
-) -> Result<Stanza, CryptoError> {
-    let (share, wrapped) = x25519::wrap(rng, recipient, file_key, X25519_LABEL)?;
-    Ok(Stanza {
-        args: vec![X25519.into(), encode_base64(&share)],
-        body: wrapped,
-    })
-}
-
-/// Try `identity` on one stanza: `Ok(None)` if the stanza is of another
-/// type or for another key, an error if it is a malformed `X25519` stanza.
-pub fn x25519_unwrap(identity: &Identity, s: &Stanza) -> Result<Option<FileKey>, CryptoError> {
-    if s.kind() != X25519 {
-        return Ok(None);
-    }
-    if s.args.len() != 2 {
-        return Err(bad("an X25519 stanza must have exactly one argument"));
-    }
-    let share: [u8; 32] = decode_base64(s.args[1].as_bytes())
-        .and_then(|b| b.try_into().ok())
-        .ok_or(bad("an X25519 share is not canonical base64 of 32 bytes"))?;
-    if s.body.len() != BODY_LEN {
-        return Err(bad("an X25519 stanza body is not 32 bytes"));
-    }
-    x25519::unwrap(identity, &share, &s.body, FILE_KEY_LEN, X25519_LABEL)
 }
 
 /// The scrypt parameters of a stanza: salt and log2 work factor, checked.
@@ -172,33 +126,6 @@ pub fn scrypt_unwrap(passphrase: &Passphrase, s: &Stanza) -> Result<FileKey, Cry
 mod tests {
     use super::*;
     use crate::crypto::keys::os_rng;
-
-    #[test]
-    fn x25519_wraps_to_the_recipient_only() {
-        let mut rng = os_rng();
-        let alice = Identity::generate(&mut rng);
-        let bob = Identity::generate(&mut rng);
-        let fk = FileKey::generate(&mut rng, FILE_KEY_LEN);
-        let s = x25519_stanza(&mut rng, &alice.recipient(), &fk).unwrap();
-        assert_eq!(s.args[0], "X25519");
-        assert_eq!(s.args[1].len(), 43);
-        assert_eq!(s.body.len(), 32);
-        assert!(x25519_unwrap(&bob, &s).unwrap().is_none());
-        let got = x25519_unwrap(&alice, &s).unwrap().unwrap();
-        assert_eq!(got.as_bytes(), fk.as_bytes());
-        let mut other = s.clone();
-        other.args[0] = "x25519".into();
-        assert!(
-            x25519_unwrap(&alice, &other).unwrap().is_none(),
-            "types are case-sensitive"
-        );
-        let mut extra = s.clone();
-        extra.args.push("x".into());
-        assert!(x25519_unwrap(&alice, &extra).is_err());
-        let mut long = s;
-        long.body.push(0);
-        assert!(x25519_unwrap(&alice, &long).is_err());
-    }
 
     #[test]
     fn scrypt_round_trip_wrong_passphrase_and_work_factor_rules() {

@@ -1,0 +1,70 @@
+//! What a key type implements to take part in both formats: a [`Recipient`]
+//! wraps a file key into stanzas, an [`Identity`] unwraps stanzas.
+//!
+//! Each key type (today X25519, in [`super::x25519`]) implements both
+//! formats' stanzas, vault's binary ones ([`super::header::Stanza`]) and
+//! age's text ones ([`super::age::Stanza`]), so the header builders and the
+//! one open path ([`super::open`]) never name a key type: adding one is an
+//! implementation of these traits, nothing else. Passphrases are not a key
+//! type here: their stanza must be alone and their secret is asked for, so
+//! the decryptors handle them apart.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use rand_core::CryptoRng;
+
+use super::age;
+use super::error::CryptoError;
+use super::header;
+use super::keys::FileKey;
+
+/// Someone a file can be sealed to. `Display` is the recipient's public
+/// string form (what `-r` takes); two recipients with the same form are the
+/// same recipient.
+pub trait Recipient: fmt::Display {
+    /// The stanza wrapping `file_key` (32 bytes) in a vault header.
+    fn vault_stanza(
+        &self,
+        rng: &mut dyn CryptoRng,
+        file_key: &FileKey,
+    ) -> Result<header::Stanza, CryptoError>;
+
+    /// The stanza wrapping `file_key` (16 bytes) in an age header.
+    fn age_stanza(
+        &self,
+        rng: &mut dyn CryptoRng,
+        file_key: &FileKey,
+    ) -> Result<age::Stanza, CryptoError>;
+}
+
+/// A secret key that can open stanzas made for it.
+pub trait Identity {
+    /// Try one vault stanza. `Ok(None)`: not for this identity (or of a
+    /// kind it does not know); an error: the stanza is malformed in a way no
+    /// honest writer produces, which fails the whole file.
+    fn unwrap_vault(&self, stanza: &header::Stanza) -> Result<Option<FileKey>, CryptoError>;
+
+    /// Try one age stanza, with the same meaning of the results.
+    fn unwrap_age(&self, stanza: &age::Stanza) -> Result<Option<FileKey>, CryptoError>;
+}
+
+/// A list of identities as the decryptors take it.
+pub fn as_identities<I: Identity>(ids: &[I]) -> Vec<&dyn Identity> {
+    ids.iter().map(|i| i as &dyn Identity).collect()
+}
+
+/// A list of recipients as the header builders take it.
+pub fn as_recipients<R: Recipient>(rs: &[R]) -> Vec<&dyn Recipient> {
+    rs.iter().map(|r| r as &dyn Recipient).collect()
+}
+
+/// `recipients` without repeats (by their public string form), in order.
+pub fn distinct<'a>(recipients: &[&'a dyn Recipient]) -> Vec<&'a dyn Recipient> {
+    let mut seen = HashSet::new();
+    recipients
+        .iter()
+        .filter(|r| seen.insert(r.to_string()))
+        .copied()
+        .collect()
+}
