@@ -10,6 +10,7 @@
 //! - [`x25519`]: the X25519 key type (keys and stanzas, vault's and age's);
 //!   [`passphrase`]: vault's Argon2id passphrase stanza;
 //! - [`header`]: the header's canonical encoding and MAC;
+//! - [`record`]: small records sealed under a file key, bound to a header;
 //! - [`file`](mod@file): vault files: building and reading headers;
 //! - [`age`]: age v1 files, on the same primitives, stanzas and payload path;
 //! - [`open`]: the one way to open a file of either format;
@@ -27,6 +28,7 @@ pub mod passphrase;
 pub mod pipeline;
 pub mod primitives;
 pub mod recipient;
+pub mod record;
 pub mod stream;
 pub mod suite;
 pub mod x25519;

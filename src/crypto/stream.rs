@@ -39,8 +39,29 @@ pub const SEALED_CHUNK_SIZE: usize = CHUNK_SIZE + TAG_LEN;
 /// `u64::MAX`, which no stored payload can have: sizes may come from
 /// metadata written by someone else).
 pub fn sealed_len(plaintext_len: u64) -> u64 {
-    let chunks = plaintext_len.div_ceil(CHUNK_SIZE as u64).max(1);
+    let chunks = chunk_count(plaintext_len);
     plaintext_len.saturating_add(chunks.saturating_mul(TAG_LEN as u64))
+}
+
+/// How many chunks a payload of `plaintext_len` bytes has: at least one
+/// (an empty payload is one empty final chunk).
+pub fn chunk_count(plaintext_len: u64) -> u64 {
+    plaintext_len.div_ceil(CHUNK_SIZE as u64).max(1)
+}
+
+/// Where chunk `i` starts in the plaintext.
+pub fn plain_offset(i: u64) -> u64 {
+    i * CHUNK_SIZE as u64
+}
+
+/// Where chunk `i` starts in the sealed payload.
+pub fn sealed_offset(i: u64) -> u64 {
+    i * SEALED_CHUNK_SIZE as u64
+}
+
+/// Plaintext bytes in chunk `i` of a payload of `plaintext_len` bytes.
+pub fn chunk_plain_len(plaintext_len: u64, i: u64) -> usize {
+    (plaintext_len - plain_offset(i)).min(CHUNK_SIZE as u64) as usize
 }
 
 /// A failure while copying between a stream and another reader or writer:
@@ -409,6 +430,28 @@ pub(crate) fn open_sealed_chunk(
 mod tests {
     use super::*;
     use crate::crypto::suite::Suite;
+
+    #[test]
+    fn chunk_arithmetic_agrees_with_the_writer() {
+        for len in [
+            0u64,
+            1,
+            CHUNK_SIZE as u64 - 1,
+            CHUNK_SIZE as u64,
+            CHUNK_SIZE as u64 + 1,
+            2 * CHUNK_SIZE as u64 + 500,
+        ] {
+            let sealed = seal(Suite::ChaCha20Poly1305, &vec![0u8; len as usize], 4096);
+            assert_eq!(sealed.len() as u64, sealed_len(len), "len {len}");
+            let n = chunk_count(len);
+            let last = n - 1;
+            assert_eq!(
+                sealed_offset(last) + chunk_plain_len(len, last) as u64 + TAG_LEN as u64,
+                sealed_len(len)
+            );
+            assert_eq!(plain_offset(last) + chunk_plain_len(len, last) as u64, len);
+        }
+    }
 
     #[test]
     fn sealed_len_of_a_forged_size_saturates_instead_of_overflowing() {

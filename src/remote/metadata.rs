@@ -6,35 +6,26 @@
 //!             || size (u64) || mtime (u64) || created (u64)
 //!             || recipient count (u16) || 32-byte public keys, in stanza order
 //!             || zero padding to a multiple of 256 bytes
-//! sealed    = salt (16) || length (u32) || ChaCha20-Poly1305[key](nonce = 0, record)
-//! key       = HKDF-SHA256[salt, info = "vault/v1 metadata"](file key)
-//! AAD       = the object's header bytes
+//! sealed    = crate::crypto::record::seal(file key, aad = header bytes, record)
 //! ```
 //!
-//! A fresh salt for every write gives a fresh key, so the zero nonce is
-//! never reused when a head is rewritten (`mv`, `share`). The header bytes
-//! are the AAD, so a record only opens with the header it was written with.
-//! Padding hides the length of the name. The recipient list is what lets an
+//! The sealing itself (a fresh salt per write, the header bytes as AAD) is
+//! [`crate::crypto::record`]'s. Padding hides the length of the name. The recipient list is what lets an
 //! owner remove one recipient's stanza later: a stanza alone does not say
 //! whom it is for.
 
-use chacha20poly1305::{AeadInOut, ChaCha20Poly1305, KeyInit};
 use rand_core::CryptoRng;
 
-use crate::crypto::primitives::{TAG_LEN, hkdf_sha256};
-use crate::crypto::{FileKey, X25519Recipient};
+use crate::crypto::{FileKey, X25519Recipient, record};
 
 use super::RemoteError;
 
 const VERSION: u8 = 1;
-const SALT_LEN: usize = 16;
 const PAD: usize = 256;
 /// Longest object name, in bytes.
 pub const MAX_NAME: usize = 1024;
 /// Most recipients recorded (as many as a header may hold).
 const MAX_RECIPIENTS: usize = crate::crypto::header::MAX_STANZAS;
-/// Longest sealed record a reader accepts.
-pub const MAX_SEALED: usize = 64 * 1024;
 
 /// What the server must not see about an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,53 +98,25 @@ impl Metadata {
     }
 
     /// Seal this record for an object with `file_key` and header bytes
-    /// `header`.
+    /// `header` (see [`crate::crypto::record`]).
     pub fn seal<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         file_key: &FileKey,
         header: &[u8],
     ) -> Vec<u8> {
-        let mut salt = [0u8; SALT_LEN];
-        rng.fill_bytes(&mut salt);
-        let key = hkdf_sha256(&salt, file_key.as_bytes(), b"vault/v1 metadata");
-        let mut body = zeroize::Zeroizing::new(self.encode());
-        let tag = ChaCha20Poly1305::new(&(*key).into())
-            .encrypt_inout_detached(&[0u8; 12].into(), header, body.as_mut_slice().into())
-            .expect("metadata is far below the AEAD limit");
-        let len = u32::try_from(body.len() + TAG_LEN).expect("bounded");
-        let mut out = Vec::with_capacity(SALT_LEN + 4 + body.len() + TAG_LEN);
-        out.extend_from_slice(&salt);
-        out.extend_from_slice(&len.to_be_bytes());
-        out.extend_from_slice(&body);
-        out.extend_from_slice(&tag);
-        out
+        record::seal(
+            rng,
+            file_key,
+            header,
+            &zeroize::Zeroizing::new(self.encode()),
+        )
     }
 
     /// Open a sealed record (all of `sealed`, nothing after it).
     pub fn open(sealed: &[u8], file_key: &FileKey, header: &[u8]) -> Result<Metadata, RemoteError> {
         let bad = || RemoteError::BadObject("metadata is damaged or was modified".into());
-        if sealed.len() < SALT_LEN + 4 + TAG_LEN || sealed.len() > MAX_SEALED {
-            return Err(bad());
-        }
-        let (salt, rest) = sealed.split_at(SALT_LEN);
-        let (len, ct) = rest.split_at(4);
-        let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
-        if len != ct.len() || len < TAG_LEN {
-            return Err(bad());
-        }
-        let key = hkdf_sha256(salt, file_key.as_bytes(), b"vault/v1 metadata");
-        let (body, tag) = ct.split_at(len - TAG_LEN);
-        let mut body = zeroize::Zeroizing::new(body.to_vec());
-        let tag: &[u8; TAG_LEN] = tag.try_into().expect("16 bytes");
-        ChaCha20Poly1305::new(&(*key).into())
-            .decrypt_inout_detached(
-                &[0u8; 12].into(),
-                header,
-                body.as_mut_slice().into(),
-                tag.into(),
-            )
-            .map_err(|_| bad())?;
+        let body = record::open(sealed, file_key, header).ok_or_else(bad)?;
         Metadata::decode(&body).ok_or_else(bad)
     }
 }
