@@ -1,5 +1,8 @@
-//! The `vault` binary: all behaviour lives in the library's `cli` module.
+//! The `vault` binary: the command line ([`cli`]) over the `vault` library.
+#![deny(unsafe_code)]
+
+mod cli;
 
 fn main() -> std::process::ExitCode {
-    vault::cli::main()
+    cli::main()
 }

@@ -8,10 +8,10 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::crypto::CryptoError;
-use crate::keystore::KeystoreError;
-use crate::remote::RemoteError;
-use crate::transport::TransportError;
+use vault::crypto::CryptoError;
+use vault::keystore::KeystoreError;
+use vault::remote::RemoteError;
+use vault::transport::TransportError;
 
 /// Where the keys for an `open` came from; changes the wording of a miss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,8 +158,8 @@ impl CliError {
             }
             CliError::Keystore(K::NoPassphrase) => format!(
                 "run in a terminal, or set {} or {}",
-                crate::keystore::passphrase::ENV_FILE,
-                crate::keystore::passphrase::ENV_COMMAND
+                vault::keystore::passphrase::ENV_FILE,
+                vault::keystore::passphrase::ENV_COMMAND
             ),
             CliError::Keystore(K::SealedToKeys(_)) => {
                 "give the plain key file with -i, or an age file of it sealed with `age -p` or `vault seal --age -p`".into()

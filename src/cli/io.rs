@@ -19,7 +19,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::error::CliError;
-use crate::atomic::{AtomicFile, Mode};
+use vault::atomic::{AtomicFile, Mode};
 
 /// A `File` on a duplicate of a standard stream's descriptor, so reads and
 /// writes bypass the standard library's line buffering.

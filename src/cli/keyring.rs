@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use super::error::{CliError, KeySource};
-use crate::crypto::{X25519Identity, X25519Recipient};
-use crate::keystore::{Keystore, KeystoreError, identity_file, recipients_file};
+use vault::crypto::{X25519Identity, X25519Recipient};
+use vault::keystore::{Keystore, KeystoreError, identity_file, recipients_file};
 
 /// Who to seal to, as given on the command line.
 pub struct RecipientArgs<'a> {

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use super::error::CliError;
-use crate::crypto::{X25519Identity, os_rng};
-use crate::keystore::{Keystore, KeystoreError, passphrase};
+use vault::crypto::{X25519Identity, os_rng};
+use vault::keystore::{Keystore, KeystoreError, passphrase};
 
 /// Create the identity. Prints the public key on stdout.
 pub fn keygen(no_passphrase: bool, force: bool) -> Result<(), CliError> {

@@ -25,7 +25,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub use error::CliError;
 
-use crate::crypto::Suite;
+use vault::crypto::Suite;
 
 /// The payload ciphers, as `--cipher` names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -223,7 +223,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
 /// Run the command line and return the process exit code.
 pub fn main() -> ExitCode {
     hardening::no_core_dumps();
-    crate::atomic::install_signal_cleanup();
+    vault::atomic::install_signal_cleanup();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -1,5 +1,5 @@
 //! `vault open`: one path for vault files and age v1 files (binary or
-//! armored), through [`crate::crypto::Decryptor`].
+//! armored), through [`vault::crypto::Decryptor`].
 //!
 //! Where the passphrase comes from: a command needs at most one. A file
 //! sealed to a passphrase (vault or age) never involves the keystore, so the
@@ -13,8 +13,8 @@ use super::error::CliError;
 use super::io::{Input, Target};
 use super::keyring::load_identities;
 use super::seal::{AGE_EXTENSION, EXTENSION};
-use crate::crypto::{CopyError, CryptoError, Decryptor, as_identities};
-use crate::keystore::passphrase;
+use vault::crypto::{CopyError, CryptoError, Decryptor, as_identities};
+use vault::keystore::passphrase;
 
 fn is_stdio(p: Option<&Path>) -> bool {
     p.is_none_or(|p| p == Path::new("-"))

@@ -17,7 +17,7 @@ use std::path::{Component, Path};
 
 use super::error::CliError;
 use super::io::Target;
-use crate::remote::names;
+use vault::remote::names;
 
 /// The output for object `name` under `dir`.
 pub fn target_under(dir: &Path, name: &str, force: bool) -> Result<Target, CliError> {

@@ -15,9 +15,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::error::CliError;
 use super::io::{Input, Target};
 use super::keyring::{RecipientArgs, gather_recipients, my_identities};
-use crate::crypto::{Suite, X25519Identity, os_rng};
-use crate::remote::{Listing, Object, PushSpec, RemoteError, RemoteVault, names};
-use crate::transport::{ConnectOptions, Location};
+use vault::crypto::{Suite, X25519Identity, os_rng};
+use vault::remote::{Listing, Object, PushSpec, RemoteError, RemoteVault, names};
+use vault::transport::{ConnectOptions, Location};
 
 /// Options every remote command takes.
 #[derive(Args, Debug, Clone)]
@@ -165,11 +165,9 @@ const DEFAULT_CONNECTIONS: usize = 3;
 /// Connect to `location` and open (or, for pushes, create) its vault.
 pub fn connect(location: &str, opts: &RemoteOpts, create: bool) -> Result<RemoteVault, CliError> {
     let loc = Location::parse(location)?;
-    let copts = ConnectOptions {
-        accept_new: opts.accept_new,
-        identity: opts.ssh_identity.clone(),
-        ..ConnectOptions::default()
-    };
+    let mut copts = ConnectOptions::default();
+    copts.accept_new = opts.accept_new;
+    copts.identity = opts.ssh_identity.clone();
     let t = loc.connect(&copts)?;
     Ok(if create {
         RemoteVault::open_or_create(t)?
@@ -271,7 +269,7 @@ pub fn push(a: &PushArgs) -> Result<(), CliError> {
                     .map_or(0, |d| d.as_secs());
                 (m.len(), mtime, m.is_file())
             }
-            Input::Stdin(_) => (0, crate::remote::now(), false),
+            Input::Stdin(_) => (0, vault::remote::now(), false),
         };
         let bar = progress(len, name, a.remote.quiet);
         let spec = PushSpec {

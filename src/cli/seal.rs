@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use super::error::CliError;
 use super::io::{Input, Output, Target};
 use super::keyring::{RecipientArgs, gather_recipients};
-use crate::crypto::age::{self, ArmoredWriter, scrypt};
-use crate::crypto::suite::PayloadKey;
-use crate::crypto::{CopyError, Suite, as_recipients, file, os_rng, pipeline};
-use crate::keystore::passphrase;
+use vault::crypto::age::{self, ArmoredWriter, scrypt};
+use vault::crypto::suite::PayloadKey;
+use vault::crypto::{CopyError, Suite, as_recipients, file, os_rng, pipeline};
+use vault::keystore::passphrase;
 
 /// The file-name extension of vault files.
 pub const EXTENSION: &str = "vault";

@@ -13,9 +13,9 @@ use clap::{Args, Subcommand};
 use super::error::CliError;
 use super::keyring::my_identities;
 use super::remote::{RemoteOpts, connect, list};
-use crate::crypto::{X25519Recipient, os_rng};
-use crate::keystore::Keystore;
-use crate::remote::RemoteError;
+use vault::crypto::{X25519Recipient, os_rng};
+use vault::keystore::Keystore;
+use vault::remote::RemoteError;
 
 /// `vault contacts ...`.
 #[derive(Subcommand, Debug)]

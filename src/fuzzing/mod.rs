@@ -7,13 +7,17 @@
 //! reports as a crash.
 //!
 //! The bodies live here, in the library, so that two callers share them:
-//! the cargo-fuzz targets in `fuzz/fuzz_targets/` (one line each), and
-//! `tests/fuzz_regressions.rs`, which replays every seed and every crash
-//! ever found (`fuzz/seeds/<target>/`, `fuzz/regressions/<target>/`) under
-//! plain `cargo test`. [`TARGETS`] lists them by name; `scripts/fuzz` runs
-//! them. Not a stable API.
+//! the cargo-fuzz targets in `fuzz/fuzz_targets/` (one line each, built with
+//! `--cfg fuzzing`), and the unit tests of `regressions`, which replay every
+//! seed and every crash ever found (`fuzz/seeds/<target>/`,
+//! `fuzz/regressions/<target>/`) under plain `cargo test`. Nothing here is
+//! compiled into a normal build: the harnesses hold fixed test secrets.
+//! [`TARGETS`] lists them by name; `scripts/fuzz` runs them. Not a stable
+//! API.
 
 mod crypto;
+#[cfg(test)]
+mod regressions;
 mod remote;
 pub mod seeds;
 mod text;

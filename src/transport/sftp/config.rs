@@ -129,6 +129,7 @@ pub(crate) fn resolve(
 
 /// [`resolve`] on config text given in memory, ignoring `Include` lines, so
 /// that the fuzzer (`crate::fuzzing`) never reads files named by its input.
+#[cfg(any(test, fuzzing))]
 pub(crate) fn resolve_text(
     text: &str,
     home: &Path,

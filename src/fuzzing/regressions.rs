@@ -1,20 +1,20 @@
 //! Every fuzzing seed and every input that ever crashed a fuzz target,
-//! replayed through the same library harnesses (`vault::fuzzing`) under
-//! plain `cargo test`, without a sanitizer or cargo-fuzz.
+//! replayed through the same harnesses under plain `cargo test` (the
+//! library's unit tests), without a sanitizer or cargo-fuzz.
 //!
 //! Inputs live in `fuzz/seeds/<target>/` and `fuzz/regressions/<target>/`;
 //! `scripts/fuzz` copies new crashes into the latter. A harness that panics
 //! on any of them fails the test, naming the file.
 //!
-//! `cargo test --test fuzz_regressions -- --ignored write_seeds` (what
-//! `scripts/fuzz-seeds` runs) rewrites `fuzz/seeds/` from `vectors/` and
-//! `vault::fuzzing::seeds`.
+//! `cargo test --lib -- --ignored --exact fuzzing::regressions::write_seeds`
+//! (what `scripts/fuzz-seeds` runs) rewrites `fuzz/seeds/` from `vectors/`
+//! and [`super::seeds`].
 
 use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use vault::fuzzing::{Harness, TARGETS, seeds};
+use super::{Harness, TARGETS, seeds};
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
