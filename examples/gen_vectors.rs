@@ -14,7 +14,7 @@
 //! known offsets, or assemble a header from the library's `Header`/`Stanza`
 //! types; nothing here encodes the format by hand.
 //!
-//! `tests/vectors.rs` includes this file as a module and runs the same
+//! `tests/vectors/vault.rs` includes this file as a module and runs the same
 //! comparison as `--check`, so the generator cannot drift from the checked-in
 //! files. The file shape and the failure classes are in `vectors/README.md`.
 

@@ -1,10 +1,8 @@
-//! Known-answer tests: open every vector in `vectors/vault/` through the
-//! library's public API and check the exact outcome.
+//! vault's own known-answer vectors (`vectors/vault/`, described in
+//! `vectors/README.md`), opened through the library's public API.
 //!
-//! Each vector file is `key: value` lines, a blank line, then the bytes to
-//! open (see `vectors/README.md`). A vector passes when opening gives exactly
-//! its `expect:` class, releases exactly the plaintext whose SHA-256 is its
-//! `payload:`, unwraps exactly its `file key:`, and (whenever its header
+//! Besides the checks of [`super::testkit`], a vector passes when a reader
+//! that failed keeps failing with the same class and (whenever its header
 //! parses) the header re-serialises to the same bytes. A second test checks
 //! that the checked-in generator still makes these exact files.
 
@@ -12,12 +10,12 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use super::testkit::{self, Tally, VectorFile};
 use vault::crypto::file::Decryptor;
 use vault::crypto::{CryptoError, FileKey, Header, Passphrase, X25519Identity, as_identities};
 
 #[allow(dead_code)]
-#[path = "../examples/gen_vectors.rs"]
+#[path = "../../examples/gen_vectors.rs"]
 mod gen_vectors;
 
 /// Every `expect:` value but `success`, one per [`CryptoError`] variant a
@@ -73,46 +71,21 @@ struct Vector {
     body: Vec<u8>,
 }
 
-fn unhex(s: &str) -> Result<Vec<u8>, String> {
-    if !s.len().is_multiple_of(2) || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
-        return Err(format!("not hex: {s:?}"));
-    }
-    Ok((0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("checked hex"))
-        .collect())
-}
-
 fn parse(bytes: &[u8]) -> Result<Vector, String> {
-    let split = bytes
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .ok_or("no blank line after the header")?;
-    let text = std::str::from_utf8(&bytes[..split]).map_err(|e| e.to_string())?;
+    let file = VectorFile::parse(bytes)?;
     let mut v = Vector {
         expect: "",
         payload: None,
         file_key: None,
         identities: Vec::new(),
         passphrase: None,
-        body: bytes[split + 2..].to_vec(),
+        body: file.body,
     };
-    for line in text.lines() {
-        let (key, value) = line
-            .split_once(": ")
-            .ok_or_else(|| format!("not a `key: value` line: {line:?}"))?;
-        match key {
-            "expect" => {
-                v.expect = std::iter::once("success")
-                    .chain(FAILURE_CLASSES)
-                    .find(|c| *c == value)
-                    .ok_or_else(|| format!("unknown expect: {value:?}"))?;
-            }
-            "payload" => {
-                let h = unhex(value)?;
-                v.payload = Some(h.try_into().map_err(|_| "payload is not 32 bytes")?);
-            }
-            "file key" => v.file_key = Some(unhex(value)?),
+    for (key, value) in &file.fields {
+        match key.as_str() {
+            "expect" => v.expect = testkit::expectation(value, &FAILURE_CLASSES)?,
+            "payload" => v.payload = Some(testkit::sha256_field(value)?),
+            "file key" => v.file_key = Some(testkit::unhex(value)?),
             "identity" => v
                 .identities
                 .push(value.parse().map_err(|e| format!("identity: {e}"))?),
@@ -200,32 +173,21 @@ fn check(v: &Vector) -> Result<(), String> {
         Ok(()) => "success",
         Err(e) => class(e).ok_or_else(|| format!("unexpected error: {e:?}"))?,
     };
-    if got != v.expect {
-        let detail = match &outcome.result {
-            Err(e) => format!(" ({e})"),
-            Ok(()) => String::new(),
-        };
-        return Err(format!("expected {:?}, got {got:?}{detail}", v.expect));
-    }
-    if let Some(want) = v.payload {
-        let have: [u8; 32] = Sha256::digest(&outcome.released).into();
-        if have != want {
-            return Err(format!(
-                "released {} bytes whose SHA-256 is not payload:",
-                outcome.released.len()
-            ));
-        }
-    } else if !outcome.released.is_empty() {
-        return Err(format!(
-            "released {} bytes, but the vector has no payload:",
-            outcome.released.len()
-        ));
-    }
-    if let (Some(want), Some(have)) = (&v.file_key, &outcome.file_key)
-        && have.as_bytes() != &want[..]
-    {
-        return Err("unwrapped a file key other than file key:".into());
-    }
+    let detail = match &outcome.result {
+        Err(e) => format!(" ({e})"),
+        Ok(()) => String::new(),
+    };
+    testkit::check_common(
+        v.expect,
+        got,
+        &detail,
+        v.payload,
+        &outcome.released,
+        (
+            v.file_key.as_deref(),
+            outcome.file_key.as_ref().map(|k| k.as_bytes()),
+        ),
+    )?;
     if let Some(again) = &outcome.not_sticky {
         return Err(format!("after the failure, reading again gave {again}"));
     }
@@ -250,34 +212,24 @@ fn check(v: &Vector) -> Result<(), String> {
 
 #[test]
 fn every_vector_gives_its_expected_outcome() {
-    let dir = vector_dir();
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert!(!names.is_empty(), "no vectors in {}", dir.display());
-
-    let mut failures = Vec::new();
-    let mut per_class: BTreeMap<&str, usize> = BTreeMap::new();
-    for name in &names {
-        let bytes = std::fs::read(dir.join(name)).unwrap();
-        let result = parse(&bytes).and_then(|v| {
-            *per_class.entry(v.expect).or_default() += 1;
+    let files = testkit::files(&vector_dir());
+    let mut tally = Tally::default();
+    for (name, bytes) in &files {
+        let result = parse(bytes).and_then(|v| {
+            *tally.per_class.entry(v.expect).or_default() += 1;
             check(&v)
         });
         if let Err(e) = result {
-            failures.push(format!("{name}: {e}"));
+            tally.failures.push(format!("{name}: {e}"));
         }
     }
-    let passed = names.len() - failures.len();
-    println!("vectors: {} ran, {passed} passed", names.len());
-    for (class, n) in &per_class {
-        println!("  {n:3} {class}");
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(tally.ran(), files.len(), "every vault vector runs");
+    tally.report("vault vectors", files.len());
     for class in std::iter::once("success").chain(FAILURE_CLASSES) {
-        assert!(per_class.contains_key(class), "no vector expects {class:?}");
+        assert!(
+            tally.per_class.contains_key(class),
+            "no vector expects {class:?}"
+        );
     }
 }
 

@@ -15,11 +15,10 @@
 //! skipped and counted; the test prints how many ran, passed and were
 //! skipped, and why.
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use super::testkit::{self, Tally, VectorFile};
 use vault::crypto::age::{self, ArmoredReader, ArmoredWriter, Decryptor, Header};
 use vault::crypto::{
     CopyError, CryptoError, FileKey, Passphrase, X25519Identity, as_identities, pipeline,
@@ -67,22 +66,8 @@ struct Vector {
 /// What a vector needs that this build lacks.
 struct Skip(String);
 
-fn unhex(s: &str) -> Result<Vec<u8>, String> {
-    if !s.len().is_multiple_of(2) || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
-        return Err(format!("not hex: {s:?}"));
-    }
-    Ok((0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("checked hex"))
-        .collect())
-}
-
 fn parse(bytes: &[u8]) -> Result<Result<Vector, Skip>, String> {
-    let split = bytes
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .ok_or("no blank line after the header")?;
-    let text = std::str::from_utf8(&bytes[..split]).map_err(|e| e.to_string())?;
+    let file = VectorFile::parse(bytes)?;
     let mut v = Vector {
         expect: "",
         payload: None,
@@ -90,25 +75,14 @@ fn parse(bytes: &[u8]) -> Result<Result<Vector, Skip>, String> {
         identities: Vec::new(),
         passphrases: Vec::new(),
         armored: false,
-        body: bytes[split + 2..].to_vec(),
+        body: file.body,
     };
     let mut unsupported = 0;
-    for line in text.lines() {
-        let (key, value) = line
-            .split_once(": ")
-            .ok_or_else(|| format!("not a `key: value` line: {line:?}"))?;
-        match key {
-            "expect" => {
-                v.expect = std::iter::once("success")
-                    .chain(FAILURE_CLASSES)
-                    .find(|c| *c == value)
-                    .ok_or_else(|| format!("unknown expect: {value:?}"))?;
-            }
-            "payload" => {
-                let h = unhex(value)?;
-                v.payload = Some(h.try_into().map_err(|_| "payload is not 32 bytes")?);
-            }
-            "file key" => v.file_key = Some(unhex(value)?),
+    for (key, value) in &file.fields {
+        match key.as_str() {
+            "expect" => v.expect = testkit::expectation(value, &FAILURE_CLASSES)?,
+            "payload" => v.payload = Some(testkit::sha256_field(value)?),
+            "file key" => v.file_key = Some(testkit::unhex(value)?),
             "identity" if value.starts_with("AGE-SECRET-KEY-PQ-") => unsupported += 1,
             "identity" => v
                 .identities
@@ -217,28 +191,14 @@ fn check(v: &Vector) -> Result<(), String> {
         Ok(()) => "success",
         Err(c) => c.as_str(),
     };
-    if got != v.expect {
-        return Err(format!("expected {:?}, got {got:?}", v.expect));
-    }
-    if let Some(want) = v.payload {
-        let have: [u8; 32] = Sha256::digest(&outcome.released).into();
-        if have != want {
-            return Err(format!(
-                "released {} bytes whose SHA-256 is not payload:",
-                outcome.released.len()
-            ));
-        }
-    } else if !outcome.released.is_empty() {
-        return Err(format!(
-            "released {} bytes, but the vector has no payload:",
-            outcome.released.len()
-        ));
-    }
-    if let (Some(want), Some(have)) = (&v.file_key, &outcome.file_key)
-        && have != want
-    {
-        return Err("unwrapped a file key other than file key:".into());
-    }
+    testkit::check_common(
+        v.expect,
+        got,
+        "",
+        v.payload,
+        &outcome.released,
+        (v.file_key.as_deref(), outcome.file_key.as_deref()),
+    )?;
     if v.armored != age::is_armored(&v.body) {
         return Err("armored: disagrees with the armor detection".into());
     }
@@ -295,50 +255,26 @@ fn round_trips(v: &Vector, outcome: &Outcome) -> Result<(), String> {
 
 #[test]
 fn cctv_age_vectors() {
-    let dir = vector_dir();
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "README.md")
-        .collect();
-    names.sort();
-    assert!(!names.is_empty(), "no vectors in {}", dir.display());
-
-    let mut failures = Vec::new();
-    let mut skipped: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut per_class: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut ran = 0;
-    for name in &names {
-        let bytes = std::fs::read(dir.join(name)).unwrap();
-        let result = match parse(&bytes) {
+    let files = testkit::files(&vector_dir());
+    let mut tally = Tally::default();
+    for (name, bytes) in &files {
+        let result = match parse(bytes) {
             Err(e) => Err(e),
             Ok(Err(Skip(why))) => {
-                skipped.entry(why).or_default().push(name.clone());
+                tally.skipped.entry(why).or_default().push(name.clone());
                 continue;
             }
             Ok(Ok(v)) => {
-                ran += 1;
-                *per_class.entry(v.expect).or_default() += 1;
+                *tally.per_class.entry(v.expect).or_default() += 1;
                 check(&v)
             }
         };
         if let Err(e) = result {
-            failures.push(format!("{name}: {e}"));
+            tally.failures.push(format!("{name}: {e}"));
         }
     }
-    let n_skipped: usize = skipped.values().map(Vec::len).sum();
-    println!(
-        "age vectors: {ran} ran, {} passed, {n_skipped} skipped ({} files)",
-        ran - failures.len(),
-        names.len()
-    );
-    for (class, n) in &per_class {
-        println!("  {n:3} {class}");
-    }
-    for (why, list) in &skipped {
-        println!("  skipped {} ({why}): {}", list.len(), list.join(", "));
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    tally.report("age vectors", files.len());
+    let (per_class, skipped) = (&tally.per_class, &tally.skipped);
     // The subset in `vectors/age/` has no `HMAC failure` vector; the header
     // MAC is covered by `crypto::age::header` unit tests and by
     // `tests/age_interop.rs` (an age-made file with its MAC changed).
