@@ -1,5 +1,9 @@
 //! The command line: argument parsing, dispatch, and the error edge.
 //!
+//! The top layer, in the binary crate: it may use every layer of the
+//! library (`vault::crypto`, `keystore`, `transport`, `remote`, `atomic`),
+//! and nothing below imports it.
+//!
 //! Each command lives in its own module and returns a [`CliError`]; this
 //! module turns that into one `vault: error:` line (plus a hint) and an exit
 //! status: 0 success, 1 failure, 2 usage error. A closed pipe on stdout is

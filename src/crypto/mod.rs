@@ -17,6 +17,10 @@
 //! - [`pipeline`]: the one payload path every format and command uses.
 //!
 //! The format is specified in `docs/FORMAT.md` (age compatibility there too).
+//!
+//! This is a bottom layer: it imports nothing else of the crate (no
+//! transport, keystore, remote or command line), does no I/O of its own
+//! beyond the `Read`/`Write` it is handed, and reports [`CryptoError`].
 
 pub mod age;
 pub mod error;

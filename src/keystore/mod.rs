@@ -12,6 +12,10 @@
 //! Like OpenSSH with private keys, the keystore refuses to use an identity
 //! file that others can read, or a folder others can write, and says how to
 //! fix it.
+//!
+//! Layering: above [`crate::crypto`] (key types, sealing the identity file)
+//! and [`crate::atomic`] (writing files whole); it never touches a transport
+//! or a remote vault, and reports [`KeystoreError`].
 
 pub mod contacts;
 pub mod identity_file;
