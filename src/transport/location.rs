@@ -21,7 +21,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::TransportError;
+use super::error::TransportError;
 
 /// Where a vault lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
