@@ -16,9 +16,8 @@ use common::sshd::Sshd;
 use common::{expect_err, get, pattern, put, put_mode};
 use vault::transport::{ConnectOptions, Location, PutMode, Transport, TransportError, Upload};
 
-/// Every check, each in its own sub-folder of the vault root; `root` is
-/// where the storage side keeps that root (to age files for the sweep).
-fn conformance(t: &mut dyn Transport, root: &Path) {
+/// Every check, each in its own sub-folder of the vault root.
+fn conformance(t: &mut dyn Transport) {
     t.mkdir_all("").expect("mkdir_all of the root");
     properties_are_sane(t);
     mkdir_all_is_idempotent(t);
@@ -35,7 +34,7 @@ fn conformance(t: &mut dyn Transport, root: &Path) {
     reconnect_sees_the_same_files(t);
     uploads_from_several_connections(t);
     aborted_and_failed_uploads_leave_nothing(t);
-    sweep_removes_only_old_staging_files(t, root);
+    sweep_removes_only_old_staging_files(t);
 }
 
 /// Put `data` at `path` with `mode`, returning the first error (from the
@@ -436,33 +435,37 @@ fn aborted_and_failed_uploads_leave_nothing(t: &mut dyn Transport) {
     assert_eq!(staged(t), 0);
 }
 
-/// The sweep removes staging files older than its cutoff, and nothing
-/// else (not newer staging files, not old files elsewhere).
-fn sweep_removes_only_old_staging_files(t: &mut dyn Transport, root: &Path) {
-    t.mkdir_all("sw").expect("mkdir");
-    put(t, "sw/old-object", b"keep me", 7);
-    let old = t.begin_upload("sw/a").expect("begin_upload");
-    let new = t.begin_upload("sw/b").expect("begin_upload");
-    let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
-    for p in [root.join(&old.token), root.join("sw/old-object")] {
-        std::fs::File::options()
-            .write(true)
-            .open(&p)
-            .and_then(|f| f.set_modified(two_hours_ago))
-            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    }
-    let cutoff = SystemTime::now()
+/// Seconds since the epoch.
+fn now_secs() -> u64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_secs()
-        - 3600;
+}
+
+/// The sweep removes what unfinished uploads staged before its cutoff, and
+/// nothing else (not newer uploads, not older files outside staging).
+fn sweep_removes_only_old_staging_files(t: &mut dyn Transport) {
+    t.mkdir_all("sw").expect("mkdir");
+    put(t, "sw/object", b"keep me", 7);
+    let old = t.begin_upload("sw/a").expect("begin_upload");
+    // Past the next whole second twice, so that modification times in
+    // seconds tell the two uploads apart.
+    std::thread::sleep(Duration::from_millis(2100));
+    let cutoff = now_secs();
+    let new = t.begin_upload("sw/b").expect("begin_upload");
     assert_eq!(t.sweep_staging(cutoff).expect("sweep"), 1);
     let e = expect_err(t.write_part(&old, 0).map(|_| ()), "a swept upload");
     assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
-    assert_eq!(staged(t), 1, "the newer upload stays");
-    assert_eq!(get(t, "sw/old-object"), b"keep me");
-    t.abort_upload(new);
-    assert_eq!(t.sweep_staging(cutoff).expect("sweep"), 0);
+    let mut w = t.write_part(&new, 0).expect("the newer upload stays");
+    w.write_all(b"b").expect("write");
+    w.finish().expect("finish");
+    t.finish_upload(new, 1, PutMode::New)
+        .expect("finish_upload");
+    assert_eq!(get(t, "sw/b"), b"b");
+    assert_eq!(get(t, "sw/object"), b"keep me");
+    assert_eq!(t.sweep_staging(now_secs() + 10).expect("sweep"), 0);
+    assert_eq!(get(t, "sw/object"), b"keep me", "only staging is swept");
 }
 
 /// Files 0600, folders 0700, checked on the storage side.
@@ -485,7 +488,7 @@ fn local_backend_conforms() {
     let root = d.path().join("vault");
     let loc = Location::parse(&root.to_string_lossy()).expect("parse");
     let mut t = loc.connect(&ConnectOptions::default()).expect("connect");
-    conformance(&mut *t, &root);
+    conformance(&mut *t);
     check_modes(&root);
     // The file:/// form reaches the same folder.
     let url = format!("file://{}", root.display());
@@ -504,9 +507,8 @@ fn sftp_backend_conforms() {
     let mut t = loc.connect(&home.options()).unwrap_or_else(|e| {
         panic!("connect: {e}\nsshd log:\n{}", sshd.log());
     });
-    let root = sshd.server_root().join("vault");
-    conformance(&mut *t, &root);
-    check_modes(&root);
+    conformance(&mut *t);
+    check_modes(&sshd.server_root().join("vault"));
 }
 
 #[test]

@@ -333,12 +333,9 @@ impl Transport for LocalTransport {
     }
 
     fn begin_upload(&mut self, path: &str) -> Result<Upload, TransportError> {
-        check_path(path, false)?;
-        let (token, (file, full)) = staging::create(self, None, create_new)?;
-        file.sync_all().map_err(|e| map_io(e, &full, "syncing"))?;
-        Ok(Upload {
-            path: path.to_owned(),
-            token,
+        staging::begin_upload(self, path, |t, name| {
+            let (file, full) = create_new(t, name)?;
+            file.sync_all().map_err(|e| map_io(e, &full, "syncing"))
         })
     }
 

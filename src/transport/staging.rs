@@ -84,6 +84,21 @@ pub(crate) fn create<F: StagingFs + ?Sized, R>(
     }
 }
 
+/// Start an upload to `path`: an empty staging file, made with `create`
+/// (which creates it exclusively and closes it).
+pub(crate) fn begin_upload<F: StagingFs + ?Sized>(
+    fs: &mut F,
+    path: &str,
+    create: impl Fn(&mut F, &str) -> Result<(), TransportError>,
+) -> Result<Upload, TransportError> {
+    check_path(path, false)?;
+    let (token, ()) = self::create(fs, None, create)?;
+    Ok(Upload {
+        path: path.to_owned(),
+        token,
+    })
+}
+
 /// Move the complete staging file `staged` to `target`; remove it if that
 /// fails.
 pub(crate) fn commit<F: StagingFs + ?Sized>(

@@ -306,15 +306,12 @@ impl Transport for SftpTransport {
     }
 
     fn begin_upload(&mut self, path: &str) -> Result<Upload, TransportError> {
-        check_path(path, false)?;
         self.conn.tick();
-        let (token, mut file) = staging::create(&mut self.conn, None, Conn::create_new)?;
-        let shown = self.conn.shown(&self.conn.full(&token));
-        file.close()
-            .map_err(|e| status::map_sftp_error(self.conn.host(), &e, &shown, "closing"))?;
-        Ok(Upload {
-            path: path.to_owned(),
-            token,
+        staging::begin_upload(&mut self.conn, path, |c, name| {
+            let shown = c.shown(&c.full(name));
+            c.create_new(name)?
+                .close()
+                .map_err(|e| status::map_sftp_error(c.host(), &e, &shown, "closing"))
         })
     }
 
