@@ -21,7 +21,6 @@ fn conformance(t: &mut dyn Transport) {
     t.mkdir_all("").expect("mkdir_all of the root");
     properties_are_sane(t);
     mkdir_all_is_idempotent(t);
-    put_new_is_exclusive(t);
     round_trips(t);
     list_and_stat(t);
     put_new_never_clobbers(t);
@@ -48,6 +47,13 @@ fn try_put(
     let mut w = t.put(path, mode)?;
     w.write_all(data)?;
     w.finish()
+}
+
+/// Write `data` as the part of `up` at `offset`, and finish the part.
+fn write_part(t: &mut dyn Transport, up: &Upload, offset: u64, data: &[u8]) {
+    let mut w = t.write_part(up, offset).expect("write_part");
+    w.write_all(data).expect("write");
+    w.finish().expect("finish");
 }
 
 /// How many files unfinished puts and uploads left in staging (none on a
@@ -82,23 +88,6 @@ fn mkdir_all_is_idempotent(t: &mut dyn Transport) {
         !matches!(e, TransportError::BadPath(_)),
         "a file in the way is not a bad path: {e}"
     );
-}
-
-fn put_new_is_exclusive(t: &mut dyn Transport) {
-    t.mkdir_all("x").expect("mkdir");
-    put(t, "x/f", b"first", 5);
-    let e = expect_err(
-        try_put(t, "x/f", b"second", PutMode::New),
-        "put New over an existing file",
-    );
-    assert!(matches!(e, TransportError::AlreadyExists(_)), "{e:?}");
-    assert_eq!(get(t, "x/f"), b"first", "the existing file is untouched");
-    let e = expect_err(
-        try_put(t, "x/missing-dir/f", b"f", PutMode::New),
-        "put in a missing folder",
-    );
-    assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
-    assert_eq!(staged(t), 0, "refused puts leave nothing staged");
 }
 
 fn round_trips(t: &mut dyn Transport) {
@@ -145,18 +134,24 @@ fn list_and_stat(t: &mut dyn Transport) {
     );
 }
 
+/// A put without replace refuses an existing file and leaves it as it was.
 fn put_new_never_clobbers(t: &mut dyn Transport) {
-    t.mkdir_all("rn").expect("mkdir");
-    put(t, "rn/dst", b"target", 6);
+    t.mkdir_all("x").expect("mkdir");
+    put(t, "x/f", b"first", 5);
     let e = expect_err(
-        try_put(t, "rn/dst", b"source", PutMode::New),
-        "put New onto an existing file",
+        try_put(t, "x/f", b"second", PutMode::New),
+        "put New over an existing file",
     );
     assert!(matches!(e, TransportError::AlreadyExists(_)), "{e:?}");
-    assert_eq!(get(t, "rn/dst"), b"target");
-    try_put(t, "rn/new", b"source", PutMode::New).expect("put New to a free name");
-    assert_eq!(get(t, "rn/new"), b"source");
-    assert_eq!(staged(t), 0);
+    assert_eq!(get(t, "x/f"), b"first", "the existing file is untouched");
+    try_put(t, "x/new", b"second", PutMode::New).expect("put New to a free name");
+    assert_eq!(get(t, "x/new"), b"second");
+    let e = expect_err(
+        try_put(t, "x/missing-dir/f", b"f", PutMode::New),
+        "put in a missing folder",
+    );
+    assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
+    assert_eq!(staged(t), 0, "refused puts leave nothing staged");
 }
 
 fn put_replace_replaces(t: &mut dyn Transport) {
@@ -341,9 +336,7 @@ fn uploads_from_several_connections(t: &mut dyn Transport) {
         }
         w.finish().expect("finish");
     }
-    let mut w = t.write_part(&up, 0).expect("write_part");
-    w.write_all(&data[..cut]).expect("write");
-    w.finish().expect("finish");
+    write_part(t, &up, 0, &data[..cut]);
     assert!(
         t.stat("rg/f").expect("stat").is_none(),
         "nothing is visible before the upload is finished"
@@ -377,9 +370,7 @@ fn uploads_from_several_connections(t: &mut dyn Transport) {
 
     // Finishing without replace refuses an existing file, untouched.
     let up = t.begin_upload("rg/f").expect("begin_upload");
-    let mut w = other.write_part(&up, 0).expect("write_part");
-    w.write_all(b"xyz").expect("write");
-    w.finish().expect("finish");
+    write_part(&mut *other, &up, 0, b"xyz");
     let e = expect_err(
         t.finish_upload(up, 3, PutMode::New),
         "finishing onto an existing file",
@@ -388,9 +379,7 @@ fn uploads_from_several_connections(t: &mut dyn Transport) {
     assert!(get(t, "rg/f") == data, "the existing file is untouched");
     // With replace it is replaced.
     let up = t.begin_upload("rg/f").expect("begin_upload");
-    let mut w = other.write_part(&up, 0).expect("write_part");
-    w.write_all(b"xyz").expect("write");
-    w.finish().expect("finish");
+    write_part(&mut *other, &up, 0, b"xyz");
     t.finish_upload(up, 3, PutMode::Replace)
         .expect("finish_upload with replace");
     assert_eq!(get(t, "rg/f"), b"xyz");
@@ -424,9 +413,7 @@ fn aborted_and_failed_uploads_leave_nothing(t: &mut dyn Transport) {
     assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
 
     let up = t.begin_upload("ab/g").expect("begin_upload");
-    let mut w = t.write_part(&up, 0).expect("write_part");
-    w.write_all(b"12345").expect("write");
-    w.finish().expect("finish");
+    write_part(t, &up, 0, b"12345");
     expect_err(
         t.finish_upload(up, 6, PutMode::New),
         "finish_upload with the wrong size",
@@ -457,9 +444,8 @@ fn sweep_removes_only_old_staging_files(t: &mut dyn Transport) {
     assert_eq!(t.sweep_staging(cutoff).expect("sweep"), 1);
     let e = expect_err(t.write_part(&old, 0).map(|_| ()), "a swept upload");
     assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
-    let mut w = t.write_part(&new, 0).expect("the newer upload stays");
-    w.write_all(b"b").expect("write");
-    w.finish().expect("finish");
+    // The newer upload stays.
+    write_part(t, &new, 0, b"b");
     t.finish_upload(new, 1, PutMode::New)
         .expect("finish_upload");
     assert_eq!(get(t, "sw/b"), b"b");
