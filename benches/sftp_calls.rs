@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use common::pattern;
 use common::sshd::Sshd;
-use vault::transport::Location;
+use vault::transport::{Location, PutMode};
 
 const TOTAL: usize = 256 << 20;
 
@@ -116,7 +116,7 @@ fn main() {
     for r in 0..rounds {
         let name = format!("f{r}");
         let start = Instant::now();
-        let mut w = t.create(&name).expect("create");
+        let mut w = t.put(&name, PutMode::New).expect("put");
         let mut sent = 0;
         while sent < TOTAL {
             let n = (64 << 10).min(TOTAL - sent);

@@ -39,7 +39,10 @@ fn agent_from_ssh_auth_sock() {
         .err()
         .expect("no agent, no key: refused");
     match e {
-        vault::transport::TransportError::AuthFailed { tried, .. } => {
+        vault::transport::TransportError::Ssh(vault::transport::SshError::AuthFailed {
+            tried,
+            ..
+        }) => {
             assert!(
                 tried.iter().any(|t| t.contains("SSH_AUTH_SOCK")),
                 "{tried:?}"

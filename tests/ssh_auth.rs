@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use common::expect_err;
 use common::sshd::{ALIAS, Agent, Sshd, keygen};
-use vault::transport::{AgentSocket, ConnectOptions, Location, Transport, TransportError};
+use vault::transport::{
+    AgentSocket, ConnectOptions, Location, SshError, Transport, TransportError,
+};
 
 fn connect(url: &str, opts: &ConnectOptions) -> Result<Box<dyn Transport>, TransportError> {
     Location::parse(url).expect("parse").connect(opts)
@@ -52,7 +54,7 @@ fn user_from_the_location_wins_over_the_config() {
     );
     let e = expect_err(connect(&url, &home.options()), "other user");
     match e {
-        TransportError::AuthFailed { user, .. } => assert_eq!(user, "nosuchuser"),
+        TransportError::Ssh(SshError::AuthFailed { user, .. }) => assert_eq!(user, "nosuchuser"),
         other => panic!("expected AuthFailed, got {other:?}"),
     }
 }
@@ -66,7 +68,7 @@ fn wrong_client_key_is_refused_quickly_with_what_was_tried() {
     assert!(start.elapsed() < Duration::from_secs(10), "no waiting");
     let key = home.path().join(".ssh/id_vault");
     match &e {
-        TransportError::AuthFailed { user, host, tried } => {
+        TransportError::Ssh(SshError::AuthFailed { user, host, tried }) => {
             assert_eq!(user, sshd.user());
             assert_eq!(host, ALIAS);
             assert!(
@@ -115,7 +117,7 @@ fn encrypted_key_without_terminal_fails_fast_and_says_why() {
         "no prompt, no hang"
     );
     match &e {
-        TransportError::AuthFailed { tried, .. } => assert!(
+        TransportError::Ssh(SshError::AuthFailed { tried, .. }) => assert!(
             tried
                 .iter()
                 .any(|t| t.contains("encrypted") && t.contains("ssh-agent")),
@@ -160,7 +162,7 @@ fn agent_with_only_wrong_keys_is_listed_in_the_error() {
     opts.agent = AgentSocket::Path(agent.socket());
     let e = expect_err(connect(&sshd.url("x"), &opts), "wrong agent key");
     match e {
-        TransportError::AuthFailed { tried, .. } => {
+        TransportError::Ssh(SshError::AuthFailed { tried, .. }) => {
             assert!(tried.iter().any(|t| t.contains("agent key")), "{tried:?}");
         }
         other => panic!("expected AuthFailed, got {other:?}"),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::sshd::Sshd;
 use common::{expect_err, get, pattern, put};
-use vault::transport::{ConnectOptions, Location, Transport, TransportError};
+use vault::transport::{ConnectOptions, Location, PutMode, SshError, Transport, TransportError};
 
 fn connect(url: &str, opts: &ConnectOptions) -> Result<Box<dyn Transport>, TransportError> {
     Location::parse(url).expect("parse").connect(opts)
@@ -74,7 +74,10 @@ fn not_an_ssh_server_is_a_protocol_error() {
     opts.connect_timeout = Some(Duration::from_secs(3));
     let url = format!("sftp://{}@127.0.0.1:{port}/x", sshd.user());
     let e = expect_err(connect(&url, &opts), "HTTP server");
-    assert!(matches!(e, TransportError::Protocol { .. }), "{e:?}");
+    assert!(
+        matches!(e, TransportError::Ssh(SshError::Protocol { .. })),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("SSH server"), "{e}");
     let _ = server.join();
 }
@@ -87,7 +90,10 @@ fn missing_remote_folder_is_not_found_naming_the_path() {
     let e = expect_err(t.list(""), "list of a missing root");
     assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
     assert!(e.to_string().contains("no/such/vault"), "{e}");
-    let e = expect_err(t.create("f"), "create in a missing root");
+    let e = expect_err(
+        t.put("f", PutMode::New).map(|_| ()),
+        "put in a missing root",
+    );
     assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
     assert!(t.stat("").expect("stat").is_none());
 }
@@ -102,7 +108,7 @@ fn server_stopped_mid_upload_fails_then_reconnect_works() {
     let data = pattern(6 << 20, 1);
     let start = Instant::now();
     let err = {
-        let mut w = t.create("during").expect("create");
+        let mut w = t.put("during", PutMode::New).expect("put");
         w.write_all(&data[..5 << 20]).expect("first part is sent");
         sshd.stop();
         let r = w.write_all(&data[5 << 20..]).map_err(|e| e.to_string());
@@ -174,13 +180,9 @@ fn full_disk_is_no_space() {
     let home = sshd.home();
     let mut t = connect(&sshd.url("small"), &home.options()).expect("connect");
     let e = {
-        let mut w = t.create("big").expect("create");
+        let mut w = t.put("big", PutMode::New).expect("put");
         match w.write_all(&pattern(8 << 20, 2)) {
-            Err(e) => e
-                .into_inner()
-                .and_then(|inner| inner.downcast::<TransportError>().ok())
-                .map(|b| *b)
-                .expect("write errors wrap a TransportError"),
+            Err(e) => e,
             Ok(()) => expect_err(w.finish(), "finish on a full disk"),
         }
     };
@@ -188,6 +190,10 @@ fn full_disk_is_no_space() {
     assert!(e.to_string().contains("no space"), "{e}");
     // The partial file was removed, so the disk is usable again.
     assert!(t.stat("big").expect("stat").is_none());
+    assert!(
+        t.list("tmp").expect("list").is_empty(),
+        "nothing staged is left"
+    );
     put(&mut *t, "small-file", b"fits", 4);
     drop(t);
     drop(disk);

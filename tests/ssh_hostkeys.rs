@@ -11,7 +11,7 @@ use std::process::Command;
 
 use common::expect_err;
 use common::sshd::{Sshd, fingerprint, key_without_comment};
-use vault::transport::{Location, Transport, TransportError};
+use vault::transport::{Location, SshError, Transport, TransportError};
 
 fn connect(
     sshd: &Sshd,
@@ -29,13 +29,13 @@ fn unknown_host_is_refused_with_its_fingerprint() {
     let e = expect_err(connect(&sshd, &home.options()), "unknown host");
     let want_fp = fingerprint(&sshd.host_pub_file());
     match &e {
-        TransportError::HostKeyUnknown {
+        TransportError::Ssh(SshError::HostKeyUnknown {
             host,
             key_type,
             fingerprint,
             port,
             ..
-        } => {
+        }) => {
             assert_eq!(host, &sshd.known_hosts_name());
             assert_eq!(key_type, "ED25519");
             assert_eq!(fingerprint, &want_fp);
@@ -63,9 +63,9 @@ fn changed_key_is_refused_naming_file_and_line_even_with_accept_new() {
         opts.accept_new = accept_new;
         let e = expect_err(connect(&sshd, &opts), "changed key");
         match &e {
-            TransportError::HostKeyChanged {
+            TransportError::Ssh(SshError::HostKeyChanged {
                 file, line, host, ..
-            } => {
+            }) => {
                 assert_eq!(file, &home.known_hosts());
                 assert_eq!(*line, 3);
                 assert_eq!(host, &sshd.known_hosts_name());
@@ -161,7 +161,10 @@ fn strict_host_key_checking_from_config() {
     let text = fs::read_to_string(&cfg).expect("config");
     fs::write(&cfg, format!("StrictHostKeyChecking no\n{text}")).expect("config");
     let e = expect_err(connect(&sshd, &home.options()), "changed key with `no`");
-    assert!(matches!(e, TransportError::HostKeyChanged { .. }), "{e:?}");
+    assert!(
+        matches!(e, TransportError::Ssh(SshError::HostKeyChanged { .. })),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -209,7 +212,10 @@ fn plain_host_entry_does_not_cover_another_port() {
     )
     .expect("write");
     let e = expect_err(connect(&sshd, &home.options()), "plain entry, other port");
-    assert!(matches!(e, TransportError::HostKeyUnknown { .. }), "{e:?}");
+    assert!(
+        matches!(e, TransportError::Ssh(SshError::HostKeyUnknown { .. })),
+        "{e:?}"
+    );
 }
 
 #[test]

@@ -1,36 +1,78 @@
 //! One conformance suite for every `Transport` backend: the local folder
 //! and SFTP against a real OpenSSH server must behave the same, because the
-//! layers above rely on these guarantees (exclusive create, no-clobber and
-//! atomic-replace renames, complete-or-absent files, error classes).
+//! layers above rely on these guarantees (puts that refuse or atomically
+//! replace an existing file, complete-or-absent files, multi-part uploads
+//! from several connections, error classes).
 
 mod common;
 
-use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::sshd::Sshd;
-use common::{expect_err, get, pattern, put};
-use vault::transport::{ConnectOptions, Location, Transport, TransportError};
+use common::{expect_err, get, pattern, put, put_mode};
+use vault::transport::{ConnectOptions, Location, PutMode, Transport, TransportError, Upload};
 
 /// Every check, each in its own sub-folder of the vault root.
 fn conformance(t: &mut dyn Transport) {
     t.mkdir_all("").expect("mkdir_all of the root");
+    properties_are_sane(t);
     mkdir_all_is_idempotent(t);
-    create_is_exclusive(t);
     round_trips(t);
     list_and_stat(t);
-    rename_without_replace_never_clobbers(t);
-    rename_with_replace(t);
-    rename_replace_is_atomic_for_readers(t);
+    put_new_never_clobbers(t);
+    put_replace_replaces(t);
+    put_replace_is_atomic_for_readers(t);
     remove_and_not_found(t);
     bad_paths_are_refused(t);
     unfinished_writes_are_not_visible(t);
     spaces_and_unicode(t);
     reconnect_sees_the_same_files(t);
-    ranges_from_several_connections(t);
+    uploads_from_several_connections(t);
+    aborted_and_failed_uploads_leave_nothing(t);
+    sweep_removes_only_old_staging_files(t);
+}
+
+/// Put `data` at `path` with `mode`, returning the first error (from the
+/// put, the write or the finish).
+fn try_put(
+    t: &mut dyn Transport,
+    path: &str,
+    data: &[u8],
+    mode: PutMode,
+) -> Result<(), TransportError> {
+    let mut w = t.put(path, mode)?;
+    w.write_all(data)?;
+    w.finish()
+}
+
+/// Write `data` as the part of `up` at `offset`, and finish the part.
+fn write_part(t: &mut dyn Transport, up: &Upload, offset: u64, data: &[u8]) {
+    let mut w = t.write_part(up, offset).expect("write_part");
+    w.write_all(data).expect("write");
+    w.finish().expect("finish");
+}
+
+/// How many files unfinished puts and uploads left in staging (none on a
+/// backend that stages nowhere visible).
+fn staged(t: &mut dyn Transport) -> usize {
+    match t.list("tmp") {
+        Ok(v) => v.len(),
+        Err(TransportError::NotFound(_)) => 0,
+        Err(e) => panic!("list tmp: {e}"),
+    }
+}
+
+fn properties_are_sane(t: &mut dyn Transport) {
+    let p = t.properties();
+    assert!(
+        p.write_size > 0 && p.part_write_size > 0 && p.read_size > 0,
+        "{p:?}"
+    );
+    assert!(p.max_connections >= 1, "{p:?}");
 }
 
 fn mkdir_all_is_idempotent(t: &mut dyn Transport) {
@@ -46,16 +88,6 @@ fn mkdir_all_is_idempotent(t: &mut dyn Transport) {
         !matches!(e, TransportError::BadPath(_)),
         "a file in the way is not a bad path: {e}"
     );
-}
-
-fn create_is_exclusive(t: &mut dyn Transport) {
-    t.mkdir_all("x").expect("mkdir");
-    put(t, "x/f", b"first", 5);
-    let e = expect_err(t.create("x/f"), "create over an existing file");
-    assert!(matches!(e, TransportError::AlreadyExists(_)), "{e:?}");
-    assert_eq!(get(t, "x/f"), b"first", "the existing file is untouched");
-    let e = expect_err(t.create("x/missing-dir/f"), "create in a missing folder");
-    assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
 }
 
 fn round_trips(t: &mut dyn Transport) {
@@ -102,47 +134,50 @@ fn list_and_stat(t: &mut dyn Transport) {
     );
 }
 
-fn rename_without_replace_never_clobbers(t: &mut dyn Transport) {
-    t.mkdir_all("rn").expect("mkdir");
-    put(t, "rn/src", b"source", 6);
-    put(t, "rn/dst", b"target", 6);
-    let e = expect_err(t.rename("rn/src", "rn/dst", false), "no-replace rename");
-    assert!(matches!(e, TransportError::AlreadyExists(_)), "{e:?}");
-    assert_eq!(get(t, "rn/src"), b"source");
-    assert_eq!(get(t, "rn/dst"), b"target");
-    t.rename("rn/src", "rn/new", false)
-        .expect("rename to a free name");
-    assert!(t.stat("rn/src").expect("stat").is_none());
-    assert_eq!(get(t, "rn/new"), b"source");
+/// A put without replace refuses an existing file and leaves it as it was.
+fn put_new_never_clobbers(t: &mut dyn Transport) {
+    t.mkdir_all("x").expect("mkdir");
+    put(t, "x/f", b"first", 5);
     let e = expect_err(
-        t.rename("rn/gone", "rn/x", false),
-        "rename of a missing file",
+        try_put(t, "x/f", b"second", PutMode::New),
+        "put New over an existing file",
+    );
+    assert!(matches!(e, TransportError::AlreadyExists(_)), "{e:?}");
+    assert_eq!(get(t, "x/f"), b"first", "the existing file is untouched");
+    try_put(t, "x/new", b"second", PutMode::New).expect("put New to a free name");
+    assert_eq!(get(t, "x/new"), b"second");
+    let e = expect_err(
+        try_put(t, "x/missing-dir/f", b"f", PutMode::New),
+        "put in a missing folder",
     );
     assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
+    assert_eq!(staged(t), 0, "refused puts leave nothing staged");
 }
 
-fn rename_with_replace(t: &mut dyn Transport) {
+fn put_replace_replaces(t: &mut dyn Transport) {
     t.mkdir_all("rr").expect("mkdir");
-    put(t, "rr/src", b"new", 3);
     put(t, "rr/dst", b"old", 3);
-    t.rename("rr/src", "rr/dst", true).expect("replace");
+    put_mode(t, "rr/dst", b"new", 3, PutMode::Replace);
     assert_eq!(get(t, "rr/dst"), b"new");
-    assert!(t.stat("rr/src").expect("stat").is_none());
-    put(t, "rr/src2", b"fresh", 5);
-    t.rename("rr/src2", "rr/none", true)
-        .expect("replace onto a free name");
-    assert_eq!(get(t, "rr/none"), b"fresh");
+    put_mode(t, "rr/none", b"fresh", 5, PutMode::Replace);
+    assert_eq!(get(t, "rr/none"), b"fresh", "replace onto a free name");
     let e = expect_err(
-        t.rename("rr/gone", "rr/dst", true),
-        "replace from a missing file",
+        try_put(t, "rr/missing-dir/dst", b"x", PutMode::Replace),
+        "replace in a missing folder",
     );
     assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
+    {
+        let mut w = t.put("rr/dst", PutMode::Replace).expect("put");
+        w.write_all(b"half a new version").expect("write");
+        // Dropped without finish.
+    }
     assert_eq!(get(t, "rr/dst"), b"new", "target untouched");
+    assert_eq!(staged(t), 0);
 }
 
 /// A reader on a second connection never sees the target missing or
 /// partial while it is being replaced again and again.
-fn rename_replace_is_atomic_for_readers(t: &mut dyn Transport) {
+fn put_replace_is_atomic_for_readers(t: &mut dyn Transport) {
     t.mkdir_all("at").expect("mkdir");
     let versions: Vec<Vec<u8>> = (0..4).map(|i| pattern(3000 + i, i as u8)).collect();
     put(t, "at/target", &versions[0], 4096);
@@ -165,9 +200,7 @@ fn rename_replace_is_atomic_for_readers(t: &mut dyn Transport) {
     });
     for round in 0..40 {
         let v = &versions[round % versions.len()];
-        let tmp = format!("at/tmp{round}");
-        put(t, &tmp, v, 4096);
-        t.rename(&tmp, "at/target", true).expect("replace");
+        put_mode(t, "at/target", v, 4096, PutMode::Replace);
     }
     stop.store(true, Ordering::Relaxed);
     let reads = handle.join().expect("reader thread");
@@ -202,14 +235,24 @@ fn bad_paths_are_refused(t: &mut dyn Transport) {
         "a\0b",
     ];
     for p in bad {
+        let up = |path: &str, token: &str| Upload {
+            path: path.into(),
+            token: token.into(),
+        };
         let checks: Vec<(&str, Result<(), TransportError>)> = vec![
             ("mkdir_all", t.mkdir_all(p)),
             ("list", t.list(p).map(|_| ())),
             ("stat", t.stat(p).map(|_| ())),
             ("read", t.read(p).map(|_| ())),
-            ("create", t.create(p).map(|_| ())),
-            ("rename from", t.rename(p, "ok", false)),
-            ("rename to", t.rename("ok", p, true)),
+            ("read_at", t.read_at(p, 0, 1).map(|_| ())),
+            ("put", t.put(p, PutMode::New).map(|_| ())),
+            ("put replace", t.put(p, PutMode::Replace).map(|_| ())),
+            ("begin_upload", t.begin_upload(p).map(|_| ())),
+            ("write_part", t.write_part(&up("ok", p), 0).map(|_| ())),
+            (
+                "finish_upload",
+                t.finish_upload(up(p, "tmp/x.tmp"), 0, PutMode::New),
+            ),
             ("remove", t.remove(p)),
         ];
         for (op, r) in checks {
@@ -221,7 +264,8 @@ fn bad_paths_are_refused(t: &mut dyn Transport) {
     }
     for (op, r) in [
         ("read", t.read("").map(|_| ())),
-        ("create", t.create("").map(|_| ())),
+        ("put", t.put("", PutMode::New).map(|_| ())),
+        ("begin_upload", t.begin_upload("").map(|_| ())),
         ("remove", t.remove("")),
     ] {
         assert!(
@@ -234,22 +278,22 @@ fn bad_paths_are_refused(t: &mut dyn Transport) {
 fn unfinished_writes_are_not_visible(t: &mut dyn Transport) {
     t.mkdir_all("uf").expect("mkdir");
     {
-        let mut w = t.create("uf/partial").expect("create");
+        let mut w = t.put("uf/partial", PutMode::New).expect("put");
         w.write_all(&pattern((1 << 20) + 10, 9)).expect("write");
         // Dropped without finish.
     }
     assert!(
         t.stat("uf/partial").expect("stat").is_none(),
-        "an unfinished file is removed"
+        "an unfinished put leaves nothing visible"
     );
-    // The write-then-rename protocol: the final name appears only complete.
+    assert_eq!(staged(t), 0, "and nothing staged");
+    // The final name appears only complete, when the writer finishes.
     let data = pattern(300_000, 3);
-    let mut w = t.create("uf/tmp").expect("create");
+    let mut other = t.reconnect().expect("second connection");
+    let mut w = t.put("uf/final", PutMode::New).expect("put");
     w.write_all(&data).expect("write");
-    w.flush().expect("flush");
+    assert!(other.stat("uf/final").expect("stat").is_none());
     w.finish().expect("finish");
-    assert!(t.stat("uf/final").expect("stat").is_none());
-    t.rename("uf/tmp", "uf/final", false).expect("rename");
     assert_eq!(get(t, "uf/final"), data);
 }
 
@@ -262,8 +306,8 @@ fn spaces_and_unicode(t: &mut dyn Transport) {
     let items = t.list(dir).expect("list");
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].name, "file name 😀 ü.bin");
-    let to = format!("{dir}/renamed ✓");
-    t.rename(&name, &to, false).expect("rename");
+    let to = format!("{dir}/replaced ✓");
+    put_mode(t, &to, b"hello", 2, PutMode::Replace);
     assert_eq!(get(t, &to), b"hello");
 }
 
@@ -275,30 +319,32 @@ fn reconnect_sees_the_same_files(t: &mut dyn Transport) {
     assert_eq!(get(t, "rr/from-other"), b"o");
 }
 
-/// Several connections write disjoint ranges of one file (out of order,
-/// leaving a hole until the earlier range lands), and ranges read back.
-fn ranges_from_several_connections(t: &mut dyn Transport) {
+/// Several connections write disjoint parts of one upload (out of order,
+/// leaving a hole until the earlier part lands), the file appears only when
+/// the upload is finished, and ranges read back.
+fn uploads_from_several_connections(t: &mut dyn Transport) {
     t.mkdir_all("rg").expect("mkdir");
-    put(t, "rg/f", b"", 1);
     let data = pattern((3 << 20) + 12_345, 7);
     let cut = (1 << 20) + 17;
     let mut other = t.reconnect().expect("second connection");
+    let up = t.begin_upload("rg/f").expect("begin_upload");
     {
-        // The later range first, on the second connection.
-        let mut w = other.write_at("rg/f", cut as u64).expect("write_at");
+        // The later part first, on the second connection.
+        let mut w = other.write_part(&up, cut as u64).expect("write_part");
         for c in data[cut..].chunks(100_003) {
             w.write_all(c).expect("write");
         }
         w.finish().expect("finish");
     }
-    assert_eq!(
-        t.stat("rg/f").expect("stat").expect("exists").size,
-        data.len() as u64
+    write_part(t, &up, 0, &data[..cut]);
+    assert!(
+        t.stat("rg/f").expect("stat").is_none(),
+        "nothing is visible before the upload is finished"
     );
-    let mut w = t.write_at("rg/f", 0).expect("write_at");
-    w.write_all(&data[..cut]).expect("write");
-    w.finish().expect("finish");
-    assert!(get(t, "rg/f") == data, "ranges assemble the file");
+    t.finish_upload(up, data.len() as u64, PutMode::New)
+        .expect("finish_upload");
+    assert!(get(t, "rg/f") == data, "parts assemble the file");
+    assert_eq!(staged(t), 0);
 
     for (from, len) in [
         (0usize, 10usize),
@@ -322,28 +368,90 @@ fn ranges_from_several_connections(t: &mut dyn Transport) {
     assert_eq!(got, data[data.len() - 3..]);
     drop(r);
 
-    // A range writer dropped unfinished leaves the file (its owner removes it).
-    {
-        let mut w = t.write_at("rg/f", 5).expect("write_at");
-        w.write_all(b"xyz").expect("write");
-    }
-    assert!(t.stat("rg/f").expect("stat").is_some());
+    // Finishing without replace refuses an existing file, untouched.
+    let up = t.begin_upload("rg/f").expect("begin_upload");
+    write_part(&mut *other, &up, 0, b"xyz");
     let e = expect_err(
-        t.write_at("rg/missing", 0).map(|_| ()),
-        "write_at of a missing file",
+        t.finish_upload(up, 3, PutMode::New),
+        "finishing onto an existing file",
     );
-    assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
+    assert!(matches!(e, TransportError::AlreadyExists(_)), "{e:?}");
+    assert!(get(t, "rg/f") == data, "the existing file is untouched");
+    // With replace it is replaced.
+    let up = t.begin_upload("rg/f").expect("begin_upload");
+    write_part(&mut *other, &up, 0, b"xyz");
+    t.finish_upload(up, 3, PutMode::Replace)
+        .expect("finish_upload with replace");
+    assert_eq!(get(t, "rg/f"), b"xyz");
+    assert_eq!(staged(t), 0);
+
     let e = expect_err(
         t.read_at("rg/missing", 0, 1).map(|_| ()),
         "read_at of a missing file",
     );
     assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
-    for op in [
-        t.write_at("../x", 0).map(|_| ()),
-        t.read_at("/etc/passwd", 0, 1).map(|_| ()),
-    ] {
-        assert!(matches!(op, Err(TransportError::BadPath(_))), "{op:?}");
+}
+
+/// An aborted upload, one with a part writer dropped unfinished, and one
+/// of the wrong size leave nothing, visible or staged.
+fn aborted_and_failed_uploads_leave_nothing(t: &mut dyn Transport) {
+    t.mkdir_all("ab").expect("mkdir");
+    let up = t.begin_upload("ab/f").expect("begin_upload");
+    {
+        let mut w = t.write_part(&up, 0).expect("write_part");
+        w.write_all(&pattern(200_000, 4)).expect("write");
+        // Dropped without finish: the upload stays, its owner aborts it.
     }
+    let kept = up.clone();
+    t.abort_upload(up);
+    assert!(t.stat("ab/f").expect("stat").is_none());
+    assert_eq!(staged(t), 0, "abort removes what the upload staged");
+    let e = expect_err(
+        t.write_part(&kept, 0).map(|_| ()),
+        "write_part of an aborted upload",
+    );
+    assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
+
+    let up = t.begin_upload("ab/g").expect("begin_upload");
+    write_part(t, &up, 0, b"12345");
+    expect_err(
+        t.finish_upload(up, 6, PutMode::New),
+        "finish_upload with the wrong size",
+    );
+    assert!(t.stat("ab/g").expect("stat").is_none());
+    assert_eq!(staged(t), 0);
+}
+
+/// Seconds since the epoch.
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+/// The sweep removes what unfinished uploads staged before its cutoff, and
+/// nothing else (not newer uploads, not older files outside staging).
+fn sweep_removes_only_old_staging_files(t: &mut dyn Transport) {
+    t.mkdir_all("sw").expect("mkdir");
+    put(t, "sw/object", b"keep me", 7);
+    let old = t.begin_upload("sw/a").expect("begin_upload");
+    // Past the next whole second twice, so that modification times in
+    // seconds tell the two uploads apart.
+    std::thread::sleep(Duration::from_millis(2100));
+    let cutoff = now_secs();
+    let new = t.begin_upload("sw/b").expect("begin_upload");
+    assert_eq!(t.sweep_staging(cutoff).expect("sweep"), 1);
+    let e = expect_err(t.write_part(&old, 0).map(|_| ()), "a swept upload");
+    assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
+    // The newer upload stays.
+    write_part(t, &new, 0, b"b");
+    t.finish_upload(new, 1, PutMode::New)
+        .expect("finish_upload");
+    assert_eq!(get(t, "sw/b"), b"b");
+    assert_eq!(get(t, "sw/object"), b"keep me");
+    assert_eq!(t.sweep_staging(now_secs() + 10).expect("sweep"), 0);
+    assert_eq!(get(t, "sw/object"), b"keep me", "only staging is swept");
 }
 
 /// Files 0600, folders 0700, checked on the storage side.

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use crate::crypto::{Decryptor, X25519Identity, X25519Recipient, age};
 use crate::keystore::{KeystoreError, contacts as contacts_file, identity_file as id_file};
-use crate::transport::sftp::config::{resolve_text, wildmatch};
+use crate::transport::sftp::config::resolve_text;
+use crate::transport::sftp::glob::wildmatch;
 use crate::transport::sftp::known_hosts::{self, ServerKey, Verdict};
 
 /// The lines a key-per-line parser does not skip.

@@ -5,16 +5,18 @@
 //!                    scatter objects into some other folder
 //! objects/ID.h       head: the object's vault header || its sealed metadata
 //! objects/ID.p       payload: STREAM[payload key](plaintext)
-//! tmp/ID.*.tmp       uploads in progress
+//! tmp/*.tmp          uploads in progress (the transport's staging, on
+//!                    backends that store files in a file system)
 //! ```
 //!
 //! `ID` is 128 random bits in hex, so the server learns nothing from names.
-//! An object exists for readers once its head exists: a push writes the
-//! payload to `tmp/`, renames it to `objects/ID.p`, then does the same for
-//! the head, so an interrupted push leaves nothing visible and a rerun
-//! simply starts again (leftovers are swept after an hour). The head is
-//! small and separately replaceable: `mv`, `share` and `unshare` rewrite it
-//! with an atomic rename and never touch the payload. Metadata (name, size,
+//! An object exists for readers once its head exists: a push puts the
+//! payload at `objects/ID.p`, then the head, each of which the transport
+//! makes visible only once complete ([`Transport::put`]), so an
+//! interrupted push leaves nothing visible and a rerun simply starts again
+//! (leftovers are swept after an hour). The head is small and separately
+//! replaceable: `mv`, `share` and `unshare` replace it atomically and never
+//! touch the payload. Metadata (name, size,
 //! times, recipient list) is sealed under the object's file key; see
 //! [`metadata`] and `docs/FORMAT.md`.
 //!
@@ -40,7 +42,7 @@ use crate::crypto::{
     CopyError, CryptoError, FileKey, Header, Suite, X25519Identity, X25519Recipient, as_identities,
     as_recipients, pipeline,
 };
-use crate::transport::{Transport, TransportError};
+use crate::transport::{PutMode, Transport, TransportError};
 
 pub use metadata::Metadata;
 
@@ -48,10 +50,9 @@ pub use metadata::Metadata;
 pub const MARKER: &str = "VAULT";
 const MARKER_TEXT: &[u8] = b"vault remote v1\n";
 const OBJECTS: &str = "objects";
-const TMP: &str = "tmp";
 /// Longest head a reader accepts.
 const MAX_HEAD: u64 = 256 * 1024;
-/// Temporaries and orphaned payloads older than this are removed.
+/// Staging leftovers and orphaned payloads older than this are removed.
 const STALE_SECS: u64 = 3600;
 /// Smallest plaintext moved per connection: below this, opening another
 /// SSH connection (key exchange, authentication: tens of milliseconds)
@@ -76,9 +77,6 @@ fn payload_key_checked(obj: &Object) -> Result<crate::crypto::suite::PayloadKey,
 
 #[cfg(test)]
 const MIN_SEGMENT: u64 = 1 << 20;
-/// Bytes per queued buffer on the single-connection upload path: one SFTP
-/// write call each (see `transport::sftp::WRITE_CHUNK`).
-const SERIAL_PUSH_PIECE: usize = 4 << 20;
 
 /// Errors of the remote-vault layer.
 #[derive(Debug, thiserror::Error)]
@@ -116,15 +114,6 @@ pub enum RemoteError {
     Io(std::io::Error),
 }
 
-fn io_to_remote(e: std::io::Error) -> RemoteError {
-    // Transport writers wrap a TransportError inside io::Error.
-    if e.get_ref().is_some_and(|i| i.is::<TransportError>()) {
-        let inner = e.into_inner().expect("checked");
-        return RemoteError::Transport(*inner.downcast::<TransportError>().expect("checked"));
-    }
-    RemoteError::Io(e)
-}
-
 /// Seconds since the epoch.
 pub fn now() -> u64 {
     SystemTime::now()
@@ -147,24 +136,15 @@ fn is_id(s: &str) -> bool {
 
 /// Whether a folder without a marker may become a vault: it is empty, or
 /// holds only what an interrupted creation leaves (an empty `objects/`, and
-/// `tmp/` with nothing but marker temporaries), so that a push cut during
+/// what the transport staged for the marker), so that a push cut during
 /// creation can simply be run again. Anything else is someone's data.
 fn is_empty_or_half_made(t: &mut dyn Transport) -> Result<bool, RemoteError> {
     for e in t.list("")? {
-        let ok = e.is_dir
-            && match e.name.as_str() {
-                OBJECTS => t.list(OBJECTS)?.is_empty(),
-                TMP => t.list(TMP)?.iter().all(|f| {
-                    !f.is_dir
-                        && f.name
-                            .strip_prefix("marker.")
-                            .and_then(|r| r.strip_suffix(".tmp"))
-                            .is_some_and(|h| {
-                                h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit())
-                            })
-                }),
-                _ => false,
-            };
+        let ok = if e.is_dir && e.name == OBJECTS {
+            t.list(OBJECTS)?.is_empty()
+        } else {
+            t.is_staging_leftover(&e)?
+        };
         if !ok {
             return Ok(false);
         }
@@ -257,19 +237,11 @@ impl RemoteVault {
             return Err(RemoteError::NotEmpty(t.describe()));
         }
         t.mkdir_all(OBJECTS)?;
-        t.mkdir_all(TMP)?;
-        let tmp = format!(
-            "{TMP}/marker.{}.tmp",
-            random_id(&mut crate::crypto::os_rng(), 8)
-        );
-        let mut w = t.create(&tmp)?;
-        w.write_all(MARKER_TEXT).map_err(io_to_remote)?;
-        w.finish()?;
-        match t.rename(&tmp, MARKER, false) {
+        let mut w = t.put(MARKER, PutMode::New)?;
+        w.write_all(MARKER_TEXT)?;
+        match w.finish() {
             // Someone else created the vault at the same moment: fine.
-            Err(TransportError::AlreadyExists(_)) => {
-                let _ = t.remove(&tmp);
-            }
+            Err(TransportError::AlreadyExists(_)) => {}
             other => other?,
         }
         Ok(RemoteVault::with(t))
@@ -293,7 +265,8 @@ impl RemoteVault {
     /// over.
     fn fan_out(&self, len: u64) -> usize {
         let by_size = usize::try_from(len / MIN_SEGMENT).unwrap_or(usize::MAX);
-        self.connections.min(by_size).max(1)
+        let useful = self.t.properties().max_connections;
+        self.connections.min(by_size).min(useful).max(1)
     }
 
     /// The main connection and `k - 1` extra ones (opened if needed).
@@ -322,11 +295,8 @@ impl RemoteVault {
 
     fn read_head(&mut self, id: &str) -> Result<Vec<u8>, RemoteError> {
         let mut buf = Vec::new();
-        let mut r = self.t.read(&head_path(id))?;
-        r.by_ref()
-            .take(MAX_HEAD + 1)
-            .read_to_end(&mut buf)
-            .map_err(io_to_remote)?;
+        let mut r = self.t.read_at(&head_path(id), 0, MAX_HEAD + 1)?;
+        r.read_to_end(&mut buf)?;
         if buf.len() as u64 > MAX_HEAD {
             return Err(RemoteError::BadObject(format!(
                 "object {id}: head is too large"
@@ -410,17 +380,11 @@ impl RemoteVault {
         Ok(out)
     }
 
-    /// Upload `ready` (complete bytes) under a temporary name and rename it
-    /// to `path` (replacing only if `replace`).
-    fn put_small(&mut self, path: &str, bytes: &[u8], replace: bool) -> Result<(), RemoteError> {
-        let tmp = format!("{TMP}/{}.tmp", random_id(&mut crate::crypto::os_rng(), 16));
-        let mut w = self.t.create(&tmp)?;
-        w.write_all(bytes).map_err(io_to_remote)?;
+    /// Put `bytes` (complete) at `path`, visible whole or not at all.
+    fn put_small(&mut self, path: &str, bytes: &[u8], mode: PutMode) -> Result<(), RemoteError> {
+        let mut w = self.t.put(path, mode)?;
+        w.write_all(bytes)?;
         w.finish()?;
-        if let Err(e) = self.t.rename(&tmp, path, replace) {
-            let _ = self.t.remove(&tmp);
-            return Err(e.into());
-        }
         Ok(())
     }
 
@@ -431,28 +395,32 @@ impl RemoteVault {
         input: &mut dyn Read,
         spec: &PushSpec<'_>,
     ) -> Result<String, RemoteError> {
-        self.push_with(rng, spec, &mut |v, tmp, key| {
-            v.upload_serial(tmp, key, input, spec.threads)
+        self.push_with(rng, spec, &mut |v, path, key| {
+            v.upload_serial(path, key, input, spec.threads, &|| Ok(()))
         })
     }
 
-    /// Seal everything `input` yields under `key` into the new file `tmp`
-    /// over this vault's own connection, sealing while sending.
+    /// Seal everything `input` yields under `key` into the new file `path`
+    /// over this vault's own connection, sealing while sending. `unchanged`
+    /// is called once the input is read, before the file becomes visible.
     fn upload_serial(
         &mut self,
-        tmp: &str,
+        path: &str,
         key: crate::crypto::suite::PayloadKey,
         input: &mut dyn Read,
         threads: usize,
+        unchanged: &dyn Fn() -> std::io::Result<()>,
     ) -> Result<u64, RemoteError> {
-        let w = self.t.create(tmp)?;
-        pipe::send_behind(w, SERIAL_PUSH_PIECE, |q| {
-            match pipeline::seal_payload(key, input, q, threads) {
-                Ok((n, _)) => Ok(n),
-                Err(CopyError::Read(e)) => Err(RemoteError::Io(e)),
-                Err(CopyError::Write(e)) => Err(io_to_remote(e)),
-                Err(CopyError::Crypto(e)) => Err(RemoteError::Crypto(e)),
-            }
+        let piece = self.t.properties().write_size;
+        let w = self.t.put(path, PutMode::New)?;
+        pipe::send_behind(w, piece, |q| {
+            let n = match pipeline::seal_payload(key, input, q, threads) {
+                Ok((n, _)) => n,
+                Err(CopyError::Read(e) | CopyError::Write(e)) => return Err(RemoteError::Io(e)),
+                Err(CopyError::Crypto(e)) => return Err(RemoteError::Crypto(e)),
+            };
+            unchanged().map_err(RemoteError::Io)?;
+            Ok(n)
         })
     }
 
@@ -460,8 +428,8 @@ impl RemoteVault {
     /// object, over several connections if it is large (see
     /// [`RemoteVault::set_connections`]). `progress` is called with each
     /// count of plaintext bytes sealed. `unchanged` is called once the
-    /// payload is uploaded and before it is renamed into place: an error
-    /// from it (the file changed while it was read) abandons the push.
+    /// payload is read and before it becomes visible: an error from it (the
+    /// file changed while it was read) abandons the push.
     /// Returns the object's id.
     pub fn push_file<R: CryptoRng + ?Sized>(
         &mut self,
@@ -473,37 +441,39 @@ impl RemoteVault {
         unchanged: &dyn Fn() -> std::io::Result<()>,
     ) -> Result<String, RemoteError> {
         let k = self.fan_out(len);
-        self.push_with(rng, spec, &mut |v, tmp, key| {
+        self.push_with(rng, spec, &mut |v, path, key| {
             if k <= 1 {
                 let mut r = ProgressRead {
                     inner: Read::take(input, len),
                     progress,
                 };
-                let n = v.upload_serial(tmp, key, &mut r, spec.threads)?;
-                unchanged().map_err(RemoteError::Io)?;
-                return Ok(n);
+                return v.upload_serial(path, key, &mut r, spec.threads, unchanged);
             }
-            // The temporary exists (empty, exclusive, 0600) before any
-            // connection writes its range into it.
-            v.t.create(tmp)?.finish()?;
-            let conns = v.connections_for(k)?;
-            parallel::push(conns, tmp, input, len, &key, progress)?;
-            let stored = v.t.stat(tmp)?.map(|e| e.size);
-            let want = crate::crypto::stream::sealed_len(len);
-            if stored != Some(want) {
-                return Err(RemoteError::BadObject(format!(
-                    "the uploaded payload holds {} bytes instead of {want}",
-                    stored.unwrap_or(0)
-                )));
+            // The upload exists before any connection writes its part.
+            let up = v.t.begin_upload(path)?;
+            let pushed = v.connections_for(k).and_then(|conns| {
+                parallel::push(conns, &up, input, len, &key, progress)?;
+                unchanged().map_err(RemoteError::Io)
+            });
+            match pushed {
+                Ok(()) => {
+                    let sealed = crate::crypto::stream::sealed_len(len);
+                    v.t.finish_upload(up, sealed, PutMode::New)?;
+                    Ok(len)
+                }
+                Err(e) => {
+                    // Best effort: the connection may be gone; then a later
+                    // push's sweep removes it.
+                    v.t.abort_upload(up);
+                    Err(e)
+                }
             }
-            unchanged().map_err(RemoteError::Io)?;
-            Ok(len)
         })
     }
 
-    /// The push protocol around `upload`, which writes the payload sealed
-    /// under the given key to the given temporary name and returns the
-    /// plaintext size: rename it into place, then write the head.
+    /// The push protocol around `upload`, which puts the payload sealed
+    /// under the given key at the given path (visible only once complete)
+    /// and returns the plaintext size; then the head is written.
     fn push_with<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -525,31 +495,17 @@ impl RemoteVault {
             }
         }
         let id = random_id(rng, 16);
-        let tmp = format!("{TMP}/{id}.p.tmp");
         let key = payload_key(spec.suite, &file_key, &header.nonce);
-        let size = match upload(self, &tmp, key) {
-            Ok(n) => n,
-            Err(e) => {
-                // Best effort: the connection may be gone; then the sweep
-                // of a later push removes it.
-                let _ = self.t.remove(&tmp);
-                return Err(e);
-            }
+        let size = upload(self, &payload_path(&id), key)?;
+        let meta = Metadata {
+            name: spec.name.to_owned(),
+            size,
+            mtime: spec.mtime,
+            created: now(),
+            recipients,
         };
-        let result = (|| {
-            self.t.rename(&tmp, &payload_path(&id), false)?;
-            let meta = Metadata {
-                name: spec.name.to_owned(),
-                size,
-                mtime: spec.mtime,
-                created: now(),
-                recipients,
-            };
-            let head = Self::head_bytes(rng, &header, &file_key, &meta);
-            self.put_small(&head_path(&id), &head, false)
-        })();
-        if let Err(e) = result {
-            let _ = self.t.remove(&tmp);
+        let head = Self::head_bytes(rng, &header, &file_key, &meta);
+        if let Err(e) = self.put_small(&head_path(&id), &head, PutMode::New) {
             let _ = self.t.remove(&payload_path(&id));
             return Err(e);
         }
@@ -578,7 +534,7 @@ impl RemoteVault {
         meta: &Metadata,
     ) -> Result<u64, RemoteError> {
         let head = Self::head_bytes(rng, header, &obj.file_key, meta);
-        self.put_small(&head_path(&obj.id), &head, true)?;
+        self.put_small(&head_path(&obj.id), &head, PutMode::Replace)?;
         Ok(head.len() as u64)
     }
 
@@ -652,7 +608,8 @@ impl RemoteVault {
         let mut reader_conn = self.t.reconnect()?;
         let key = payload_key(obj.header.suite, &obj.file_key, &obj.header.nonce);
         let raw = reader_conn.read(&payload_path(&obj.id))?;
-        let mut plain = crate::crypto::StreamReader::new(key, raw);
+        let mut src = pipe::ReadBridge::new(raw);
+        let mut plain = crate::crypto::StreamReader::new(key, &mut src);
         let spec = PushSpec {
             name: &obj.meta.name,
             mtime: obj.meta.mtime,
@@ -661,11 +618,14 @@ impl RemoteVault {
             threads,
         };
         let pushed = self.push(rng, &mut plain, &spec);
-        let id = pushed.map_err(|e| match (e, plain.failure()) {
-            // Reading the old payload failed: report its crypto class.
-            (RemoteError::Io(_), Some(class)) => RemoteError::Crypto(class),
-            (RemoteError::Io(e), None) => io_to_remote(e),
-            (other, _) => other,
+        let class = plain.failure();
+        drop(plain);
+        let id = pushed.map_err(|e| match (e, src.take_error(), class) {
+            // Reading the old payload failed: report the transport's error,
+            // or its crypto class.
+            (RemoteError::Io(_), Some(t), _) => RemoteError::Transport(t),
+            (RemoteError::Io(_), None, Some(class)) => RemoteError::Crypto(class),
+            (other, _, _) => other,
         })?;
         self.remove(obj)?;
         Ok(id)
@@ -684,7 +644,7 @@ impl RemoteVault {
         let r = self.t.read(&payload_path(&obj.id))?;
         let n = pipe::fetch_ahead(r, parallel::PULL_PIECE, |q| {
             pipeline::open_payload(key, q, out, threads).map_err(|e| match e {
-                CopyError::Read(e) => io_to_remote(e),
+                CopyError::Read(e) => RemoteError::Io(e),
                 CopyError::Write(e) => RemoteError::Io(e),
                 CopyError::Crypto(e) => RemoteError::Crypto(e),
             })
@@ -741,19 +701,13 @@ impl RemoteVault {
         }
     }
 
-    /// Remove temporaries and orphaned payloads older than an hour (left by
-    /// interrupted pushes). Returns how many were removed. Best effort.
+    /// Remove staging leftovers and orphaned payloads older than an hour
+    /// (left by interrupted pushes). Returns how many were removed. Best
+    /// effort.
     pub fn sweep(&mut self) -> usize {
         let cutoff = now().saturating_sub(STALE_SECS);
         let old = |e: &crate::transport::Entry| e.mtime.is_some_and(|m| m < cutoff);
-        let mut removed = 0;
-        if let Ok(tmp) = self.t.list(TMP) {
-            for e in tmp.iter().filter(|e| !e.is_dir && old(e)) {
-                if self.t.remove(&format!("{TMP}/{}", e.name)).is_ok() {
-                    removed += 1;
-                }
-            }
-        }
+        let mut removed = self.t.sweep_staging(cutoff).unwrap_or(0);
         if let Ok(objs) = self.t.list(OBJECTS) {
             let heads: std::collections::HashSet<&str> = objs
                 .iter()
@@ -884,7 +838,12 @@ mod tests {
             .unwrap();
         assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), len as u64);
         assert_eq!(v.extra.len(), 2, "three connections were used");
-        assert!(std::fs::read_dir(root.join(TMP)).unwrap().next().is_none());
+        assert!(
+            std::fs::read_dir(root.join("tmp"))
+                .unwrap()
+                .next()
+                .is_none()
+        );
 
         let l = v.list(std::slice::from_ref(&alice)).unwrap();
         let obj = &l.objects[0];

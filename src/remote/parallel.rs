@@ -5,12 +5,14 @@
 //! framing). So a payload of a regular file is cut into K segments at
 //! sealed-chunk boundaries and each segment travels on its own connection:
 //!
-//! - push: the caller creates the temporary file (empty, exclusive); each
+//! - push: the caller begins an upload ([`Transport::begin_upload`]); each
 //!   worker reads its plaintext chunks with positioned reads, seals chunk
 //!   `i` under `STREAM` nonce `i || last` (the last flag only on the final
 //!   chunk of the whole payload), and writes them at `i * (64 KiB + 16)`
-//!   through [`Transport::write_at`]. The payload bytes are exactly those of
-//!   a serial push, so nothing in the remote layout changes.
+//!   through [`Transport::write_part`], in calls of the backend's
+//!   [`part_write_size`](crate::transport::Properties::part_write_size).
+//!   The payload bytes are exactly those of a serial push, so nothing in
+//!   the remote layout changes.
 //! - pull: each worker reads its byte range ([`Transport::read_at`]),
 //!   authenticates every chunk at its index (and the last flag), and writes
 //!   the plaintext at `i * 64 KiB` into the local temporary file. The last
@@ -20,9 +22,11 @@
 //!
 //! Each worker overlaps its crypto with its network I/O through
 //! [`super::pipe`]. The first failure stops the other workers at their next
-//! chunk, and is the one reported (a crypto failure is preferred over the
-//! "stopped" of the others).
+//! chunk, and is the one reported (a crypto failure is preferred over a
+//! transport failure; a worker that only stopped because another failed
+//! reports nothing).
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
@@ -30,21 +34,18 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
-use super::{RemoteError, io_to_remote, pipe};
+use super::{RemoteError, pipe};
 use crate::crypto::CryptoError;
 use crate::crypto::primitives::TAG_LEN;
 use crate::crypto::stream::{CHUNK_SIZE, SEALED_CHUNK_SIZE};
 use crate::crypto::suite::PayloadKey;
-use crate::transport::Transport;
+use crate::transport::{Transport, Upload};
 
-/// Bytes per queued buffer in a parallel upload: one SFTP write call each
-/// (libssh2 pipelines within a call), the size of the SFTP range writer's
-/// calls so that buffers pass straight through it.
-pub(crate) const PUSH_PIECE: usize = crate::transport::sftp::RANGE_WRITE_CHUNK;
-/// Bytes per queued buffer in a download. The SFTP reader still asks for
-/// 1 MiB per call (measured best, see the SFTP backend), and libssh2 reads
-/// ahead four times that per connection, so the queue's buffers are kept
-/// small: they only need to absorb the jitter between network and crypto.
+/// Bytes per queued buffer in a download. This is the queue's granularity,
+/// not the backend's read size (the SFTP backend still asks for its own
+/// `read_size` per call, and reads ahead past that), so the buffers are
+/// kept small: they only need to absorb the jitter between network and
+/// crypto.
 pub(crate) const PULL_PIECE: usize = 256 << 10;
 
 /// Number of chunks of a payload of `len` plaintext bytes.
@@ -79,8 +80,6 @@ impl Crew {
         if let Ok(mut f) = self.first.lock() {
             let better = match &*f {
                 None => true,
-                // A stop caused by another worker says less than a real cause.
-                Some(RemoteError::Io(old)) if is_stopped(old) => true,
                 Some(RemoteError::Transport(_)) => matches!(e, RemoteError::Crypto(_)),
                 _ => false,
             };
@@ -103,26 +102,18 @@ impl Crew {
     }
 }
 
-fn stop_error() -> RemoteError {
-    RemoteError::Io(io::Error::new(io::ErrorKind::Interrupted, "stopped"))
-}
-
-fn is_stopped(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::Interrupted && e.to_string() == "stopped"
-}
-
-/// Seal `len` bytes of `input` into the existing, empty remote file `tmp`,
-/// one segment per connection in `conns`.
+/// Seal `len` bytes of `input` into the upload `up`, one segment per
+/// connection in `conns`.
 pub(crate) fn push(
     conns: Vec<&mut (dyn Transport + 'static)>,
-    tmp: &str,
+    up: &Upload,
     input: &File,
     len: u64,
     key: &PayloadKey,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), RemoteError> {
     on_segments(conns, len, key, progress, &|conn, seg| {
-        push_segment(conn, tmp, input, seg)
+        push_segment(conn, up, input, seg)
     })
 }
 
@@ -135,6 +126,24 @@ struct Segment<'a> {
     c1: u64,
     crew: &'a Crew,
     progress: &'a (dyn Fn(u64) + Sync),
+    /// Set when this share stopped only because another one failed.
+    gave_way: Cell<bool>,
+}
+
+impl Segment<'_> {
+    /// Whether another share failed; then this one gives way: it stops,
+    /// and what it returns is not reported.
+    fn should_stop(&self) -> bool {
+        let stop = self.crew.stopped();
+        self.gave_way.set(stop);
+        stop
+    }
+}
+
+/// What a share that gives way returns (never reported: see
+/// [`Segment::should_stop`]).
+fn gave_way() -> RemoteError {
+    RemoteError::Io(io::Error::other("stopped after another connection failed"))
 }
 
 type SegmentWork<'a> = dyn Fn(&mut dyn Transport, &Segment) -> Result<(), RemoteError> + Sync + 'a;
@@ -160,9 +169,12 @@ fn on_segments(
                 c1,
                 crew: &crew,
                 progress,
+                gave_way: Cell::new(false),
             };
             s.spawn(move || {
-                if let Err(e) = work(conn, &seg) {
+                if let Err(e) = work(conn, &seg)
+                    && !seg.gave_way.get()
+                {
                     seg.crew.fail(e);
                 }
             });
@@ -173,17 +185,18 @@ fn on_segments(
 
 fn push_segment(
     conn: &mut dyn Transport,
-    tmp: &str,
+    up: &Upload,
     input: &File,
     seg: &Segment,
 ) -> Result<(), RemoteError> {
     let chunks = chunk_count(seg.len);
-    let w = conn.write_at(tmp, seg.c0 * SEALED_CHUNK_SIZE as u64)?;
-    pipe::send_behind(w, PUSH_PIECE, |q| {
+    let piece = conn.properties().part_write_size;
+    let w = conn.write_part(up, seg.c0 * SEALED_CHUNK_SIZE as u64)?;
+    pipe::send_behind(w, piece, |q| {
         let mut buf = vec![0u8; SEALED_CHUNK_SIZE];
         for i in seg.c0..seg.c1 {
-            if seg.crew.stopped() {
-                return Err(stop_error());
+            if seg.should_stop() {
+                return Err(gave_way());
             }
             let start = i * CHUNK_SIZE as u64;
             let n = (seg.len - start).min(CHUNK_SIZE as u64) as usize;
@@ -236,8 +249,8 @@ fn pull_segment(
     pipe::fetch_ahead(r, PULL_PIECE, |q| {
         let mut buf = vec![0u8; SEALED_CHUNK_SIZE];
         for i in seg.c0..seg.c1 {
-            if seg.crew.stopped() {
-                return Err(stop_error());
+            if seg.should_stop() {
+                return Err(gave_way());
             }
             let last = i + 1 == chunks;
             let m = if last {
@@ -261,7 +274,7 @@ fn pull_segment(
         }
         if tail == 1 {
             let mut extra = [0u8; 1];
-            if q.read(&mut extra).map_err(io_to_remote)? != 0 {
+            if q.read(&mut extra).map_err(RemoteError::Io)? != 0 {
                 return Err(CryptoError::TrailingData.into());
             }
         }
@@ -277,7 +290,7 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<(), RemoteError> {
             Ok(0) => return Err(CryptoError::Truncated.into()),
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_to_remote(e)),
+            Err(e) => return Err(RemoteError::Io(e)),
         }
     }
     Ok(())

@@ -11,16 +11,21 @@
 //!
 //! Failures keep the transport's guarantees: the sender finishes the remote
 //! file only after the producer said it completed; otherwise it drops the
-//! writer unfinished (which removes a temporary it created). The error
-//! reported is the one that caused the stop: the sender's own failure
-//! (network, disk full) rather than the producer's "queue closed".
+//! writer unfinished (which leaves nothing visible). The error reported is
+//! the one that caused the stop: the sender's own failure (network, disk
+//! full) rather than the producer's "queue closed", and the fetcher's
+//! failure rather than what the consumer made of it. A transport failure
+//! travels as itself: the crypto layer's readers and writers see only a
+//! plain `io::Error` saying what happened, while the [`TransportError`] is
+//! kept aside and returned once they stopped ([`ReadBridge`] does the same
+//! for a reader outside a pipe).
 
 use std::io::{self, Read, Write};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread;
 
-use super::{RemoteError, io_to_remote};
-use crate::transport::RemoteWrite;
+use super::RemoteError;
+use crate::transport::{RemoteRead, RemoteWrite, TransportError};
 
 /// Buffers waiting in a queue (besides the one being filled and the one
 /// being sent or consumed).
@@ -127,7 +132,7 @@ fn send_loop(
     for msg in rx {
         match msg {
             Msg::Data(buf) => {
-                w.write_all(&buf).map_err(io_to_remote)?;
+                w.write_all(&buf)?;
                 let _ = free.send(buf);
             }
             Msg::End => {
@@ -139,16 +144,27 @@ fn send_loop(
     Ok(false)
 }
 
-type Fetched = io::Result<Vec<u8>>;
+type Fetched = Result<Vec<u8>, TransportError>;
 
 /// The consumer's end of [`fetch_ahead`]: reads the fetched buffers in
-/// order; a read error of the fetcher is returned once, where it happened.
+/// order; a read error of the fetcher is returned once, where it happened,
+/// as an `io::Error` with its message, and kept for [`fetch_ahead`].
 pub(crate) struct QueueReader {
     rx: Receiver<Fetched>,
     free: Sender<Vec<u8>>,
     cur: Vec<u8>,
     pos: usize,
     done: bool,
+    /// The fetcher's failure, once the consumer has met it.
+    failed: Option<TransportError>,
+}
+
+/// Keep a transport failure aside; give the reader above a plain
+/// `io::Error` with its message.
+fn set_aside(slot: &mut Option<TransportError>, e: TransportError) -> io::Error {
+    let shown = io::Error::other(e.to_string());
+    *slot = Some(e);
+    shown
 }
 
 impl Read for QueueReader {
@@ -165,7 +181,7 @@ impl Read for QueueReader {
                 }
                 Ok(Err(e)) => {
                     self.done = true;
-                    return Err(e);
+                    return Err(set_aside(&mut self.failed, e));
                 }
                 // The fetcher reached the end of its reader.
                 Err(_) => self.done = true,
@@ -179,9 +195,11 @@ impl Read for QueueReader {
 }
 
 /// Run `consume` in this thread on a reader whose bytes a second thread
-/// reads ahead from `r`, `piece` bytes at a time.
+/// reads ahead from `r`, `piece` bytes at a time. If `consume` fails after
+/// meeting a failure of the fetcher, that failure is returned (it is the
+/// cause).
 pub(crate) fn fetch_ahead<'a, T>(
-    r: Box<dyn Read + Send + 'a>,
+    r: Box<dyn RemoteRead + 'a>,
     piece: usize,
     consume: impl FnOnce(&mut QueueReader) -> Result<T, RemoteError>,
 ) -> Result<T, RemoteError> {
@@ -195,14 +213,18 @@ pub(crate) fn fetch_ahead<'a, T>(
             cur: Vec::new(),
             pos: 0,
             done: false,
+            failed: None,
         };
         // Dropping the reader (on return) stops the fetcher at its next send.
-        consume(&mut qr)
+        match (consume(&mut qr), qr.failed.take()) {
+            (Err(_), Some(e)) => Err(RemoteError::Transport(e)),
+            (r, _) => r,
+        }
     })
 }
 
 fn fetch_loop(
-    mut r: Box<dyn Read + Send + '_>,
+    mut r: Box<dyn RemoteRead + '_>,
     piece: usize,
     tx: SyncSender<Fetched>,
     free: Receiver<Vec<u8>>,
@@ -215,7 +237,6 @@ fn fetch_loop(
             match r.read(&mut buf[len..]) {
                 Ok(0) => break,
                 Ok(n) => len += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     if len > 0 {
                         buf.truncate(len);
@@ -239,10 +260,41 @@ fn fetch_loop(
     }
 }
 
+/// `io::Read` over a transport reader, for a crypto reader outside a pipe
+/// (re-sealing a payload that is read from the server): a failure of the
+/// transport is kept here, as itself, and the reader above sees a plain
+/// `io::Error` with its message; [`ReadBridge::take_error`] gives it back.
+pub(crate) struct ReadBridge<'a> {
+    inner: Box<dyn RemoteRead + 'a>,
+    failed: Option<TransportError>,
+}
+
+impl<'a> ReadBridge<'a> {
+    pub(crate) fn new(inner: Box<dyn RemoteRead + 'a>) -> Self {
+        ReadBridge {
+            inner,
+            failed: None,
+        }
+    }
+
+    /// The transport's failure, if reading failed in the transport.
+    pub(crate) fn take_error(&mut self) -> Option<TransportError> {
+        self.failed.take()
+    }
+}
+
+impl Read for ReadBridge<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner
+            .read(buf)
+            .map_err(|e| set_aside(&mut self.failed, e))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::{LocalTransport, Transport};
+    use crate::transport::{LocalTransport, PutMode, RemoteRead, Transport, TransportError};
 
     #[test]
     fn queued_bytes_arrive_in_order_and_in_full() {
@@ -251,7 +303,7 @@ mod tests {
         let data: Vec<u8> = (0..1_000_007u32).map(|i| (i % 251) as u8).collect();
         for piece in [7, 4096, 1 << 20] {
             let name = format!("f{piece}");
-            let w = t.create(&name).unwrap();
+            let w = t.put(&name, PutMode::New).unwrap();
             send_behind(w, piece, |q| {
                 for c in data.chunks(65_536 + 16) {
                     q.write_all(c).map_err(RemoteError::Io)?;
@@ -273,12 +325,63 @@ mod tests {
     fn a_failed_producer_leaves_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let mut t = LocalTransport::new(dir.path(), None).unwrap();
-        let w = t.create("x").unwrap();
+        let w = t.put("x", PutMode::New).unwrap();
         let r: Result<(), _> = send_behind(w, 10, |q| {
             q.write_all(&[1u8; 100]).map_err(RemoteError::Io)?;
             Err(RemoteError::Io(io::Error::other("input broke")))
         });
         assert!(r.unwrap_err().to_string().contains("input broke"));
         assert!(t.stat("x").unwrap().is_none());
+        assert!(t.list("tmp").unwrap().is_empty(), "nothing staged is left");
+    }
+
+    /// Fails with a typed error after `good` bytes.
+    struct Breaks {
+        good: usize,
+    }
+
+    impl RemoteRead for Breaks {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
+            if self.good == 0 {
+                return Err(TransportError::ConnectionLost {
+                    host: "h".into(),
+                    detail: "gone".into(),
+                });
+            }
+            let n = buf.len().min(self.good);
+            buf[..n].fill(7);
+            self.good -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_fetch_failure_arrives_as_itself() {
+        let r = fetch_ahead(Box::new(Breaks { good: 10_000 }), 4096, |q| {
+            let mut all = Vec::new();
+            q.read_to_end(&mut all).map_err(RemoteError::Io)?;
+            Ok(all.len())
+        });
+        match r {
+            Err(RemoteError::Transport(TransportError::ConnectionLost { detail, .. })) => {
+                assert_eq!(detail, "gone");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A consumer that stops before the failure is not blamed for it.
+        let r = fetch_ahead(Box::new(Breaks { good: 10_000 }), 4096, |q| {
+            let mut first = [0u8; 100];
+            q.read_exact(&mut first).map_err(RemoteError::Io)?;
+            Err::<(), _>(RemoteError::BadObject("mine".into()))
+        });
+        assert!(matches!(r, Err(RemoteError::BadObject(_))), "{r:?}");
+        // Outside a pipe, the bridge keeps it.
+        let mut b = ReadBridge::new(Box::new(Breaks { good: 10 }));
+        let mut all = Vec::new();
+        assert!(b.read_to_end(&mut all).is_err());
+        assert!(matches!(
+            b.take_error(),
+            Some(TransportError::ConnectionLost { .. })
+        ));
     }
 }

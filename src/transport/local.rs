@@ -4,15 +4,16 @@
 //!
 //! It keeps the same guarantees as the SFTP backend so that one conformance
 //! suite covers both:
-//! - files are created exclusively (`O_EXCL`) with mode 0600, folders 0700;
-//! - `rename(.., replace = false)` never clobbers: it hard-links the new name
-//!   (which fails atomically if it exists) and then removes the old one. On
-//!   file systems without hard links (FAT, some FUSE mounts) it falls back to
+//! - files are staged in `tmp/` (`staging.rs`), created exclusively
+//!   (`O_EXCL`) with mode 0600, folders 0700;
+//! - [`PutMode::New`] never clobbers: it hard-links the new name (which fails
+//!   atomically if it exists) and then removes the staging name. On file
+//!   systems without hard links (FAT, some FUSE mounts) it falls back to
 //!   checking that the target is absent and renaming, which leaves a short
 //!   window in which a concurrent writer of the same name could be replaced;
-//! - `rename(.., replace = true)` is `rename(2)`, atomic on POSIX;
-//! - `finish` fsyncs the file, and a rename fsyncs the folder, so a finished
-//!   and renamed file survives a crash;
+//! - [`PutMode::Replace`] is `rename(2)`, atomic on POSIX;
+//! - `finish` fsyncs the file, and the rename fsyncs the folder, so a
+//!   finished file survives a crash;
 //! - errors are mapped to the classes of [`TransportError`], with `ENOSPC`
 //!   and `EDQUOT` as [`TransportError::NoSpace`].
 
@@ -22,7 +23,11 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use super::{Entry, RemoteWrite, Transport, TransportError, check_path};
+use super::backend::{
+    Entry, Properties, PutMode, RemoteRead, RemoteWrite, Transport, Upload, check_path,
+};
+use super::error::TransportError;
+use super::staging::{self, StagingFs};
 
 /// Size of the write buffer: large enough that the per-call overhead does
 /// not matter, small enough not to hold much memory.
@@ -113,6 +118,7 @@ fn entry(name: String, meta: &fs::Metadata) -> Entry {
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map(|d| d.as_secs()),
         is_dir: meta.is_dir(),
+        version: None,
     }
 }
 
@@ -127,9 +133,119 @@ fn parent(p: &Path) -> &Path {
     p.parent().unwrap_or(Path::new("."))
 }
 
+impl StagingFs for LocalTransport {
+    fn make_dir(&mut self, path: &str) -> Result<(), TransportError> {
+        let full = self.full(path, false)?;
+        match DirBuilder::new().mode(0o700).create(&full) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                Err(map_io(e, &full, "creating folder"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn rename(&mut self, from: &str, to: &str, mode: PutMode) -> Result<(), TransportError> {
+        let src = self.full(from, false)?;
+        let dst = self.full(to, false)?;
+        if mode == PutMode::Replace {
+            fs::rename(&src, &dst).map_err(|e| map_io(e, &dst, "renaming to"))?;
+        } else {
+            match fs::hard_link(&src, &dst) {
+                Ok(()) => {
+                    if let Err(e) = fs::remove_file(&src) {
+                        // Leave things as they were: the rename did not happen.
+                        let _ = fs::remove_file(&dst);
+                        return Err(map_io(e, &src, "removing the old name"));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    return Err(TransportError::AlreadyExists(dst.display().to_string()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(map_io(e, &dst, "renaming to"));
+                }
+                // No hard links here (EPERM on FAT and for folders,
+                // EOPNOTSUPP/ENOSYS on some FUSE file systems, EXDEV, EMLINK):
+                // check then rename, which is not atomic against a concurrent
+                // creator of `dst`.
+                Err(_) => {
+                    match fs::symlink_metadata(&dst) {
+                        Ok(_) => {
+                            return Err(TransportError::AlreadyExists(dst.display().to_string()));
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(map_io(e, &dst, "checking")),
+                    }
+                    fs::rename(&src, &dst).map_err(|e| map_io(e, &dst, "renaming to"))?;
+                }
+            }
+        }
+        sync_dir(parent(&dst))?;
+        if parent(&src) != parent(&dst) {
+            sync_dir(parent(&src))?;
+        }
+        Ok(())
+    }
+
+    fn remove_file(&mut self, path: &str) -> Result<(), TransportError> {
+        let full = self.full(path, false)?;
+        fs::remove_file(&full).map_err(|e| map_io(e, &full, "removing"))
+    }
+
+    fn list_dir(&mut self, dir: &str) -> Result<Vec<Entry>, TransportError> {
+        self.list(dir)
+    }
+
+    fn size(&mut self, path: &str) -> Result<Option<u64>, TransportError> {
+        Ok(self.stat(path)?.map(|e| e.size))
+    }
+}
+
+impl LocalTransport {
+    /// Open `path` (existing) for writing from `offset`.
+    fn open_at(&self, path: &str, offset: u64) -> Result<(File, PathBuf), TransportError> {
+        let full = self.full(path, false)?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .open(&full)
+            .map_err(|e| map_io(e, &full, "opening"))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| map_io(e, &full, "seeking in"))?;
+        Ok((file, full))
+    }
+}
+
+/// Create `path` exclusively, mode 0600.
+fn create_new(t: &mut LocalTransport, path: &str) -> Result<(File, PathBuf), TransportError> {
+    let full = t.full(path, false)?;
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&full)
+        .map_err(|e| map_io(e, &full, "creating"))?;
+    Ok((file, full))
+}
+
 impl Transport for LocalTransport {
     fn describe(&self) -> String {
         self.root.display().to_string()
+    }
+
+    fn properties(&self) -> Properties {
+        Properties {
+            // Any size suits a local file; pieces as large as SFTP's keep
+            // the hand-offs between sealing and writing few.
+            write_size: 4 << 20,
+            part_write_size: 1 << 20,
+            read_size: 1 << 20,
+            max_connections: 16,
+            min_part_size: 0,
+            atomic_replace: true,
+            // Hard links; see the module documentation for file systems
+            // without them.
+            atomic_create_new: true,
+        }
     }
 
     fn reconnect(&self) -> Result<Box<dyn Transport>, TransportError> {
@@ -174,49 +290,8 @@ impl Transport for LocalTransport {
         }
     }
 
-    fn read(&mut self, path: &str) -> Result<Box<dyn Read + Send + '_>, TransportError> {
-        let full = self.full(path, false)?;
-        let f = File::open(&full).map_err(|e| map_io(e, &full, "opening"))?;
-        Ok(Box::new(LocalReader {
-            file: f,
-            path: full,
-        }))
-    }
-
-    fn create(&mut self, path: &str) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
-        let full = self.full(path, false)?;
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&full)
-            .map_err(|e| map_io(e, &full, "creating"))?;
-        Ok(Box::new(LocalWriter {
-            out: Some(BufWriter::with_capacity(WRITE_BUF, file)),
-            path: full,
-            written: 0,
-            range_from: None,
-        }))
-    }
-
-    fn write_at(
-        &mut self,
-        path: &str,
-        offset: u64,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
-        let full = self.full(path, false)?;
-        let mut file = OpenOptions::new()
-            .write(true)
-            .open(&full)
-            .map_err(|e| map_io(e, &full, "opening"))?;
-        file.seek(SeekFrom::Start(offset))
-            .map_err(|e| map_io(e, &full, "seeking in"))?;
-        Ok(Box::new(LocalWriter {
-            out: Some(BufWriter::with_capacity(WRITE_BUF, file)),
-            path: full,
-            written: 0,
-            range_from: Some(offset),
-        }))
+    fn read(&mut self, path: &str) -> Result<Box<dyn RemoteRead + '_>, TransportError> {
+        self.read_at(path, 0, u64::MAX)
     }
 
     fn read_at(
@@ -224,152 +299,187 @@ impl Transport for LocalTransport {
         path: &str,
         offset: u64,
         len: u64,
-    ) -> Result<Box<dyn Read + Send + '_>, TransportError> {
+    ) -> Result<Box<dyn RemoteRead + '_>, TransportError> {
         let full = self.full(path, false)?;
         let mut f = File::open(&full).map_err(|e| map_io(e, &full, "opening"))?;
-        f.seek(SeekFrom::Start(offset))
-            .map_err(|e| map_io(e, &full, "seeking in"))?;
-        Ok(Box::new(
-            LocalReader {
-                file: f,
-                path: full,
-            }
-            .take(len),
-        ))
+        if offset > 0 {
+            f.seek(SeekFrom::Start(offset))
+                .map_err(|e| map_io(e, &full, "seeking in"))?;
+        }
+        Ok(Box::new(LocalReader {
+            file: f.take(len),
+            path: full,
+        }))
     }
 
-    fn rename(&mut self, from: &str, to: &str, replace: bool) -> Result<(), TransportError> {
-        let src = self.full(from, false)?;
-        let dst = self.full(to, false)?;
-        if replace {
-            fs::rename(&src, &dst).map_err(|e| map_io(e, &src, "renaming"))?;
-        } else {
-            match fs::hard_link(&src, &dst) {
-                Ok(()) => {
-                    if let Err(e) = fs::remove_file(&src) {
-                        // Leave things as they were: the rename did not happen.
-                        let _ = fs::remove_file(&dst);
-                        return Err(map_io(e, &src, "removing the old name"));
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    return Err(TransportError::AlreadyExists(dst.display().to_string()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Err(map_io(e, &src, "renaming"));
-                }
-                // No hard links here (EPERM on FAT and for folders,
-                // EOPNOTSUPP/ENOSYS on some FUSE file systems, EXDEV, EMLINK):
-                // check then rename, which is not atomic against a concurrent
-                // creator of `dst`.
-                Err(_) => {
-                    match fs::symlink_metadata(&dst) {
-                        Ok(_) => {
-                            return Err(TransportError::AlreadyExists(dst.display().to_string()));
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(map_io(e, &dst, "checking")),
-                    }
-                    fs::rename(&src, &dst).map_err(|e| map_io(e, &src, "renaming"))?;
-                }
-            }
-        }
-        sync_dir(parent(&dst))?;
-        if parent(&src) != parent(&dst) {
-            sync_dir(parent(&src))?;
-        }
-        Ok(())
+    fn put(
+        &mut self,
+        path: &str,
+        mode: PutMode,
+    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+        check_path(path, false)?;
+        let (staged, (file, full)) = staging::create(self, Some(path), create_new)?;
+        Ok(Box::new(LocalWriter {
+            out: Some(BufWriter::with_capacity(WRITE_BUF, file)),
+            path: full,
+            written: 0,
+            kind: Kind::Put {
+                t: self.clone(),
+                staged,
+                target: path.to_owned(),
+                mode,
+            },
+        }))
+    }
+
+    fn begin_upload(&mut self, path: &str) -> Result<Upload, TransportError> {
+        staging::begin_upload(self, path, |t, name| {
+            let (file, full) = create_new(t, name)?;
+            file.sync_all().map_err(|e| map_io(e, &full, "syncing"))
+        })
+    }
+
+    fn write_part(
+        &mut self,
+        up: &Upload,
+        offset: u64,
+    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+        staging::check_upload(up)?;
+        let (file, full) = self.open_at(&up.token, offset)?;
+        Ok(Box::new(LocalWriter {
+            out: Some(BufWriter::with_capacity(WRITE_BUF, file)),
+            path: full,
+            written: 0,
+            kind: Kind::Part { offset },
+        }))
+    }
+
+    fn finish_upload(&mut self, up: Upload, len: u64, mode: PutMode) -> Result<(), TransportError> {
+        let shown = self.full(&up.path, false)?.display().to_string();
+        staging::finish_upload(self, up, len, mode, &shown)
+    }
+
+    fn abort_upload(&mut self, up: Upload) {
+        staging::abort_upload(self, &up);
     }
 
     fn remove(&mut self, path: &str) -> Result<(), TransportError> {
-        let full = self.full(path, false)?;
-        fs::remove_file(&full).map_err(|e| map_io(e, &full, "removing"))
+        self.remove_file(path)
+    }
+
+    fn sweep_staging(&mut self, older_than: u64) -> Result<usize, TransportError> {
+        staging::sweep(self, older_than)
+    }
+
+    fn is_staging_leftover(&mut self, entry: &Entry) -> Result<bool, TransportError> {
+        staging::is_leftover(self, entry)
     }
 }
 
-/// Reads a local file, with errors naming it.
+/// Reads a local file (or a range of it), with errors naming it.
 struct LocalReader {
-    file: File,
+    file: io::Take<File>,
     path: PathBuf,
 }
 
-impl Read for LocalReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.file
-            .read(buf)
-            .map_err(|e| io::Error::new(e.kind(), format!("reading {}: {e}", self.path.display())))
+impl RemoteRead for LocalReader {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
+        loop {
+            match self.file.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => return r.map_err(|e| map_io(e, &self.path, "reading")),
+            }
+        }
     }
+}
+
+/// What a [`LocalWriter`] writes.
+enum Kind {
+    /// A whole file, staged at `staged` and moved to `target` by `finish`.
+    Put {
+        t: LocalTransport,
+        staged: String,
+        target: String,
+        mode: PutMode,
+    },
+    /// A part of an upload from `offset`; the upload's owner cleans up.
+    Part { offset: u64 },
 }
 
 /// A local file being written; see [`RemoteWrite`].
 struct LocalWriter {
     /// `None` once finished.
     out: Option<BufWriter<File>>,
+    /// The file written (for a put: the staging file).
     path: PathBuf,
     written: u64,
-    /// `Some(offset)` for a range writer ([`Transport::write_at`]), which
-    /// neither owns the file nor knows its final size.
-    range_from: Option<u64>,
+    kind: Kind,
 }
 
-impl Write for LocalWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let out = self
-            .out
-            .as_mut()
-            .ok_or_else(|| io::Error::other("write after finish"))?;
-        let n = out.write(buf)?;
-        self.written += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self.out.as_mut() {
-            Some(out) => out.flush(),
-            None => Ok(()),
+impl LocalWriter {
+    /// Flush, sync and check the size of what was written.
+    fn complete(&mut self, out: BufWriter<File>) -> io::Result<()> {
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        let len = file.metadata()?.len();
+        let ok = match self.kind {
+            Kind::Put { .. } => len == self.written,
+            Kind::Part { offset } => len >= offset + self.written,
+        };
+        if !ok {
+            return Err(io::Error::other(format!(
+                "size is {len} bytes after writing {}",
+                self.written
+            )));
         }
+        Ok(())
     }
 }
 
 impl RemoteWrite for LocalWriter {
+    fn write_all(&mut self, buf: &[u8]) -> Result<(), TransportError> {
+        let Some(out) = self.out.as_mut() else {
+            return Err(map_io(
+                io::Error::other("write after finish"),
+                &self.path,
+                "writing",
+            ));
+        };
+        out.write_all(buf)
+            .map_err(|e| map_io(e, &self.path, "writing"))?;
+        self.written += buf.len() as u64;
+        Ok(())
+    }
+
     fn finish(mut self: Box<Self>) -> Result<(), TransportError> {
-        let path = self.path.clone();
         let Some(out) = self.out.take() else {
             return Ok(());
         };
-        let result = (|| {
-            let file = out.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
-            let len = file.metadata()?.len();
-            let ok = match self.range_from {
-                None => len == self.written,
-                Some(offset) => len >= offset + self.written,
-            };
-            if !ok {
-                return Err(io::Error::other(format!(
-                    "size is {len} bytes after writing {}",
-                    self.written
-                )));
+        if let Err(e) = self.complete(out) {
+            if let Kind::Put { t, staged, .. } = &mut self.kind {
+                let _ = t.remove_file(staged);
             }
-            Ok(())
-        })();
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                if self.range_from.is_none() {
-                    let _ = fs::remove_file(&path);
-                }
-                Err(map_io(e, &path, "writing"))
-            }
+            return Err(map_io(e, &self.path, "writing"));
+        }
+        match &mut self.kind {
+            Kind::Put {
+                t,
+                staged,
+                target,
+                mode,
+            } => staging::commit(t, staged, target, *mode),
+            Kind::Part { .. } => Ok(()),
         }
     }
 }
 
 impl Drop for LocalWriter {
     fn drop(&mut self) {
-        if self.out.take().is_some() && self.range_from.is_none() {
+        if self.out.take().is_some()
+            && let Kind::Put { t, staged, .. } = &mut self.kind
+        {
             // Not finished: never leave something that looks complete.
-            let _ = fs::remove_file(&self.path);
+            let _ = t.remove_file(staged);
         }
     }
 }

@@ -21,7 +21,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::TransportError;
+use super::error::TransportError;
 
 /// Where a vault lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,22 +305,22 @@ fn clean_remote_root(path: &str) -> String {
     }
 }
 
-/// Decode `%XX` escapes; `None` on a malformed escape or invalid UTF-8.
+/// Decode `%XX` escapes; `None` on a malformed escape (`%` not followed
+/// by two hex digits, which the decoder would pass through as text) or
+/// invalid UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let well_formed = s.split('%').skip(1).all(|rest| {
+        rest.as_bytes()
+            .get(..2)
+            .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }
 
 #[cfg(test)]
@@ -379,6 +379,9 @@ mod tests {
             "sftp://[::1/x",
             "sftp://[::1]x/x",
             "sftp://h/%zz",
+            "sftp://h/a%2",
+            "sftp://h/a%",
+            "sftp://h/%é1",
             "sftp://h/%00",
             "sftp://h/%ff",
             "sftp://h/x?y",

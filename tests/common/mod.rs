@@ -7,9 +7,7 @@ pub mod cli;
 pub mod cutproxy;
 pub mod sshd;
 
-use std::io::{Read, Write};
-
-use vault::transport::{Transport, TransportError};
+use vault::transport::{PutMode, Transport, TransportError};
 
 /// Deterministic, non-repeating-looking test bytes.
 pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
@@ -24,11 +22,17 @@ pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-/// Write `data` to a new file `path` in writes of `step` bytes, and finish.
+/// Put `data` at `path` (refusing an existing file) in writes of `step`
+/// bytes, and finish.
 pub fn put(t: &mut dyn Transport, path: &str, data: &[u8], step: usize) {
+    put_mode(t, path, data, step, PutMode::New);
+}
+
+/// Put `data` at `path` with `mode` in writes of `step` bytes, and finish.
+pub fn put_mode(t: &mut dyn Transport, path: &str, data: &[u8], step: usize, mode: PutMode) {
     let mut w = t
-        .create(path)
-        .unwrap_or_else(|e| panic!("create {path}: {e}"));
+        .put(path, mode)
+        .unwrap_or_else(|e| panic!("put {path}: {e}"));
     for chunk in data.chunks(step.max(1)) {
         w.write_all(chunk)
             .unwrap_or_else(|e| panic!("write {path}: {e}"));

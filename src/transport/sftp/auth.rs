@@ -27,8 +27,11 @@ use base64::engine::general_purpose::STANDARD;
 use ssh2::{ErrorCode, KeyboardInteractivePrompt, Prompt, Session};
 use zeroize::Zeroizing;
 
-use super::Params;
-use crate::transport::{AgentSocket, TransportError};
+use super::connect::Params;
+use super::error::SshError;
+use super::status::{is_connection_error, session_error};
+use crate::transport::error::TransportError;
+use crate::transport::options::AgentSocket;
 
 /// What authenticated a session.
 pub(crate) enum Credential {
@@ -53,7 +56,7 @@ const ERROR_FILE: i32 = libssh2_sys::LIBSSH2_ERROR_FILE;
 /// Errors meaning the connection is gone: stop trying.
 fn is_fatal(e: &ssh2::Error) -> bool {
     match e.code() {
-        ErrorCode::Session(c) => super::is_connection_error(c),
+        ErrorCode::Session(c) => is_connection_error(c),
         ErrorCode::SFTP(_) => false,
     }
 }
@@ -69,14 +72,17 @@ pub(crate) fn authenticate(
     let methods = match super::ffi::userauth_list(sess, user) {
         Ok(Some(m)) => m,
         Ok(None) => return Ok(Credential::None),
-        Err(e) => return Err(super::session_error(host, &e, "starting authentication")),
+        Err(e) => return Err(session_error(host, &e, "starting authentication")),
     };
     let allows = |m: &str| methods.split(',').any(|x| x == m);
     let mut tried: Vec<String> = Vec::new();
-    let auth_failed = |tried: Vec<String>| TransportError::AuthFailed {
-        user: user.to_owned(),
-        host: host.to_owned(),
-        tried,
+    let auth_failed = |tried: Vec<String>| -> TransportError {
+        SshError::AuthFailed {
+            user: user.to_owned(),
+            host: host.to_owned(),
+            tried,
+        }
+        .into()
     };
 
     if let Some(h) = hint

@@ -36,7 +36,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::transport::TransportError;
+use super::error::SshError;
+use super::glob::{pattern_list_matches, wildmatch};
+use crate::transport::error::TransportError;
 
 /// How to treat host keys, from `StrictHostKeyChecking` and `--accept-new`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,11 +163,12 @@ struct Parser {
 }
 
 fn err(file: &Path, line: usize, message: impl Into<String>) -> TransportError {
-    TransportError::SshConfig {
+    SshError::Config {
         file: file.to_owned(),
         line,
         message: message.into(),
     }
+    .into()
 }
 
 fn set_once<T>(slot: &mut Option<T>, active: bool, value: T) {
@@ -597,54 +600,6 @@ fn host_matches(host: &str, patterns: &[String]) -> bool {
     matched
 }
 
-/// OpenSSH's `match_pattern_list` for a comma-separated list: `Some(true)` if
-/// a positive pattern matches and no negated one does, `Some(false)` if a
-/// negated pattern matches, `None` if nothing matches. Case-insensitive.
-pub(crate) fn pattern_list_matches(s: &str, list: &str) -> Option<bool> {
-    let s = s.to_ascii_lowercase();
-    let mut result = None;
-    for p in list.split(',') {
-        let (neg, pat) = match p.strip_prefix('!') {
-            Some(rest) => (true, rest),
-            None => (false, p),
-        };
-        if wildmatch(&pat.to_ascii_lowercase(), &s) {
-            if neg {
-                return Some(false);
-            }
-            result = Some(true);
-        }
-    }
-    result
-}
-
-/// Glob match with `*` (any run) and `?` (any one character), in linear
-/// time per backtrack point (no exponential blow-up on hostile patterns).
-pub(crate) fn wildmatch(pattern: &str, s: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = s.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        // `*` first: a `*` in the name must not be matched as a literal,
-        // which would drop the backtrack point (found by fuzzing).
-        if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -660,28 +615,6 @@ mod tests {
     fn get(config: &str, alias: &str) -> HostConfig {
         let home = home_with(config);
         resolve(home.path(), alias, None, None, "me").expect("resolve")
-    }
-
-    #[test]
-    fn wildmatch_basics() {
-        assert!(wildmatch("*", ""));
-        assert!(wildmatch("a*c", "abbbc"));
-        assert!(wildmatch("a?c", "abc"));
-        assert!(!wildmatch("a?c", "ac"));
-        assert!(wildmatch("*.example.com", "x.example.com"));
-        assert!(!wildmatch("*.example.com", "example.com"));
-        assert!(wildmatch("[h]:22*", "[h]:2222"));
-        // Pathological pattern stays fast.
-        let s = "a".repeat(5000);
-        assert!(!wildmatch(&"*a".repeat(50).replace("a", "a*b"), &s));
-    }
-
-    #[test]
-    fn a_star_in_the_name_does_not_defeat_a_star_pattern() {
-        assert!(wildmatch("a*", "a**b"));
-        assert!(wildmatch("xcaHaaxxby?c*", "xcaHaaxxby?c***x#"));
-        assert!(wildmatch("*b", "**b"));
-        assert!(!wildmatch("a*c", "a**b"));
     }
 
     #[test]
@@ -783,7 +716,7 @@ Host *
     fn bad_values_name_file_and_line() {
         let home = home_with("Host x\n\n  Port abc\n");
         match resolve(home.path(), "x", None, None, "me") {
-            Err(TransportError::SshConfig { line, file, .. }) => {
+            Err(TransportError::Ssh(SshError::Config { line, file, .. })) => {
                 assert_eq!(line, 3);
                 assert!(file.ends_with(".ssh/config"));
             }
@@ -810,7 +743,7 @@ Host *
         );
         let home = home_with("Port 2\n\nIdentityFile ~/%z\n");
         match resolve(home.path(), "x", None, None, "me") {
-            Err(TransportError::SshConfig { line, .. }) => assert_eq!(line, 3),
+            Err(TransportError::Ssh(SshError::Config { line, .. })) => assert_eq!(line, 3),
             other => panic!("{other:?}"),
         }
     }
@@ -876,7 +809,7 @@ Match !host q all
         let home = home_with("Include config\n");
         assert!(matches!(
             resolve(home.path(), "h", None, None, "me"),
-            Err(TransportError::SshConfig { .. })
+            Err(TransportError::Ssh(SshError::Config { .. }))
         ));
     }
 
@@ -891,13 +824,5 @@ Match !host q all
         assert_eq!(c.server_alive_interval, Some(7));
         assert!(c.batch_mode && c.identities_only);
         assert_eq!(c.host_key_alias.as_deref(), Some("hk"));
-    }
-
-    #[test]
-    fn pattern_lists() {
-        assert_eq!(pattern_list_matches("a.b", "*.b,!x.b"), Some(true));
-        assert_eq!(pattern_list_matches("x.b", "*.b,!x.b"), Some(false));
-        assert_eq!(pattern_list_matches("c", "*.b"), None);
-        assert_eq!(pattern_list_matches("[H]:22", "[h]:22"), Some(true));
     }
 }

@@ -33,8 +33,8 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use sha2::{Digest, Sha256};
 use ssh2::{CheckResult, KnownHostFileKind, Session};
 
-use super::config::pattern_list_matches;
-use crate::transport::TransportError;
+use super::glob::pattern_list_matches;
+use crate::transport::error::TransportError;
 
 /// The key a server presented.
 #[derive(Debug, Clone)]

@@ -1,0 +1,60 @@
+//! How to connect: the command-line flags that matter to a transport
+//! (known-hosts policy, identity, prompting, agent, timeouts).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where ssh-agent is found, for [`ConnectOptions::agent`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AgentSocket {
+    /// `$SSH_AUTH_SOCK`, as OpenSSH does (the default).
+    #[default]
+    FromEnv,
+    /// This socket.
+    Path(PathBuf),
+    /// Do not use an agent.
+    Disabled,
+}
+
+/// How to connect: the command-line flags that matter to a transport.
+///
+/// `Default` gives OpenSSH's behaviour: `$HOME`, `$SSH_AUTH_SOCK`, prompts
+/// only when standard input is a terminal, unknown hosts refused.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ConnectOptions {
+    /// Record the key of a host not yet in known_hosts (`--accept-new`).
+    /// A changed key is refused regardless.
+    pub accept_new: bool,
+    /// An identity file to try before any configured one (`-i`).
+    pub identity: Option<PathBuf>,
+    /// Whether passphrases and passwords may be asked on the terminal
+    /// (`/dev/tty`, so this works even when standard input is a pipe).
+    /// Without it, nothing ever prompts (and nothing hangs). Defaults to
+    /// whether standard input is a terminal; `BatchMode yes` in the ssh
+    /// config turns it off.
+    pub interactive: bool,
+    /// The home folder holding `.ssh/` (defaults to `$HOME`).
+    pub home: Option<PathBuf>,
+    /// Which ssh-agent to use.
+    pub agent: AgentSocket,
+    /// Overrides the ssh config's `ConnectTimeout` (default 20 seconds).
+    pub connect_timeout: Option<Duration>,
+    /// Longest a single network operation may wait once connected.
+    pub io_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        use std::io::IsTerminal;
+        ConnectOptions {
+            accept_new: false,
+            identity: None,
+            interactive: std::io::stdin().is_terminal(),
+            home: None,
+            agent: AgentSocket::FromEnv,
+            connect_timeout: None,
+            io_timeout: Duration::from_secs(120),
+        }
+    }
+}
