@@ -230,6 +230,27 @@ fn multipart_from_several_connections() {
         .unwrap();
     assert!(get(&mut t, "objects/big.p") == *data);
 
+    // Ranges of 17 MB: two parts each, so part numbers have gaps (1, 2, 4,
+    // 5, 7, ...); the completion must name each part by its own number.
+    let data2 = Arc::new(pattern((3 * 260 * CHUNK) as usize, 11));
+    let up = t.begin_upload("objects/gaps.p").unwrap();
+    std::thread::scope(|s| {
+        for k in 0..3u64 {
+            let mut c = t.reconnect().unwrap();
+            let (up, data2) = (up.clone(), Arc::clone(&data2));
+            s.spawn(move || {
+                let (off, len) = (k * 260 * CHUNK, 260 * CHUNK);
+                let mut pw = c.write_part(&up, off).unwrap();
+                for piece in data2[off as usize..(off + len) as usize].chunks(1 << 20) {
+                    pw.write_all(piece).unwrap();
+                }
+                pw.finish().unwrap();
+            });
+        }
+    });
+    t.finish_upload(up, data2.len() as u64, PutMode::New).unwrap();
+    assert!(get(&mut t, "objects/gaps.p") == *data2, "regression: parts with gaps in their numbers");
+
     // A second upload to the same name with New: refused, nothing replaced,
     // and the upload is aborted (the sweep finds nothing).
     let up = t.begin_upload("objects/big.p").unwrap();

@@ -5,7 +5,8 @@
 //! version the writer did not read). A store that ignores those headers
 //! accepts both requests and silently overwrites, so the backend asks
 //! once, at connect: under the vault prefix it writes a probe object
-//! `tmp/probe.HEX16.tmp` with `If-None-Match: *` (must succeed), again
+//! `probe.HEX16.tmp` (at the vault's root, not in a sub-prefix: SeaweedFS
+//! keeps an emptied sub-prefix listed as a folder) with `If-None-Match: *` (must succeed), again
 //! with `If-None-Match: *` (must be refused with 412), then with a wrong
 //! `If-Match` (must be refused with 412), and removes it. Any other answer
 //! refuses the store with [`S3Error::NoConditionalWrites`], unless the user
@@ -16,6 +17,17 @@ use super::S3Error;
 use super::client::Client;
 use crate::transport::TransportError;
 
+/// The probe object's name starts with this, then 16 hex digits and `.tmp`.
+pub(crate) const PROBE_PREFIX: &str = "probe.";
+
+/// Whether `name` (an entry of the vault root) is a probe object a
+/// connection could not remove (it crashed in between).
+pub(crate) fn is_probe_name(name: &str) -> bool {
+    name.strip_prefix(PROBE_PREFIX)
+        .and_then(|r| r.strip_suffix(".tmp"))
+        .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// Probe; `Ok` when both conditions are honoured.
 pub(crate) fn conditional_writes(c: &Client) -> Result<(), TransportError> {
     let mut id = [0u8; 8];
@@ -24,7 +36,7 @@ pub(crate) fn conditional_writes(c: &Client) -> Result<(), TransportError> {
         source: std::io::Error::other(e.to_string()),
     })?;
     let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
-    let path = format!("tmp/probe.{hex}.tmp");
+    let path = format!("{PROBE_PREFIX}{hex}.tmp");
     let key = c.key(&path);
     let put = |headers: &[(&str, &str)]| -> Result<u16, TransportError> {
         let act = c.bucket.put_object(Some(c.creds()), &key);

@@ -28,6 +28,7 @@ use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use rusty_s3::actions::{CompleteMultipartUpload, CreateMultipartUpload, ListObjectsV2, ListParts};
+use instant_xml::ToXml;
 use rusty_s3::{Method, S3Action};
 
 use super::client::{Client, Response};
@@ -418,7 +419,7 @@ impl S3Transport {
             abort(&self.client, &key, &up.token);
             return Ok(());
         }
-        let etags: Vec<&str> = parts.iter().map(|(_, e, _)| e.as_str()).collect();
+        let etags: Vec<(u16, &str)> = parts.iter().map(|(n, e, _)| (*n, e.as_str())).collect();
         let etag = complete(
             &self.client,
             &up.path,
@@ -599,20 +600,46 @@ fn list_parts(
     Ok(out)
 }
 
+/// The body of CompleteMultipartUpload, with each part's own number.
+/// (rusty-s3's action numbers the ETags it is given 1, 2, 3, ...; the part
+/// numbers here have gaps, so the body is built from this instead.)
+#[derive(ToXml)]
+#[xml(rename = "CompleteMultipartUpload")]
+struct CompleteBody<'a> {
+    parts: Vec<CompletePart<'a>>,
+}
+
+#[derive(ToXml)]
+#[xml(rename = "Part")]
+struct CompletePart<'a> {
+    #[xml(rename = "PartNumber")]
+    number: u16,
+    #[xml(rename = "ETag")]
+    etag: &'a str,
+}
+
 fn complete(
     c: &Client,
     path: &str,
     key: &str,
     id: &str,
-    etags: &[&str],
+    parts: &[(u16, &str)],
     cond: Option<&(&'static str, String)>,
     mode: PutMode,
 ) -> Result<Option<String>, TransportError> {
-    let act =
-        CompleteMultipartUpload::new(&c.bucket, Some(c.creds()), key, id, etags.iter().copied());
-    let body = act.clone().body();
-    let headers: Vec<(&str, &str)> = cond.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let ctx = "completing an upload of";
+    let body = CompleteBody {
+        parts: parts
+            .iter()
+            .map(|&(number, etag)| CompletePart { number, etag })
+            .collect(),
+    };
+    let body = instant_xml::to_string(&body).map_err(|e| S3Error::BadResponse {
+        context: format!("{ctx} {path}"),
+        detail: format!("cannot build the request: {e}"),
+    })?;
+    let act = CompleteMultipartUpload::new(&c.bucket, Some(c.creds()), key, id, std::iter::empty());
+    let headers: Vec<(&str, &str)> = cond.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let resp = c.send(act, &headers, body.as_bytes(), ctx)?;
     match resp.status().as_u16() {
         200 => {
@@ -775,7 +802,8 @@ impl S3Writer {
                 let n = self.buf.len();
                 self.send_part(n)?;
                 let (id, etags) = self.upload.as_ref().expect("checked");
-                let etags: Vec<&str> = etags.iter().map(String::as_str).collect();
+                let etags: Vec<(u16, &str)> =
+                    (1u16..).zip(etags.iter().map(String::as_str)).collect();
                 let r = complete(
                     &self.client,
                     &self.path,
@@ -923,6 +951,9 @@ impl Transport for S3Transport {
     }
     fn sweep_staging(&mut self, older_than: u64) -> Result<usize, TransportError> {
         S3Transport::sweep_staging(self, older_than)
+    }
+    fn is_staging_leftover(&mut self, entry: &Entry) -> Result<bool, TransportError> {
+        Ok(!entry.is_dir && probe::is_probe_name(&entry.name))
     }
 }
 
