@@ -248,8 +248,12 @@ fn multipart_from_several_connections() {
             });
         }
     });
-    t.finish_upload(up, data2.len() as u64, PutMode::New).unwrap();
-    assert!(get(&mut t, "objects/gaps.p") == *data2, "regression: parts with gaps in their numbers");
+    t.finish_upload(up, data2.len() as u64, PutMode::New)
+        .unwrap();
+    assert!(
+        get(&mut t, "objects/gaps.p") == *data2,
+        "regression: parts with gaps in their numbers"
+    );
 
     // A second upload to the same name with New: refused, nothing replaced,
     // and the upload is aborted (the sweep finds nothing).

@@ -27,8 +27,8 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
-use rusty_s3::actions::{CompleteMultipartUpload, CreateMultipartUpload, ListObjectsV2, ListParts};
 use instant_xml::ToXml;
+use rusty_s3::actions::{CompleteMultipartUpload, CreateMultipartUpload, ListObjectsV2, ListParts};
 use rusty_s3::{Method, S3Action};
 
 use super::client::{Client, Response};
@@ -356,6 +356,24 @@ impl S3Transport {
     /// A writer for the bytes of `up` from `offset` on.
     pub fn write_part(&mut self, up: &Upload, offset: u64) -> Result<S3PartWriter, TransportError> {
         check_path(&up.path, false)?;
+        // Upload ids are URL-safe; one that is not a clean name was not
+        // made by begin_upload.
+        check_path(&up.token, false)?;
+        // One cheap request, so that an aborted or unknown upload fails
+        // here (NotFound), not after a part's worth of bytes.
+        let key = self.client.key(&up.path);
+        let mut act = ListParts::new(
+            &self.client.bucket,
+            Some(self.client.creds()),
+            &key,
+            &up.token,
+        );
+        act.set_max_parts(1);
+        let ctx = "checking the upload of";
+        let resp = self.client.send(act, &[], &[], ctx)?;
+        if resp.status().as_u16() != 200 {
+            return Err(self.client.status_error(resp, &up.path, ctx));
+        }
         Ok(S3PartWriter {
             client: Arc::clone(&self.client),
             path: up.path.clone(),
@@ -375,6 +393,8 @@ impl S3Transport {
         len: u64,
         mode: PutMode,
     ) -> Result<(), TransportError> {
+        check_path(&up.path, false)?;
+        check_path(&up.token, false)?;
         let r = self.try_finish_upload(&up, len, mode);
         if r.is_err() {
             abort(&self.client, &self.client.key(&up.path), &up.token);
