@@ -78,3 +78,19 @@ pub(crate) fn conditional_writes(c: &Client) -> Result<(), TransportError> {
         .into()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn probe_names() {
+        assert!(super::is_probe_name("probe.0123456789abcdef.tmp"));
+        for n in [
+            "probe.0123.tmp",
+            "probe.0123456789abcdefg.tmp",
+            "VAULT",
+            "probe.0123456789abcdef",
+        ] {
+            assert!(!super::is_probe_name(n), "{n}");
+        }
+    }
+}

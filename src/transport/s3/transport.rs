@@ -478,6 +478,12 @@ impl S3Transport {
         }
     }
 
+    /// Whether `entry` of `list("")` is only a probe object a crashed
+    /// connection left behind (the trait's `is_staging_leftover`).
+    pub fn is_staging_leftover(&mut self, entry: &Entry) -> Result<bool, TransportError> {
+        Ok(!entry.is_dir && probe::is_probe_name(&entry.name))
+    }
+
     /// Abort this location's multipart uploads initiated before
     /// `older_than` (seconds since the epoch). Returns how many.
     pub fn sweep_staging(&mut self, older_than: u64) -> Result<usize, TransportError> {
