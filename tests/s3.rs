@@ -538,3 +538,56 @@ fn cluster_read_survives_or_fails_cleanly_when_a_volume_server_stops() {
         "the replica serves the object"
     );
 }
+
+/// The remote commands end to end through the real binary, configured
+/// only through the environment the AWS tools use.
+#[test]
+fn cli_push_pull_ls_mv_rm_over_s3() {
+    let w = Weed::start();
+    let home = w.home();
+    let vault = |args: &[&str]| {
+        let mut c = assert_cmd::Command::cargo_bin("vault").expect("vault binary");
+        c.current_dir(&home)
+            .env_remove("VAULT_HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("VAULT_PASSPHRASE_FILE")
+            .env_remove("VAULT_PASSPHRASE_COMMAND")
+            .envs(w.env())
+            .args(args);
+        c
+    };
+    vault(&["keygen", "--no-passphrase"]).assert().success();
+    let big = pattern(40 << 20, 21);
+    std::fs::write(home.join("big.bin"), &big).unwrap();
+    std::fs::write(home.join("note.txt"), b"a small note").unwrap();
+    let url = format!("s3://{BUCKET}/cli");
+    vault(&["push", "--threads", "3", "big.bin", &url])
+        .assert()
+        .success();
+    vault(&["push", "note.txt", &url]).assert().success();
+    let out = vault(&["ls", &url]).output().unwrap();
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        listing.contains("big.bin") && listing.contains("note.txt"),
+        "{listing}"
+    );
+    vault(&["pull", "--threads", "3", &url, "big.bin", "-o", "big.back"])
+        .assert()
+        .success();
+    assert!(std::fs::read(home.join("big.back")).unwrap() == big);
+    vault(&["push", "note.txt", &url]).assert().failure();
+    vault(&["mv", &url, "note.txt", "renamed.txt"])
+        .assert()
+        .success();
+    vault(&["pull", &url, "renamed.txt", "-o", "-"])
+        .assert()
+        .success()
+        .stdout("a small note");
+    vault(&["rm", &url, "renamed.txt"]).assert().success();
+    let out = vault(&["ls", &url]).output().unwrap();
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        !listing.contains("renamed.txt") && listing.contains("big.bin"),
+        "{listing}"
+    );
+}
