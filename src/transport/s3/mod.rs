@@ -16,13 +16,27 @@
 //! - `xml`: the one response rusty-s3 does not parse;
 //! - `error`: [`S3Error`].
 //!
-//! Why rusty-s3 + ureq, measured against `aws-sdk-s3` and `object_store`
-//! (both async, tokio + hyper): a third of the crates and build time, a
-//! quarter of the binary growth, no runtime to hide behind a blocking
-//! CLI, equal throughput against the same store (the store is the
-//! bottleneck), and parts streamed from the caller's buffers; the price is
-//! doing the credential chain and ListMultipartUploads here. The figures
-//! are in the S3 section of `docs/FORMAT.md`.
+//! Why rusty-s3 + ureq (measured against `aws-sdk-s3` + `aws-config` and
+//! `object_store`, each driving the same SeaweedFS on loopback; 2026-12):
+//!
+//! | | rusty-s3 + ureq | object_store | aws-sdk-s3 |
+//! |---|---|---|---|
+//! | crates (normal deps) | 83 | 137 | 189 |
+//! | binary growth over hello-world | +3.9 MB | +10.2 MB | +24.2 MB |
+//! | 1 GiB PUT, 4 parallel parts | 57-62 MB/s | 61-62 MB/s | 53-56 MB/s |
+//! | 1 GiB ranged GET, 4 parallel | 549-725 MB/s | 429-464 MB/s | 585-622 MB/s |
+//! | client CPU, PUT + GET | 1.5 s | 2.6 s | 2.8 s |
+//! | peak RSS | 6 MB | 73 MB | 230-240 MB |
+//! | If-None-Match on completing an upload | yes | no | yes |
+//! | runtime | none | tokio | tokio |
+//!
+//! Uploads are bound by the store (curl gets the same); the lighter client
+//! reads as fast and costs half the CPU, streams a part from any reader,
+//! and needs no runtime behind a blocking CLI. object_store cannot make a
+//! multipart completion conditional, which no-replace pushes of large
+//! payloads need. The price is doing here what the SDK does: the profile
+//! files, `AWS_CA_BUNDLE` (the Rust SDK does not read it either), and
+//! ListMultipartUploads (signed with rusty-s3's public signer).
 //!
 //! May import: `crate::transport` (the trait's types) and nothing above.
 
