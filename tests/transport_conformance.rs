@@ -514,3 +514,43 @@ fn sftp_relative_root_is_under_the_login_folder() {
         t.describe()
     );
 }
+
+/// S3 (a real SeaweedFS) passes every check whose meaning object storage
+/// shares. Left out, by nature of the store rather than by choice: folder
+/// semantics (`mkdir_all_is_idempotent`, `list_and_stat`,
+/// the puts into a missing folder of `put_new_is_exclusive` and
+/// `put_replace_replaces`: there are no folders
+/// on S3, a prefix exists while objects are below it), parts below S3's
+/// 5 MiB minimum (`uploads_from_several_connections` cuts at 1 MiB; tests/s3.rs
+/// covers uploads from several connections with real part sizes), and the
+/// file-time sweep (tests/s3.rs covers S3's sweep of incomplete uploads).
+#[test]
+fn s3_backend_conforms() {
+    let w = common::seaweedfs::Weed::start();
+    let env = w.env();
+    let loc = Location::parse(&format!("s3://{}/vault", common::seaweedfs::BUCKET)).expect("parse");
+    let Location::S3(target) = loc else {
+        panic!("not an S3 location")
+    };
+    let mut s3 = vault::transport::S3Transport::connect_with_env(
+        &target,
+        &ConnectOptions::default(),
+        &|k: &str| env.get(k).cloned(),
+    )
+    .unwrap_or_else(|e| panic!("connect: {e}\n{}", w.logs()));
+    let t: &mut dyn Transport = &mut s3;
+    t.mkdir_all("").expect("mkdir_all of the root");
+    properties_are_sane(t);
+    round_trips(t);
+    put_new_never_clobbers(t);
+    put_replace_is_atomic_for_readers(t);
+    remove_and_not_found(t);
+    bad_paths_are_refused(t);
+    unfinished_writes_are_not_visible(t);
+    spaces_and_unicode(t);
+    // What put_replace_replaces leaves, without its folder check.
+    put(t, "rr/dst", b"old", 3);
+    put_mode(t, "rr/dst", b"new", 3, PutMode::Replace);
+    reconnect_sees_the_same_files(t);
+    aborted_and_failed_uploads_leave_nothing(t);
+}

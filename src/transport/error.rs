@@ -91,4 +91,7 @@ pub enum TransportError {
     /// backends do not inherit it.
     #[error(transparent)]
     Ssh(#[from] SshError),
+    /// What only an S3-compatible store reports.
+    #[error(transparent)]
+    S3(#[from] super::S3Error),
 }

@@ -5,6 +5,9 @@
 //! - `sftp://[user@]host[:port][/path]`: percent-escapes are decoded in the
 //!   user and the path; an IPv6 host is written `[::1]`; `/~/x` (or no path
 //!   at all) is relative to the login folder, any other path is absolute;
+//! - `s3://BUCKET[/PREFIX]`: a key prefix in a bucket of an S3-compatible
+//!   store (bucket names follow AWS's rules, 3 to 63 characters; the prefix
+//!   is a clean relative path; see `s3::config` for endpoint and credentials);
 //! - any other `scheme://` is refused rather than misread;
 //! - a path starting with `/`, `./`, `../` or `~` is local (`~` and `~/` are
 //!   expanded from `$HOME` when connecting);
@@ -30,6 +33,8 @@ pub enum Location {
     Local(PathBuf),
     /// A folder on an SFTP server.
     Sftp(SftpTarget),
+    /// A prefix in a bucket of an S3-compatible store.
+    S3(super::S3Target),
 }
 
 /// The parts of an SFTP location, before `~/.ssh/config` is applied.
@@ -70,6 +75,11 @@ impl Location {
         if let Some(rest) = strip_prefix_ci(input, "sftp://") {
             return parse_sftp_url(rest).map_err(|r| bad(&r));
         }
+        if let Some(rest) = strip_prefix_ci(input, "s3://") {
+            return super::s3::parse_s3_url(rest)
+                .map(Location::S3)
+                .map_err(|r| bad(&r));
+        }
         if let Some(scheme_end) = input.find("://") {
             let scheme = &input[..scheme_end];
             if !scheme.is_empty()
@@ -106,7 +116,14 @@ impl fmt::Display for Location {
         match self {
             Location::Local(p) => write!(f, "{}", p.display()),
             Location::Sftp(t) => write!(f, "{t}"),
+            Location::S3(t) => write!(f, "{t}"),
         }
+    }
+}
+
+impl fmt::Display for super::S3Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.prefix)
     }
 }
 
@@ -438,7 +455,9 @@ mod tests {
             "",
             "file://rel",
             "file://host/x",
-            "s3://bucket/x",
+            "s3://ab/x",
+            "s3://Bucket/x",
+            "s3://bucket/a//b",
             "http://h/x",
             "a\0b",
         ] {
@@ -456,6 +475,7 @@ mod tests {
             "sftp://h",
             "sftp://h/~/rel",
             "sftp://[::1]:22/x",
+            "s3://bkt/a/b",
         ] {
             let l = parse(s);
             assert_eq!(l.to_string(), s);

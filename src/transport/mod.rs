@@ -47,6 +47,7 @@ mod error;
 mod local;
 mod location;
 mod options;
+pub mod s3;
 pub mod sftp;
 mod staging;
 
@@ -55,6 +56,7 @@ pub use error::TransportError;
 pub use local::LocalTransport;
 pub use location::{Location, SftpTarget};
 pub use options::{AgentSocket, ConnectOptions};
+pub use s3::{S3Error, S3Target, S3Transport};
 pub use sftp::{SftpTransport, SshError};
 
 impl Location {
@@ -64,6 +66,7 @@ impl Location {
         match self {
             Location::Local(p) => Ok(Box::new(LocalTransport::new(p, opts.home.as_deref())?)),
             Location::Sftp(t) => Ok(Box::new(SftpTransport::connect(t, opts)?)),
+            Location::S3(t) => Ok(Box::new(S3Transport::connect(t, opts)?)),
         }
     }
 }

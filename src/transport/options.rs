@@ -42,6 +42,16 @@ pub struct ConnectOptions {
     pub connect_timeout: Option<Duration>,
     /// Longest a single network operation may wait once connected.
     pub io_timeout: Duration,
+    /// S3: the endpoint (`--endpoint`), before `AWS_ENDPOINT_URL`.
+    pub s3_endpoint: Option<String>,
+    /// S3: allow plain `http://` to an endpoint that is not on loopback
+    /// (`--insecure-plain-http`): request signatures, names and ciphertext
+    /// then cross the network unencrypted.
+    pub insecure_plain_http: bool,
+    /// S3: use a store that ignores `If-None-Match`/`If-Match`
+    /// (`--allow-unconditional-writes`): see docs/FORMAT.md for what can
+    /// then be lost.
+    pub allow_unconditional_writes: bool,
 }
 
 impl Default for ConnectOptions {
@@ -55,6 +65,9 @@ impl Default for ConnectOptions {
             agent: AgentSocket::FromEnv,
             connect_timeout: None,
             io_timeout: Duration::from_secs(120),
+            s3_endpoint: None,
+            insecure_plain_http: false,
+            allow_unconditional_writes: false,
         }
     }
 }
