@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod cutproxy;
+pub mod delayproxy;
 pub mod sshd;
 
 use std::io::{Read, Write};
