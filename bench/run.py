@@ -40,6 +40,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUITES = ["chacha20poly1305", "aes256gcm"]
 TARGETS_NOTE = "issue 6 targets, measured in this run"
+# The far-link section of results.md (bench/farlink.py writes it).
+FARLINK_BEGIN = "<!-- bench/farlink.py: begin -->"
+FARLINK_END = "<!-- bench/farlink.py: end -->"
 
 
 def parse_size(text):
@@ -366,6 +369,15 @@ def main():
         report += f"\n{sftp_error}\n"
     if sftp_failures:
         report += "\n" + "\n".join(f"- {line}" for line in sftp_failures) + "\n"
+    # bench/farlink.py keeps its own section in the same file: carry it over.
+    try:
+        with open(args.output) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = ""
+    begin, end = old.find(FARLINK_BEGIN), old.find(FARLINK_END)
+    if 0 <= begin < end:
+        report += "\n" + old[begin:end + len(FARLINK_END)] + "\n"
     with open(args.output, "w") as f:
         f.write(report)
     say(f"wrote {os.path.relpath(args.output)}")
