@@ -585,7 +585,7 @@ def main():
     a.rows = a.rows.split(",")
     if any(r % 2 for r in a.rtts):
         raise SystemExit("farlink: RTTs must be even (half goes each way)")
-    command = "python3 bench/farlink.py " + " ".join(sys.argv[1:])
+    command = " ".join(["python3 bench/farlink.py"] + sys.argv[1:])
 
     ensure_tools(not a.no_install)
     vault, server_bin = build(a.no_build)
