@@ -40,6 +40,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUITES = ["chacha20poly1305", "aes256gcm"]
 TARGETS_NOTE = "issue 6 targets, measured in this run"
+# The far-link section of results.md (bench/farlink.py writes it).
+FARLINK_BEGIN = "<!-- bench/farlink.py: begin -->"
+FARLINK_END = "<!-- bench/farlink.py: end -->"
 
 
 def parse_size(text):
@@ -73,9 +76,10 @@ def ensure_tools(install):
 
 def build(skip):
     if not skip:
-        say("cargo build --release (vault, examples/aead_speed)")
+        say("cargo build --release (vault, examples/aead_speed, examples/bench_server)")
         subprocess.run(
-            ["cargo", "build", "--release", "--bin", "vault", "--example", "aead_speed"],
+            ["cargo", "build", "--release", "--locked", "--bin", "vault", "--example", "aead_speed",
+             "--example", "bench_server"],
             cwd=ROOT,
             check=True,
         )
@@ -248,6 +252,10 @@ def main():
             peaks[label] = max(peaks[label], peak)
 
     raw = {k: statistics.median(run[k] for run in raw_runs) for k in raw_runs[0]}
+    # Only the local rows read the sealed copies: free their room for the
+    # server's copy and the downloaded one.
+    for name in [f"in.{s}.vault" for s in SUITES] + ["in.age"]:
+        os.unlink(file(name))
     sftp_rows, sftp_error = ([], None) if args.no_sftp else load_sftp(vault, plain, work)
     load_after = os.getloadavg()
 
@@ -272,19 +280,23 @@ def main():
                     cols[i] = f"{mbs[label] / mbs[ref]:.2f}x"
         rows.append((label, mbs[label], peaks[label], *cols))
     by_label = {r[0]: r[1] for r in rows}
+    sftp_failures = []
     for row in sftp_rows:
         base = row.get("baseline")
         ratio = ""
-        if base and by_label.get(base):
+        if base and by_label.get(base) and row["mb_s"]:
             ratio = f"{row['mb_s'] / by_label[base]:.2f}x {base}"
         by_label[row["label"]] = row["mb_s"]
         rows.append((row["label"], row["mb_s"], row.get("peak_mib"), "", "", ratio))
+        if row.get("error") and not row["label"].endswith(" vs rclone"):
+            sftp_failures.append(f"{row['label']} failed: {row['error']}")
 
     header = ["command", "MB/s", "peak MiB", "/ raw 1 core", "/ age", "/ rage or baseline"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, v, peak, *cols in rows:
         p = f"{peak:.1f}" if peak else ""
-        lines.append(f"| {label} | {v:.0f} | {p} | " + " | ".join(cols) + " |")
+        shown = f"{v:.0f}" if v else "failed"
+        lines.append(f"| {label} | {shown} | {p} | " + " | ".join(cols) + " |")
     table = "\n".join(lines)
 
     # The issue's targets, from this run's figures.
@@ -329,6 +341,8 @@ def main():
     print(loads)
     if sftp_error:
         print(sftp_error)
+    for line in sftp_failures:
+        print(line)
 
     report = f"""# Benchmark results
 
@@ -353,6 +367,17 @@ def main():
 """
     if sftp_error:
         report += f"\n{sftp_error}\n"
+    if sftp_failures:
+        report += "\n" + "\n".join(f"- {line}" for line in sftp_failures) + "\n"
+    # bench/farlink.py keeps its own section in the same file: carry it over.
+    try:
+        with open(args.output) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = ""
+    begin, end = old.find(FARLINK_BEGIN), old.find(FARLINK_END)
+    if 0 <= begin < end:
+        report += "\n" + old[begin:end + len(FARLINK_END)] + "\n"
     with open(args.output, "w") as f:
         f.write(report)
     say(f"wrote {os.path.relpath(args.output)}")

@@ -10,12 +10,19 @@ command wall time), `peak_mib` (median peak resident memory of the command
 and its children, from /usr/bin/time %M; None if unavailable) and
 `baseline` (the label of the row it is compared with, or None).
 
-Every client talks to one throwaway sshd on 127.0.0.1 (bench/sshd.py) whose
-`Ciphers` line allows a single SSH cipher, so OpenSSH `sftp`, libssh2 (vault)
-and rclone's Go SSH all use the same one (default
-chacha20-poly1305@openssh.com; see --cipher). Transfers of the same run are
-interleaved (sftp, vault, rclone, then again) so that machine noise hits all
-of them alike.
+Every client talks to one throwaway sshd on 127.0.0.1, started by
+examples/bench_server.rs (bench/server.py), the test harness's server,
+whose `Ciphers` line allows only chacha20-poly1305@openssh.com, so OpenSSH
+`sftp`, libssh2 (vault) and rclone's Go SSH all use the same one. Transfers
+of the same run are interleaved (sftp, vault, rclone, then again) so that
+machine noise hits all of them alike.
+
+A row that fails (a peer missing or refusing) is reported with its error
+and does not cost the other rows. The server's folder must hold a copy of
+the input and the downloaded copy beside it: the run checks the free space
+first, since a full disk shows up from the server only as SFTP's
+`SSH_FX_FAILURE` ("Failure"), which is what rclone printed on a machine
+whose temporary folder ran full (`--workdir` puts everything elsewhere).
 """
 import argparse
 import os
@@ -27,9 +34,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sshd import ALIAS, Sshd  # noqa: E402
+from server import Server  # noqa: E402
 
-DEFAULT_CIPHER = "chacha20-poly1305@openssh.com"
+CIPHER = "chacha20-poly1305@openssh.com"  # the only one tests/common/sshd.rs offers
 TIME = "/usr/bin/time"
 
 
@@ -65,8 +72,11 @@ def _rm(path):
         pass
 
 
-def _rclone_env(s, base):
-    """rclone remotes `bsftp:` (the sshd) and `bcrypt:` (crypt over it)."""
+def rclone_env(s, base, port=None):
+    """rclone remotes, all in the environment and a fresh empty config file:
+    `bsftp:` (the server, at `port`, default the server's client port),
+    `bcrypt:` (crypt over `bsftp:{srv}/rclone`) and `lcrypt:` (the same
+    crypt remote reached through the local file system, for set-up work)."""
     obscured = subprocess.run(["rclone", "obscure", "vault-bench-password"], capture_output=True,
                               text=True, check=True).stdout.strip()
     salt = subprocess.run(["rclone", "obscure", "vault-bench-salt"], capture_output=True,
@@ -78,37 +88,61 @@ def _rclone_env(s, base):
         "RCLONE_CONFIG": conf,
         "RCLONE_CONFIG_BSFTP_TYPE": "sftp",
         "RCLONE_CONFIG_BSFTP_HOST": "127.0.0.1",
-        "RCLONE_CONFIG_BSFTP_PORT": str(s.port),
-        "RCLONE_CONFIG_BSFTP_USER": open(os.path.join(s.home, ".ssh/config")).read()
-        .split("User ")[1].split()[0],
-        "RCLONE_CONFIG_BSFTP_KEY_FILE": os.path.join(s.home, ".ssh/id_ed25519"),
-        "RCLONE_CONFIG_BSFTP_KNOWN_HOSTS_FILE": os.path.join(s.home, ".ssh/known_hosts"),
+        "RCLONE_CONFIG_BSFTP_PORT": str(port or s.port),
+        "RCLONE_CONFIG_BSFTP_USER": s.user,
+        "RCLONE_CONFIG_BSFTP_KEY_FILE": s.key,
+        "RCLONE_CONFIG_BSFTP_KNOWN_HOSTS_FILE": s.known_hosts,
         "RCLONE_CONFIG_BSFTP_DISABLE_HASHCHECK": "true",
+        # Known to be a Unix shell: skips the detection command and the
+        # config write that follows it.
+        "RCLONE_CONFIG_BSFTP_SHELL_TYPE": "unix",
         "RCLONE_CONFIG_BCRYPT_TYPE": "crypt",
         "RCLONE_CONFIG_BCRYPT_REMOTE": f"bsftp:{s.srv}/rclone",
         "RCLONE_CONFIG_BCRYPT_PASSWORD": obscured,
         "RCLONE_CONFIG_BCRYPT_PASSWORD2": salt,
+        "RCLONE_CONFIG_LCRYPT_TYPE": "crypt",
+        "RCLONE_CONFIG_LCRYPT_REMOTE": f"{s.srv}/rclone",
+        "RCLONE_CONFIG_LCRYPT_PASSWORD": obscured,
+        "RCLONE_CONFIG_LCRYPT_PASSWORD2": salt,
     })
     return env
 
 
-def run(vault_bin: str, input_path: str, workdir: str, runs: int = 3,
-        cipher: str = DEFAULT_CIPHER) -> list[dict]:
+def check_space(folder, need, what):
+    """Fail with a clear message when `folder` has less than `need` bytes
+    free (a full disk reaches SFTP clients only as "Failure")."""
+    free = shutil.disk_usage(folder).free
+    if free < need:
+        raise RuntimeError(
+            f"{what} needs {need / 2**30:.1f} GiB free in {folder}, which has "
+            f"{free / 2**30:.1f} GiB; use a smaller --size or a --workdir with more room")
+
+
+def run(vault_bin: str, input_path: str, workdir: str, runs: int = 3) -> list[dict]:
     """Measure every row; see the module docs."""
     size = os.path.getsize(input_path)
     vault_bin = os.path.abspath(vault_bin)
     base = tempfile.mkdtemp(prefix="sftp-bench-", dir=workdir)
     times = {}
     peaks = {}
+    errors = {}
 
-    def record(label, secs_peak):
-        secs, peak = secs_peak
+    def record(label, argv, env, stdin=None):
+        """Time one command into its row; a failure marks the row, once."""
+        try:
+            secs, peak = _timed(argv, env, stdin)
+        except RuntimeError as e:
+            errors.setdefault(label, str(e).strip().splitlines()[-1][:300])
+            return False
         times.setdefault(label, []).append(size / secs / 1e6)
         if peak is not None:
             peaks.setdefault(label, []).append(peak)
+        return True
 
     try:
-        with Sshd(cipher=cipher, root=base) as s:
+        # The server's folder and the downloaded copy live under `base`.
+        check_space(base, 2 * size + (64 << 20), "bench/sftp.py")
+        with Server(tmpdir=base) as s:
             venv = dict(s.env, VAULT_HOME=os.path.join(base, "vault-home"))
             venv.pop("VAULT_THREADS", None)
             subprocess.run([vault_bin, "keygen", "--no-passphrase"], env=venv, check=True,
@@ -116,35 +150,34 @@ def run(vault_bin: str, input_path: str, workdir: str, runs: int = 3,
             url = s.url("v")
             have_rclone = shutil.which("rclone") is not None
             if have_rclone:
-                renv = _rclone_env(s, base)
+                renv = rclone_env(s, base)
             else:
                 print("bench/sftp.py: rclone not found (apt-get install rclone); "
                       "skipping its rows", file=sys.stderr)
             out = os.path.join(base, "out.bin")
             remote_plain = f"{s.srv}/plain.bin"
-            sftp = ["sftp", "-q", "-F", f"{s.home}/.ssh/config", "-b", "-", ALIAS]
+            sftp = s.sftp_argv()
             for _ in range(runs):
-                record("sftp put", _timed(sftp, s.env, f"put {input_path} {remote_plain}\n"))
-                _rm(out)
-                record("sftp get", _timed(sftp, s.env, f"get {remote_plain} {out}\n"))
+                if record("sftp put", sftp, s.env, f"put {input_path} {remote_plain}\n"):
+                    record("sftp get", sftp, s.env, f"get {remote_plain} {out}\n")
                 _rm(remote_plain)
                 _rm(out)
 
-                for label, extra in (("vault push", []), ("vault push (1 connection)", ["--threads", "1"])):
-                    record(label, _timed([vault_bin, "push", "-q", *extra, "--name", "b",
-                                          input_path, url], venv))
+                for label, extra in (("vault push", []),
+                                     ("vault push (1 connection)", ["--threads", "1"])):
                     pull = label.replace("push", "pull")
-                    record(pull, _timed([vault_bin, "pull", "-q", *extra, url, "b", "-o", out],
-                                        venv))
+                    if record(label, [vault_bin, "push", "-q", *extra, "--name", "b",
+                                      input_path, url], venv):
+                        record(pull, [vault_bin, "pull", "-q", *extra, url, "b", "-o", out], venv)
+                        subprocess.run([vault_bin, "rm", url, "b"], env=venv, check=False,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     _rm(out)
-                    subprocess.run([vault_bin, "rm", url, "b"], env=venv, check=True,
-                                   stdout=subprocess.DEVNULL)
 
                 if have_rclone:
-                    record("rclone crypt up", _timed(["rclone", "copyto", input_path,
-                                                      "bcrypt:f.bin"], renv))
-                    record("rclone crypt down", _timed(["rclone", "copyto", "bcrypt:f.bin", out],
-                                                       renv))
+                    if record("rclone crypt up", ["rclone", "copyto", input_path, "bcrypt:f.bin"],
+                              renv):
+                        record("rclone crypt down", ["rclone", "copyto", "bcrypt:f.bin", out],
+                               renv)
                     _rm(out)
                     subprocess.run(["rclone", "purge", "bcrypt:"], env=renv, check=False,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -154,9 +187,10 @@ def run(vault_bin: str, input_path: str, workdir: str, runs: int = 3,
     def row(label, baseline=None, shown=None):
         return {
             "label": shown or label,
-            "mb_s": statistics.median(times[label]),
+            "mb_s": statistics.median(times[label]) if label in times else None,
             "peak_mib": statistics.median(peaks[label]) if peaks.get(label) else None,
             "baseline": baseline,
+            "error": errors.get(label),
         }
 
     rows = [
@@ -167,7 +201,7 @@ def run(vault_bin: str, input_path: str, workdir: str, runs: int = 3,
         row("vault push (1 connection)", "sftp put"),
         row("vault pull (1 connection)", "sftp get"),
     ]
-    if "rclone crypt up" in times:
+    if have_rclone:
         rows += [
             row("rclone crypt up"),
             row("rclone crypt down"),
@@ -191,9 +225,13 @@ def table(rows):
     for r in rows:
         peak = f"{r['peak_mib']:.1f}" if r["peak_mib"] is not None else "-"
         base = r["baseline"] or ""
-        ratio = f"{r['mb_s'] / by[base]['mb_s']:.2f}x" if base in by else ""
-        lines.append(f"| {r['label']} | {r['mb_s']:.0f} | {peak} | {base} | {ratio} |")
-    return "\n".join(lines)
+        ratio = ""
+        if r["mb_s"] and base in by and by[base]["mb_s"]:
+            ratio = f"{r['mb_s'] / by[base]['mb_s']:.2f}x"
+        mbs = f"{r['mb_s']:.0f}" if r["mb_s"] else "failed"
+        lines.append(f"| {r['label']} | {mbs} | {peak} | {base} | {ratio} |")
+    failures = [f"- {r['label']}: {r['error']}" for r in rows if r.get("error")]
+    return "\n".join(lines + ([""] + failures if failures else []))
 
 
 def main():
@@ -202,7 +240,6 @@ def main():
     ap.add_argument("--vault", default=os.path.join(os.path.dirname(__file__), "..",
                                                    "target/release/vault"))
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--cipher", default=DEFAULT_CIPHER)
     ap.add_argument("--workdir", default=None)
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="vault-sftp-bench-", dir=a.workdir)
@@ -214,8 +251,8 @@ def main():
                 n = min(left, 8 << 20)
                 f.write(os.urandom(n))
                 left -= n
-        rows = run(a.vault, inp, work, runs=a.runs, cipher=a.cipher)
-        print(f"SSH cipher {a.cipher}, {a.size}, median of {a.runs}")
+        rows = run(a.vault, inp, work, runs=a.runs)
+        print(f"SSH cipher {CIPHER}, {a.size}, median of {a.runs}")
         print(table(rows))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod cutproxy;
+pub mod delayproxy;
 pub mod seaweedfs;
 pub mod sshd;
 
