@@ -4,16 +4,16 @@
 use std::path::{Component, Path};
 
 use super::{file_key, identity};
-use crate::crypto::file::file_key_for;
 use crate::crypto::header::Header;
-use crate::crypto::os_rng;
-use crate::remote::metadata::{MAX_NAME, Metadata};
-use crate::remote::names;
+use crate::crypto::{Identity, os_rng};
+use crate::remote::codec::head::{self, OpenedHead};
+use crate::remote::codec::metadata::{MAX_NAME, Metadata};
+use crate::remote::codec::names;
 
-/// A head (`objects/ID.h`: vault header || sealed metadata), as
-/// `RemoteVault::open_head` reads it: parse the header, unwrap with the
-/// harness identity (or fall back to a fixed key, so the record parser is
-/// reached either way), open the metadata bound to the header bytes.
+/// A head (`objects/ID.h`: vault header || sealed metadata), through the
+/// codec's own reader ([`head::open`], what every listing uses) with the
+/// harness identity; and, so that the record parser is reached whatever the
+/// stanzas say, the record under a fixed key, bound to the header bytes.
 pub fn remote_head(data: &[u8]) {
     let mut rest = data;
     let Ok(header) = Header::read_from(&mut rest) else {
@@ -21,12 +21,16 @@ pub fn remote_head(data: &[u8]) {
     };
     let header_bytes = &data[..data.len() - rest.len()];
     assert_eq!(header.to_bytes(), header_bytes);
-    let key = if header.stanzas.len() <= 16 {
-        file_key_for(&header, &[&identity() as &dyn crate::crypto::Identity])
-            .unwrap_or_else(|_| file_key())
-    } else {
-        file_key()
-    };
+    if header.stanzas.len() <= 16
+        && let Ok(Some(OpenedHead {
+            header: h, meta, ..
+        })) = head::open(data, &[&identity() as &dyn Identity])
+    {
+        // What the codec accepts agrees with its header.
+        assert_eq!(h, header);
+        assert_eq!(meta.recipients.len(), header.stanzas.len());
+    }
+    let key = file_key();
     let Ok(meta) = Metadata::open(rest, &key, header_bytes) else {
         return;
     };

@@ -13,7 +13,7 @@ use crate::crypto::suite::{PayloadKey, Suite};
 use crate::crypto::{X25519Identity, os_rng};
 use crate::keystore::contacts::{Contact, format as format_contacts};
 use crate::keystore::identity_file;
-use crate::remote::metadata::Metadata;
+use crate::remote::codec::metadata::Metadata;
 
 /// One seed: the harness it is for, a file name, the bytes.
 pub type Seed = (&'static str, String, Vec<u8>);

@@ -18,7 +18,7 @@ use rand_core::CryptoRng;
 
 use crate::crypto::{FileKey, X25519Recipient, record};
 
-use super::RemoteError;
+use crate::remote::RemoteError;
 
 const VERSION: u8 = 1;
 const PAD: usize = 256;

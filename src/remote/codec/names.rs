@@ -8,8 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::RemoteError;
 use super::metadata::MAX_NAME;
+use crate::remote::RemoteError;
 
 /// Check a name; the error says what is wrong.
 pub fn check(name: &str) -> Result<(), RemoteError> {

@@ -1,0 +1,42 @@
+//! The remote layer's error type. Transport and crypto failures are carried
+//! as themselves ([`RemoteError::Transport`], [`RemoteError::Crypto`]); the
+//! rest are the remote layer's own classes.
+
+use crate::crypto::CryptoError;
+use crate::transport::TransportError;
+
+/// Errors of the remote-vault layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemoteError {
+    /// From the transport.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// From the crypto layer.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// The folder exists but holds no vault marker.
+    #[error("{0} is not a vault (no {MARKER} marker)", MARKER = super::codec::MARKER)]
+    NotAVault(String),
+    /// The folder does not exist (nothing was pushed there yet).
+    #[error("no vault at {0}: the folder does not exist")]
+    NoVault(String),
+    /// The folder holds other files, so no vault is created there.
+    #[error("{0} is not empty and is not a vault")]
+    NotEmpty(String),
+    /// A name is already used.
+    #[error("{0:?} already exists in the vault")]
+    NameExists(String),
+    /// No object you can open has this name.
+    #[error("no object named {0:?} that you can open")]
+    NoSuchName(String),
+    /// A name is not allowed.
+    #[error("invalid name {0:?}: {1}")]
+    BadName(String, String),
+    /// An object is inconsistent (damaged or tampered with).
+    #[error("{0}")]
+    BadObject(String),
+    /// Local or payload I/O outside the transport.
+    #[error("{0}")]
+    Io(std::io::Error),
+}
