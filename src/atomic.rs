@@ -159,10 +159,25 @@ impl AtomicFile {
         })
     }
 
-    /// The temporary file, for positioned writes (several threads may write
-    /// disjoint ranges through `std::os::unix::fs::FileExt`).
+    /// The temporary file.
     pub fn as_file(&self) -> &fs::File {
         self.temp.as_ref().expect("not committed").as_file()
+    }
+
+    /// Write all of `buf` at `offset` (several threads may write disjoint
+    /// ranges at once). Each [`WRITEBACK_STEP`] boundary the range crosses
+    /// hands the step before it to the disk ([`start_writeback`]), so that
+    /// writers of contiguous ranges keep the disk busy as the file grows.
+    pub fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let f = self.as_file();
+        f.write_all_at(buf, offset)?;
+        let end = offset + buf.len() as u64;
+        if end / WRITEBACK_STEP > offset / WRITEBACK_STEP {
+            let boundary = end / WRITEBACK_STEP * WRITEBACK_STEP;
+            start_writeback(f, boundary - WRITEBACK_STEP, WRITEBACK_STEP);
+        }
+        Ok(())
     }
 
     /// Flush, sync, set the final mode and rename into place.

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::CliError;
 use vault::atomic::{AtomicFile, Mode};
+use vault::remote::pull::PositionedOutput;
 
 /// A `File` on a duplicate of a standard stream's descriptor, so reads and
 /// writes bypass the standard library's line buffering.
@@ -224,6 +225,20 @@ impl Target {
     }
 }
 
+/// A regular-file output written at offsets: the atomic file's positioned
+/// writes, which also start disk writeback as the file grows.
+pub struct Positioned<'a>(&'a AtomicFile);
+
+impl PositionedOutput for Positioned<'_> {
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.0.write_all_at(buf, offset)
+    }
+
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.0.as_file().metadata()?.len())
+    }
+}
+
 /// An output being written.
 pub enum Output {
     /// Standard output (its file descriptor, unbuffered: the payload is
@@ -236,11 +251,12 @@ pub enum Output {
 }
 
 impl Output {
-    /// The file behind a regular-file output, which takes positioned
-    /// writes (parallel pulls); `None` for streams and special files.
-    pub fn positioned(&self) -> Option<&File> {
+    /// A regular-file output as one that takes writes at offsets (pulls,
+    /// over several connections for a large object); `None` for streams
+    /// and special files.
+    pub fn positioned(&self) -> Option<Positioned<'_>> {
         match self {
-            Output::Atomic(a) => Some(a.as_file()),
+            Output::Atomic(a) => Some(Positioned(a)),
             Output::Stdout(_) | Output::Special(_) => None,
         }
     }

@@ -277,7 +277,6 @@ pub fn push(a: &PushArgs) -> Result<(), CliError> {
             mtime,
             suite,
             recipients: &recipients,
-            threads: 1,
         };
         let pushed = match &input {
             // A regular file can be read at offsets, so split over connections.
@@ -365,8 +364,8 @@ pub fn pull(a: &PullArgs) -> Result<(), CliError> {
         let bar = progress(obj.meta.size, &obj.meta.name, a.remote.quiet);
         let result = match out.positioned() {
             // A regular file takes writes at offsets: split over connections.
-            Some(file) => vault.pull_to_file(obj, file, 1, &|n| bar.inc(n)),
-            None => vault.pull(obj, &mut bar.wrap_write(&mut out), 1),
+            Some(file) => vault.pull_to_file(obj, &file, &|n| bar.inc(n)),
+            None => vault.pull(obj, &mut bar.wrap_write(&mut out)),
         };
         bar.finish_and_clear();
         result.map_err(|e| match e {

@@ -175,7 +175,7 @@ pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
                 "that would leave nobody able to open it; use `vault rm`".into(),
             ));
         }
-        vault.rekey(&mut os_rng(), obj, &keep, 1)?;
+        vault.rekey(&mut os_rng(), obj, &keep)?;
         eprintln!(
             "vault: re-sealed {:?} under a new key without {}; copies they already downloaded stay readable to them",
             a.name,

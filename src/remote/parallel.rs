@@ -30,6 +30,8 @@ use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
+
+use super::pull::PositionedOutput;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -37,7 +39,9 @@ use std::thread;
 use super::{RemoteError, pipe};
 use crate::crypto::CryptoError;
 use crate::crypto::primitives::TAG_LEN;
-use crate::crypto::stream::{CHUNK_SIZE, SEALED_CHUNK_SIZE};
+use crate::crypto::stream::{
+    SEALED_CHUNK_SIZE, chunk_count, chunk_plain_len, plain_offset, sealed_len, sealed_offset,
+};
 use crate::crypto::suite::PayloadKey;
 use crate::transport::{Transport, Upload};
 
@@ -47,11 +51,6 @@ use crate::transport::{Transport, Upload};
 /// kept small: they only need to absorb the jitter between network and
 /// crypto.
 pub(crate) const PULL_PIECE: usize = 256 << 10;
-
-/// Number of chunks of a payload of `len` plaintext bytes.
-pub(crate) fn chunk_count(len: u64) -> u64 {
-    len.div_ceil(CHUNK_SIZE as u64).max(1)
-}
 
 /// Split chunk indices `0..chunks` into `k` contiguous, nearly equal ranges.
 pub(crate) fn segments(chunks: u64, k: usize) -> Vec<(u64, u64)> {
@@ -191,22 +190,23 @@ fn push_segment(
 ) -> Result<(), RemoteError> {
     let chunks = chunk_count(seg.len);
     let piece = conn.properties().part_write_size;
-    let w = conn.write_part(up, seg.c0 * SEALED_CHUNK_SIZE as u64)?;
+    let w = conn.write_part(up, sealed_offset(seg.c0))?;
     pipe::send_behind(w, piece, |q| {
         let mut buf = vec![0u8; SEALED_CHUNK_SIZE];
         for i in seg.c0..seg.c1 {
             if seg.should_stop() {
                 return Err(gave_way());
             }
-            let start = i * CHUNK_SIZE as u64;
-            let n = (seg.len - start).min(CHUNK_SIZE as u64) as usize;
-            input.read_exact_at(&mut buf[..n], start).map_err(|e| {
-                RemoteError::Io(if e.kind() == io::ErrorKind::UnexpectedEof {
-                    io::Error::other("the file shrank while it was being pushed")
-                } else {
-                    e
-                })
-            })?;
+            let n = chunk_plain_len(seg.len, i);
+            input
+                .read_exact_at(&mut buf[..n], plain_offset(i))
+                .map_err(|e| {
+                    RemoteError::Io(if e.kind() == io::ErrorKind::UnexpectedEof {
+                        io::Error::other("the file shrank while it was being pushed")
+                    } else {
+                        e
+                    })
+                })?;
             let m = seg.key.seal_chunk(i, i + 1 == chunks, &mut buf, n);
             q.write_all(&buf[..m]).map_err(RemoteError::Io)?;
             (seg.progress)(n as u64);
@@ -222,7 +222,7 @@ pub(crate) fn pull(
     path: &str,
     len: u64,
     key: &PayloadKey,
-    out: &File,
+    out: &dyn PositionedOutput,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), RemoteError> {
     on_segments(conns, len, key, progress, &|conn, seg| {
@@ -233,16 +233,16 @@ pub(crate) fn pull(
 fn pull_segment(
     conn: &mut dyn Transport,
     path: &str,
-    out: &File,
+    out: &dyn PositionedOutput,
     seg: &Segment,
 ) -> Result<(), RemoteError> {
     let chunks = chunk_count(seg.len);
-    let sealed_total = crate::crypto::stream::sealed_len(seg.len);
-    let from = seg.c0 * SEALED_CHUNK_SIZE as u64;
+    let sealed_total = sealed_len(seg.len);
+    let from = sealed_offset(seg.c0);
     let to = if seg.c1 == chunks {
         sealed_total
     } else {
-        seg.c1 * SEALED_CHUNK_SIZE as u64
+        sealed_offset(seg.c1)
     };
     let tail = u64::from(seg.c1 == chunks);
     let r = conn.read_at(path, from, to - from + tail)?;
@@ -253,24 +253,15 @@ fn pull_segment(
                 return Err(gave_way());
             }
             let last = i + 1 == chunks;
-            let m = if last {
-                (sealed_total - i * SEALED_CHUNK_SIZE as u64) as usize
-            } else {
-                SEALED_CHUNK_SIZE
-            };
+            let m = chunk_plain_len(seg.len, i) + TAG_LEN;
             read_full(q, &mut buf[..m])?;
             let Some(n) = seg.key.open_chunk(i, last, &mut buf[..m]) else {
                 return Err(CryptoError::DecryptFailed.into());
             };
             debug_assert_eq!(n + TAG_LEN, m);
-            out.write_all_at(&buf[..n], i * CHUNK_SIZE as u64)
+            out.write_all_at(&buf[..n], plain_offset(i))
                 .map_err(RemoteError::Io)?;
             (seg.progress)(n as u64);
-            // Start disk writes as the segment grows (see `start_writeback`).
-            let (end, step) = ((i + 1) * CHUNK_SIZE as u64, crate::atomic::WRITEBACK_STEP);
-            if (end - seg.c0 * CHUNK_SIZE as u64).is_multiple_of(step) {
-                crate::atomic::start_writeback(out, end - step, step);
-            }
         }
         if tail == 1 {
             let mut extra = [0u8; 1];

@@ -30,9 +30,13 @@ pub struct PushSpec<'a> {
     pub suite: Suite,
     /// Recipients (deduplicated, in order).
     pub recipients: &'a [X25519Recipient],
-    /// Worker threads for sealing.
-    pub threads: usize,
 }
+
+/// Sealing threads per connection. One: the network, not the AEAD (well
+/// over 1 GB/s a core), bounds a transfer, and the second thread of
+/// [`pipe::send_behind`] already overlaps sealing with sending; more
+/// workers would only compete with the SSH cipher for the cores.
+pub(super) const SEAL_THREADS: usize = 1;
 
 impl RemoteVault {
     /// Put `bytes` (complete) at `path`, visible whole or not at all.
@@ -56,7 +60,7 @@ impl RemoteVault {
         spec: &PushSpec<'_>,
     ) -> Result<String, RemoteError> {
         self.push_with(rng, spec, &mut |v, path, key| {
-            v.upload_serial(path, key, input, spec.threads, &|| Ok(()))
+            v.upload_serial(path, key, input, &|| Ok(()))
         })
     }
 
@@ -68,13 +72,12 @@ impl RemoteVault {
         path: &str,
         key: PayloadKey,
         input: &mut dyn Read,
-        threads: usize,
         unchanged: &dyn Fn() -> std::io::Result<()>,
     ) -> Result<u64, RemoteError> {
         let piece = self.t.properties().write_size;
         let w = self.t.put(path, PutMode::New)?;
         pipe::send_behind(w, piece, |q| {
-            let n = match pipeline::seal_payload(key, input, q, threads) {
+            let n = match pipeline::seal_payload(key, input, q, SEAL_THREADS) {
                 Ok((n, _)) => n,
                 Err(CopyError::Read(e) | CopyError::Write(e)) => return Err(RemoteError::Io(e)),
                 Err(CopyError::Crypto(e)) => return Err(RemoteError::Crypto(e)),
@@ -107,7 +110,7 @@ impl RemoteVault {
                     inner: Read::take(input, len),
                     progress,
                 };
-                return v.upload_serial(path, key, &mut r, spec.threads, unchanged);
+                return v.upload_serial(path, key, &mut r, unchanged);
             }
             // The upload exists before any connection writes its part.
             let up = v.t.begin_upload(path)?;

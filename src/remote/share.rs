@@ -91,7 +91,6 @@ impl RemoteVault {
         rng: &mut R,
         obj: &Object,
         recipients: &[X25519Recipient],
-        threads: usize,
     ) -> Result<String, RemoteError> {
         let mut reader_conn = self.t.reconnect()?;
         let key = payload_key(obj.header.suite, &obj.file_key, &obj.header.nonce);
@@ -103,7 +102,6 @@ impl RemoteVault {
             mtime: obj.meta.mtime,
             suite: obj.header.suite,
             recipients,
-            threads,
         };
         let pushed = self.push(rng, &mut plain, &spec);
         let class = plain.failure();

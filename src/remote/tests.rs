@@ -27,7 +27,6 @@ fn push_list_pull_rename_remove() {
         mtime: 5,
         suite: Suite::Aes256Gcm,
         recipients: &[alice.recipient()],
-        threads: 1,
     };
     v.push(&mut os_rng(), &mut &data[..], &spec).unwrap();
     let l = v.list(std::slice::from_ref(&alice)).unwrap();
@@ -37,7 +36,7 @@ fn push_list_pull_rename_remove() {
     let lb = v.list(std::slice::from_ref(&bob)).unwrap();
     assert_eq!((lb.objects.len(), lb.others), (0, 1));
     let mut out = Vec::new();
-    v.pull(&l.objects[0], &mut out, 1).unwrap();
+    v.pull(&l.objects[0], &mut out).unwrap();
     assert_eq!(out, data);
 
     let obj = &l.objects[0];
@@ -74,7 +73,6 @@ fn parallel_push_and_pull_round_trip_and_detect_damage() {
         mtime: 1,
         suite: Suite::ChaCha20Poly1305,
         recipients: &[alice.recipient()],
-        threads: 1,
     };
     let f = File::open(&src).unwrap();
     let seen = std::sync::atomic::AtomicU64::new(0);
@@ -96,7 +94,7 @@ fn parallel_push_and_pull_round_trip_and_detect_damage() {
     let obj = &l.objects[0];
     let pull = |v: &mut RemoteVault| {
         let out = tempfile::tempfile().unwrap();
-        let r = v.pull_to_file(obj, &out, 1, &|_| {});
+        let r = v.pull_to_file(obj, &out, &|_| {});
         r.map(|_| {
             let mut back = Vec::new();
             (&out).read_to_end(&mut back).unwrap();
@@ -106,7 +104,7 @@ fn parallel_push_and_pull_round_trip_and_detect_damage() {
     assert!(pull(&mut v).unwrap() == data);
     // The serial reader opens what the workers sealed.
     let mut serial = Vec::new();
-    v.pull(obj, &mut serial, 1).unwrap();
+    v.pull(obj, &mut serial).unwrap();
     assert!(serial == data);
 
     let p = root.join(payload_path(&obj.id));
