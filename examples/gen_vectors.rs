@@ -487,7 +487,7 @@ fn header_fields(out: &mut Vec<Vector>, p: &People) {
     #[rustfmt::skip]
     let cases = [
         case("header_count_flipped_lower", HEADER_MAC, None, "stanza count 3 flipped to 2: Carol's stanza is read as nonce and MAC; Alice unwraps, the MAC fails", f(AT_COUNT + 1, 0x01)),
-        case("stanza_kind_flipped_other_recipient", HEADER_MAC, None, "Bob's stanza (first of three) flipped to unknown kind 3 and skipped; Alice unwraps, the MAC fails", f(AT_KIND, 0x02)),
+        case("stanza_kind_flipped_other_recipient", HEADER_MAC, None, "Bob's stanza (first of three) flipped to unknown kind 0x81 and skipped; Alice unwraps, the MAC fails", f(AT_KIND, 0x80)),
     ];
     Opener::ids(ids, Some(&three.file_key)).push_all(out, cases);
 }
@@ -509,7 +509,7 @@ fn stanza_framing(out: &mut Vec<Vector>, p: &People) {
     let cases = [
         case("stanza_kind_flipped_to_zero", HEADER, None, "the X25519 stanza's kind 1 flipped to 0, which is invalid", f(AT_KIND, 0x01)),
         case("stanza_kind_flipped_to_passphrase", HEADER, None, "the X25519 stanza's kind 1 changed to 2: a passphrase stanza of the wrong length", f(AT_KIND, 0x03)),
-        case("stanza_kind_flipped_to_unknown", NO_MATCH, None, "the only stanza's kind 1 flipped to 3: an unknown kind, skipped, so nothing matches", f(AT_KIND, 0x02)),
+        case("stanza_kind_flipped_to_unknown", NO_MATCH, None, "the only stanza's kind 1 flipped to 0x81: an unknown kind, skipped, so nothing matches", f(AT_KIND, 0x80)),
         case("stanza_length_flipped", HEADER, None, "the X25519 stanza's length 80 flipped to 81", f(AT_LEN + 1, 0x01)),
         case("stanza_length_flipped_high", HEADER, None, "the X25519 stanza's length 0x0050 flipped to 0x0150", f(AT_LEN, 0x01)),
     ];
@@ -544,8 +544,8 @@ fn stanza_framing(out: &mut Vec<Vector>, p: &People) {
     let assembled: [(&str, &'static str, &str, Stanzas); 11] = [
         ("stanza_unknown_kind_skipped", SUCCESS, "an unknown stanza kind (0x7f, 37 bytes) before Alice's stanza is skipped", unknown_then_alice(0x7f, 37)),
         ("stanza_unknown_kind_empty_body", SUCCESS, "an unknown stanza kind (0xff) with an empty body is skipped", unknown_then_alice(0xff, 0)),
-        ("stanza_unknown_kind_max_body", SUCCESS, "an unknown stanza kind (0x03) with the longest allowed body, 4096 bytes", unknown_then_alice(0x03, MAX_UNKNOWN_BODY)),
-        ("stanza_unknown_kind_too_long", HEADER, "an unknown stanza kind with a 4097-byte body (limit 4096)", unknown_then_alice(0x03, MAX_UNKNOWN_BODY + 1)),
+        ("stanza_unknown_kind_max_body", SUCCESS, "an unknown stanza kind (0x83) with the longest allowed body, 4096 bytes", unknown_then_alice(0x83, MAX_UNKNOWN_BODY)),
+        ("stanza_unknown_kind_too_long", HEADER, "an unknown stanza kind with a 4097-byte body (limit 4096)", unknown_then_alice(0x83, MAX_UNKNOWN_BODY + 1)),
         ("stanza_kind_zero", HEADER, "a stanza of kind 0 (invalid) before Alice's stanza", unknown_then_alice(0, x25519::BODY_LEN)),
         ("stanza_x25519_short", HEADER, "an X25519 stanza with a 79-byte body (must be 80)", resized(KIND_X25519, x25519::BODY_LEN - 1)),
         ("stanza_x25519_long", HEADER, "an X25519 stanza with an 81-byte body (must be 80)", resized(KIND_X25519, x25519::BODY_LEN + 1)),
