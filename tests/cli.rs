@@ -387,7 +387,7 @@ fn no_recipients_is_an_error_not_a_default() {
         .vault(&["seal", "-r", "age1nope", "--no-self", "f"])
         .assert()
         .failure();
-    assert!(stderr_of(&a).contains("is not a public key"));
+    assert!(stderr_of(&a).contains("not a valid X25519 public key"));
     assert_eq!(u.files(), vec!["f"]);
 }
 

@@ -79,6 +79,41 @@ pub trait Identity {
     }
 }
 
+impl<T: Recipient + ?Sized> Recipient for Box<T> {
+    fn vault_stanza(
+        &self,
+        rng: &mut dyn CryptoRng,
+        file_key: &FileKey,
+    ) -> Result<header::Stanza, CryptoError> {
+        (**self).vault_stanza(rng, file_key)
+    }
+    fn age_stanza(
+        &self,
+        rng: &mut dyn CryptoRng,
+        file_key: &FileKey,
+    ) -> Result<age::Stanza, CryptoError> {
+        (**self).age_stanza(rng, file_key)
+    }
+    fn labels(&self) -> Vec<String> {
+        (**self).labels()
+    }
+    fn reproducible(&self) -> bool {
+        (**self).reproducible()
+    }
+}
+
+impl<T: Identity + ?Sized> Identity for Box<T> {
+    fn unwrap_vault(&self, s: &header::Stanza) -> Result<Option<FileKey>, CryptoError> {
+        (**self).unwrap_vault(s)
+    }
+    fn unwrap_age(&self, s: &age::Stanza) -> Result<Option<FileKey>, CryptoError> {
+        (**self).unwrap_age(s)
+    }
+    fn unwrap_age_all(&self, s: &[age::Stanza]) -> Result<Option<FileKey>, CryptoError> {
+        (**self).unwrap_age_all(s)
+    }
+}
+
 /// A list of identities as the decryptors take it.
 pub fn as_identities<I: Identity>(ids: &[I]) -> Vec<&dyn Identity> {
     ids.iter().map(|i| i as &dyn Identity).collect()

@@ -113,11 +113,11 @@ pub fn generated() -> Vec<Seed> {
     let contacts = vec![
         Contact {
             name: "alice".into(),
-            key: me,
+            key: me.to_string(),
         },
         Contact {
             name: "bob.smith-2".into(),
-            key: other,
+            key: other.to_string(),
         },
     ];
     add("contacts", "two", format_contacts(&contacts).into_bytes());
