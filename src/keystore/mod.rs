@@ -2,11 +2,16 @@
 //!
 //! The keystore is a folder: `$VAULT_HOME`, else `$XDG_CONFIG_HOME/vault`,
 //! else `~/.config/vault`, mode 0700. It holds
-//! - `identity`: the secret key, either sealed to a passphrase (a vault file
+//! - `identity`: the secret keys, either sealed to a passphrase (a vault file
 //!   whose plaintext is an age key file; Argon2id + ChaCha20-Poly1305) or,
-//!   with `keygen --no-passphrase`, a plain age key file; mode 0600;
-//! - `identity.pub`: the public key, so that `vault id` and sealing to
-//!   oneself need no passphrase;
+//!   with `keygen --no-passphrase`, a plain age key file; mode 0600. The
+//!   first key is the current one (X25519, or post-quantum with `--pq`);
+//!   the others are the older keys a rotation carried over, so that old
+//!   files still open;
+//! - `identity.pub`: the public keys in the same order, so that `vault id`
+//!   and sealing to oneself need no passphrase;
+//! - `identity.old-N`, `identity.old-N.pub`: the files as they were before
+//!   each rotation (a key file is never replaced);
 //! - `contacts`: names for other people's public keys ([`contacts`]).
 //!
 //! Like OpenSSH with private keys, the keystore refuses to use an identity
