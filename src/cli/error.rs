@@ -197,7 +197,7 @@ impl CliError {
             CliError::TerminalOutput => "redirect the output or use -o FILE".into(),
             CliError::CannotInferOutput(_) => "use -o FILE to name the output".into(),
             CliError::NoRecipients => "`vault id` prints your public key".into(),
-            CliError::Keystore(K::UnknownContact(_)) => {
+            CliError::Keystore(K::UnknownContact(_) | K::UnknownRecipient(_)) => {
                 "`vault contacts list` shows your contacts; `vault contacts add NAME KEY` adds one".into()
             }
             CliError::Keystore(K::ContactExists(_)) => {

@@ -150,7 +150,7 @@ impl Keystore {
         self.contacts()?
             .into_iter()
             .find(|c| c.name == value)
-            .ok_or_else(|| KeystoreError::UnknownContact(value.to_owned()))?
+            .ok_or_else(|| KeystoreError::UnknownRecipient(value.to_owned()))?
             .recipient()
             .map_err(KeystoreError::from)
     }
@@ -186,7 +186,7 @@ mod tests {
         );
         assert!(matches!(
             ks.resolve_recipient("bbo"),
-            Err(KeystoreError::UnknownContact(n)) if n == "bbo"
+            Err(KeystoreError::UnknownRecipient(n)) if n == "bbo"
         ));
         assert!(matches!(
             ks.add_contact("bob", &bob),

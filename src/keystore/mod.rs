@@ -114,9 +114,15 @@ pub enum KeystoreError {
     /// `contacts add` with a taken name.
     #[error("a contact named {0:?} already exists")]
     ContactExists(String),
-    /// A `-r` value that is neither a key nor a contact.
-    #[error("unknown contact {0:?} (and not a public key)")]
+    /// `contacts rm` of a name that is not there.
+    #[error("no contact named {0:?}")]
     UnknownContact(String),
+    /// A `-r` value that is neither a contact nor a recipient.
+    #[error(
+        "{0:?} is neither a contact nor a recipient vault understands \
+         (age1..., age1pq1..., \"ssh-ed25519 AAAA...\", \"ssh-rsa AAAA...\", age1NAME1...)"
+    )]
+    UnknownRecipient(String),
     /// The contacts file does not parse.
     #[error("{} is damaged (line {line})", path.display())]
     MalformedContacts {
