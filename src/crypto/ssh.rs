@@ -289,8 +289,8 @@ enum Secret {
 }
 
 /// Asks for the passphrase of a protected SSH key: called with the attempt
-/// number (1, 2, 3); `None` when no passphrase can be had (no terminal, or
-/// the user gave up).
+/// number (1, 2, 3); `None` when no passphrase can be had (no terminal, the
+/// user gave up, or a passphrase from the environment already failed).
 pub type AskPassphrase = Box<dyn Fn(u32) -> Option<Passphrase>>;
 
 /// How many passphrases are tried for a protected key, as ssh does.
@@ -384,7 +384,12 @@ impl SshIdentity {
         };
         for attempt in 1..=PASSPHRASE_TRIES {
             let Some(pass) = ask(attempt) else {
-                return Err(CryptoError::SshKeyLocked(self.origin.clone()));
+                // Nothing to ask with at all, or no more tries to give.
+                return Err(if attempt == 1 {
+                    CryptoError::SshKeyLocked(self.origin.clone())
+                } else {
+                    CryptoError::WrongPassphrase
+                });
             };
             if let Ok(key) = enc.decrypt(pass.expose().as_bytes()) {
                 let s = secret_of(&key)?;

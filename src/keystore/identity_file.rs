@@ -47,7 +47,7 @@ fn malformed(origin: &Path, line: usize) -> KeystoreError {
 pub fn parse(text: &str, origin: &Path) -> Result<Vec<Box<dyn Identity>>, KeystoreError> {
     let mut ids = Vec::new();
     for (n, line) in key_lines(text) {
-        if line.starts_with("age1") {
+        if line.starts_with("age1") || line.starts_with("ssh-") {
             return Err(KeystoreError::PublicKeyAsIdentity {
                 path: origin.to_path_buf(),
                 line: n,
@@ -189,6 +189,10 @@ fn ssh_identity(bytes: &[u8], origin: &Path) -> Result<Box<dyn Identity>, Keysto
     let prompt = format!("Passphrase for {shown}: ");
     let ask: ssh::AskPassphrase = Box::new(move |attempt| {
         if attempt > 1 {
+            // A passphrase from the environment is tried once.
+            if passphrase::from_environment() {
+                return None;
+            }
             eprintln!("vault: wrong passphrase, try again");
         }
         passphrase::read_once(&prompt).ok()
