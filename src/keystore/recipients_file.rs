@@ -4,12 +4,15 @@
 //! `authorized_keys` file or a saved `https://github.com/NAME.keys` works:
 //! a line holding an SSH key of a type that cannot be a recipient (ECDSA,
 //! security keys, ...) is skipped and reported, one warning a line, as age
-//! does. Any other bad line fails the file, by its number: the line itself
-//! is never shown (it could be a secret key pasted by mistake).
+//! does. An `authorized_keys` line with options before the key
+//! (`no-pty,command="..." ssh-ed25519 AAAA...`) gives its key (age refuses
+//! such lines). Any other bad line fails the file, by its number: the line
+//! itself is never shown (it could be a secret key pasted by mistake).
 
 use std::path::{Path, PathBuf};
 
 use super::KeystoreError;
+use crate::crypto::ssh::ssh_key_type;
 use crate::crypto::{CryptoError, Recipient, parse_recipient};
 
 /// Longest line read (as sshd and age).
@@ -42,7 +45,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Recipients, KeystoreError> {
         if line.len() > MAX_LINE {
             return Err(bad("the line is too long".into()));
         }
-        match parse_recipient(line) {
+        let parsed = match parse_recipient(line) {
+            Err(CryptoError::UnknownRecipient) => match after_options(line) {
+                Some(key) => parse_recipient(key),
+                None => Err(CryptoError::UnknownRecipient),
+            },
+            other => other,
+        };
+        match parsed {
             Ok(r) => out.recipients.push(r),
             Err(CryptoError::UnsupportedSshKey(t)) => out.skipped.push((i + 1, t)),
             Err(e @ (CryptoError::SecretKeyAsRecipient | CryptoError::UnknownRecipient)) => {
@@ -52,6 +62,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Recipients, KeystoreError> {
         }
     }
     Ok(out)
+}
+
+/// The key of an `authorized_keys` line that has options before it: the
+/// rest of the line from the first field that starts an SSH key (its type,
+/// then base64 of a key of that type).
+fn after_options(line: &str) -> Option<&str> {
+    line.char_indices()
+        .filter(|(_, c)| c.is_ascii_whitespace())
+        .map(|(i, _)| line[i..].trim_start())
+        .find(|rest| ssh_key_type(rest).is_some())
 }
 
 #[cfg(test)]
@@ -88,5 +108,13 @@ mod tests {
         let got = parse(&format!("{ecdsa}\n{a}\n"), Path::new("keys")).unwrap();
         assert_eq!(got.recipients.len(), 1);
         assert_eq!(got.skipped, vec![(1, "ecdsa-sha2-nistp256".to_string())]);
+        // Options before a key, with a quoted space.
+        let k = ssh_key::PrivateKey::random(&mut os_rng(), ssh_key::Algorithm::Ed25519).unwrap();
+        let key = k.public_key().to_openssh().unwrap();
+        let text = format!("no-pty,command=\"echo a b\" {key} me@host\nrestrict {ecdsa}\n");
+        let got = parse(&text, Path::new("authorized_keys")).unwrap();
+        assert_eq!(got.recipients.len(), 1);
+        assert!(key.starts_with(&got.recipients[0].to_string()));
+        assert_eq!(got.skipped.len(), 1);
     }
 }
