@@ -32,7 +32,10 @@ use vault::crypto::header::{
 };
 use vault::crypto::passphrase::{self, MAX_LANES, MAX_MEMORY_KIB, MAX_TIME, Passphrase};
 use vault::crypto::stream::{CHUNK_SIZE, SEALED_CHUNK_SIZE, StreamWriter};
-use vault::crypto::{FileKey, Suite, X25519Identity, X25519Recipient, as_recipients, x25519};
+use vault::crypto::{
+    FileKey, PqIdentity, Recipient, SshIdentity, Suite, X25519Identity, X25519Recipient,
+    as_recipients, x25519,
+};
 
 // The `expect:` values (see `vectors/README.md`).
 const SUCCESS: &str = "success";
@@ -83,8 +86,11 @@ pub struct Vector {
     pub payload: Option<Vec<u8>>,
     /// The file key, when the file has one.
     pub file_key: Option<Vec<u8>>,
-    /// Identities to open with (`AGE-SECRET-KEY-1...`).
+    /// Identities to open with (`AGE-SECRET-KEY-1...`,
+    /// `AGE-SECRET-KEY-PQ-1...`).
     pub identities: Vec<String>,
+    /// SSH private keys to open with: base64 of the OpenSSH key file.
+    pub ssh_identities: Vec<String>,
     /// Passphrase to open with.
     pub passphrase: Option<String>,
     /// What the vector checks.
@@ -107,6 +113,9 @@ impl Vector {
         }
         for id in &self.identities {
             line("identity", id);
+        }
+        for id in &self.ssh_identities {
+            line("ssh identity", id);
         }
         if let Some(p) = &self.passphrase {
             line("passphrase", p);
@@ -166,6 +175,7 @@ impl<'a> Opener<'a> {
             payload: released.map(<[u8]>::to_vec),
             file_key: self.file_key.map(|k| k.as_bytes().to_vec()),
             identities: self.identities.iter().map(|id| secret(id)).collect(),
+            ssh_identities: Vec::new(),
             passphrase: self.passphrase.map(str::to_owned),
             comment: comment.to_owned(),
             body,
@@ -369,7 +379,214 @@ pub fn all() -> Vec<Vector> {
         payload_per_suite(&mut out, &people, suite);
     }
     payload_more(&mut out, &people);
+    other_key_types(&mut out, &people);
     out
+}
+
+/// A seal to any recipient types, as `crypto::seal` does it (checked).
+fn seal_to_any(label: &str, recipients: &[&dyn Recipient]) -> Sealed {
+    let suite = Suite::ChaCha20Poly1305;
+    let plaintext = plaintext(100);
+    let (header, file_key) = new_header(&mut seeded(label), suite, recipients).unwrap();
+    let payload = stream(suite, &file_key, &header.nonce, &plaintext);
+    let sealed = Sealed {
+        header,
+        file_key,
+        plaintext,
+        payload,
+    };
+    let mut w = vault::crypto::seal(&mut seeded(label), suite, recipients, Vec::new()).unwrap();
+    w.write_all(&sealed.plaintext).unwrap();
+    assert!(
+        w.finish().unwrap() == sealed.bytes(),
+        "{label}: differs from crypto::seal"
+    );
+    sealed
+}
+
+/// An SSH key and its OpenSSH private key file, base64 (one vector line).
+struct SshKey {
+    identity: SshIdentity,
+    file_b64: String,
+}
+
+fn ssh_key(key: ssh_key::PrivateKey) -> SshKey {
+    use base64::Engine;
+    let text = key.to_openssh(ssh_key::LineEnding::LF).unwrap();
+    SshKey {
+        identity: SshIdentity::from_openssh(text.as_bytes(), "vector", None).unwrap(),
+        file_b64: base64::engine::general_purpose::STANDARD.encode(text.as_bytes()),
+    }
+}
+
+fn ssh_ed25519(label: &str) -> SshKey {
+    let mut seed = [0u8; 32];
+    seeded(label).fill_bytes(&mut seed);
+    ssh_key(ssh_key::PrivateKey::from(
+        ssh_key::private::Ed25519Keypair::from_seed(&seed),
+    ))
+}
+
+fn ssh_rsa(label: &str) -> SshKey {
+    let k = rsa::PrivateKey::new(&mut seeded(label), 2048).unwrap();
+    let kp = ssh_key::private::RsaKeypair::try_from(k).unwrap();
+    ssh_key(ssh_key::PrivateKey::from(kp))
+}
+
+/// The stanza kinds of the other key types (ssh-ed25519, ssh-rsa,
+/// mlkem768x25519), opened by Alice's keys of those types.
+fn other_key_types(out: &mut Vec<Vector>, p: &People) {
+    let alice_ed = ssh_ed25519("identity/alice ssh-ed25519");
+    let bob_ed = ssh_ed25519("identity/bob ssh-ed25519");
+    let alice_rsa = ssh_rsa("identity/alice ssh-rsa");
+    let alice_pq = PqIdentity::generate(&mut seeded("identity/alice mlkem768x25519"));
+    let bob_pq = PqIdentity::generate(&mut seeded("identity/bob mlkem768x25519"));
+    let push =
+        |out: &mut Vec<Vector>, c: Case, s: &Sealed, ssh: Option<&SshKey>, ids: Vec<String>| {
+            let Case(name, expect, released, comment, body) = c;
+            assert!(!out.iter().any(|v| v.name == name), "duplicate {name}");
+            out.push(Vector {
+                name,
+                expect,
+                payload: released.map(<[u8]>::to_vec),
+                file_key: Some(s.file_key.as_bytes().to_vec()),
+                identities: ids,
+                ssh_identities: ssh.map(|k| k.file_b64.clone()).into_iter().collect(),
+                passphrase: None,
+                comment: comment.to_owned(),
+                body,
+            });
+        };
+    let ed = seal_to_any("ssh_ed25519", &[alice_ed.identity.recipient()]);
+    let at_tag = AT_BODY;
+    let at_share = AT_BODY + 4;
+    let at_wrapped = at_share + 32;
+    #[rustfmt::skip]
+    let cases = [
+        case("ssh_ed25519", SUCCESS, Some(&ed.plaintext[..]), "an ssh-ed25519 stanza (kind 3) for Alice's SSH key", ed.bytes()),
+        case("ssh_ed25519_tag_flipped", NO_MATCH, None, "the key tag's first byte flipped: the stanza names another key, so it is not tried", flip(ed.bytes(), at_tag, 0x01)),
+        case("ssh_ed25519_wrapped_flipped", HEADER, None, "a bit of the wrapped file key flipped: the tag says the stanza is for Alice, so the file is damaged", flip(ed.bytes(), at_wrapped + 3, 0x01)),
+        case("ssh_ed25519_share_low_order", HEADER, None, "the ephemeral share replaced by zero (low order): refused", {
+            let mut b = ed.bytes();
+            b[at_share..at_share + 32].fill(0);
+            b
+        }),
+    ];
+    for c in cases {
+        push(out, c, &ed, Some(&alice_ed), vec![]);
+    }
+    let to_bob = seal_to_any("ssh_ed25519_other_key", &[bob_ed.identity.recipient()]);
+    push(
+        out,
+        case(
+            "ssh_ed25519_other_key",
+            NO_MATCH,
+            None,
+            "sealed to Bob's SSH key; Alice's has another tag",
+            to_bob.bytes(),
+        ),
+        &to_bob,
+        Some(&alice_ed),
+        vec![],
+    );
+
+    let r = seal_to_any("ssh_rsa", &[alice_rsa.identity.recipient()]);
+    #[rustfmt::skip]
+    let cases = [
+        case("ssh_rsa", SUCCESS, Some(&r.plaintext[..]), "an ssh-rsa stanza (kind 4, RSA-OAEP-SHA256) for Alice's 2048-bit SSH key", r.bytes()),
+        case("ssh_rsa_ciphertext_flipped", HEADER, None, "a bit of the OAEP ciphertext flipped: the tag matches, so the file is damaged", flip(r.bytes(), AT_BODY + 4 + 100, 0x01)),
+    ];
+    for c in cases {
+        push(out, c, &r, Some(&alice_rsa), vec![]);
+    }
+    let short = seal_custom("ssh_rsa_short", |rng, key| {
+        let mut s = alice_rsa
+            .identity
+            .recipient()
+            .vault_stanza(rng, key)
+            .unwrap();
+        s.body.pop();
+        vec![s]
+    });
+    push(
+        out,
+        case(
+            "ssh_rsa_short",
+            HEADER,
+            None,
+            "an ssh-rsa stanza of 259 bytes (the least is 4 + 256)",
+            short.bytes(),
+        ),
+        &short,
+        Some(&alice_rsa),
+        vec![],
+    );
+
+    let pq = seal_to_any("mlkem768x25519", &[&alice_pq.recipient()]);
+    let pq_secret = alice_pq.to_secret_string().as_str().to_owned();
+    let at_ct = AT_BODY + vault::crypto::pq::ENC_LEN;
+    #[rustfmt::skip]
+    let cases = [
+        case("mlkem768x25519", SUCCESS, Some(&pq.plaintext[..]), "an mlkem768x25519 stanza (kind 5, HPKE with X-Wing) for Alice's post-quantum key", pq.bytes()),
+        case("mlkem768x25519_enc_flipped", NO_MATCH, None, "a bit of the ML-KEM ciphertext flipped: implicit rejection, the AEAD tag fails, not for this key", flip(pq.bytes(), AT_BODY + 5, 0x01)),
+        case("mlkem768x25519_ct_flipped", NO_MATCH, None, "a bit of the sealed file key flipped: the AEAD tag fails", flip(pq.bytes(), at_ct + 1, 0x01)),
+    ];
+    for c in cases {
+        push(out, c, &pq, None, vec![pq_secret.clone()]);
+    }
+    let to_bob = seal_to_any("mlkem768x25519_other_key", &[&bob_pq.recipient()]);
+    push(
+        out,
+        case(
+            "mlkem768x25519_other_key",
+            NO_MATCH,
+            None,
+            "sealed to Bob's post-quantum key",
+            to_bob.bytes(),
+        ),
+        &to_bob,
+        None,
+        vec![pq_secret.clone()],
+    );
+    let long = seal_custom("mlkem768x25519_long", |rng, key| {
+        let mut s = alice_pq.recipient().vault_stanza(rng, key).unwrap();
+        s.body.push(0);
+        vec![s]
+    });
+    push(
+        out,
+        case(
+            "mlkem768x25519_long",
+            HEADER,
+            None,
+            "an mlkem768x25519 stanza of 1169 bytes (must be 1168)",
+            long.bytes(),
+        ),
+        &long,
+        None,
+        vec![pq_secret.clone()],
+    );
+    // Writers refuse to mix; readers do not check, and open either way.
+    let alice = p.alice.recipient();
+    let mixed = seal_custom("mixed_pq_and_x25519", |rng, key| {
+        vec![
+            alice_pq.recipient().vault_stanza(rng, key).unwrap(),
+            x25519::stanza(rng, &alice, key).unwrap(),
+        ]
+    });
+    push(
+        out,
+        case(
+            "mixed_pq_and_x25519",
+            SUCCESS,
+            Some(&mixed.plaintext[..]),
+            "a post-quantum and an X25519 stanza (writers refuse to mix them; readers open such a file)",
+            mixed.bytes(),
+        ),
+        &mixed,
+        None,
+        vec![secret(&p.alice)],
+    );
 }
 
 /// Files that open, for each suite.
@@ -487,7 +704,7 @@ fn header_fields(out: &mut Vec<Vector>, p: &People) {
     #[rustfmt::skip]
     let cases = [
         case("header_count_flipped_lower", HEADER_MAC, None, "stanza count 3 flipped to 2: Carol's stanza is read as nonce and MAC; Alice unwraps, the MAC fails", f(AT_COUNT + 1, 0x01)),
-        case("stanza_kind_flipped_other_recipient", HEADER_MAC, None, "Bob's stanza (first of three) flipped to unknown kind 3 and skipped; Alice unwraps, the MAC fails", f(AT_KIND, 0x02)),
+        case("stanza_kind_flipped_other_recipient", HEADER_MAC, None, "Bob's stanza (first of three) flipped to unknown kind 0x81 and skipped; Alice unwraps, the MAC fails", f(AT_KIND, 0x80)),
     ];
     Opener::ids(ids, Some(&three.file_key)).push_all(out, cases);
 }
@@ -509,7 +726,7 @@ fn stanza_framing(out: &mut Vec<Vector>, p: &People) {
     let cases = [
         case("stanza_kind_flipped_to_zero", HEADER, None, "the X25519 stanza's kind 1 flipped to 0, which is invalid", f(AT_KIND, 0x01)),
         case("stanza_kind_flipped_to_passphrase", HEADER, None, "the X25519 stanza's kind 1 changed to 2: a passphrase stanza of the wrong length", f(AT_KIND, 0x03)),
-        case("stanza_kind_flipped_to_unknown", NO_MATCH, None, "the only stanza's kind 1 flipped to 3: an unknown kind, skipped, so nothing matches", f(AT_KIND, 0x02)),
+        case("stanza_kind_flipped_to_unknown", NO_MATCH, None, "the only stanza's kind 1 flipped to 0x81: an unknown kind, skipped, so nothing matches", f(AT_KIND, 0x80)),
         case("stanza_length_flipped", HEADER, None, "the X25519 stanza's length 80 flipped to 81", f(AT_LEN + 1, 0x01)),
         case("stanza_length_flipped_high", HEADER, None, "the X25519 stanza's length 0x0050 flipped to 0x0150", f(AT_LEN, 0x01)),
     ];
@@ -544,8 +761,8 @@ fn stanza_framing(out: &mut Vec<Vector>, p: &People) {
     let assembled: [(&str, &'static str, &str, Stanzas); 11] = [
         ("stanza_unknown_kind_skipped", SUCCESS, "an unknown stanza kind (0x7f, 37 bytes) before Alice's stanza is skipped", unknown_then_alice(0x7f, 37)),
         ("stanza_unknown_kind_empty_body", SUCCESS, "an unknown stanza kind (0xff) with an empty body is skipped", unknown_then_alice(0xff, 0)),
-        ("stanza_unknown_kind_max_body", SUCCESS, "an unknown stanza kind (0x03) with the longest allowed body, 4096 bytes", unknown_then_alice(0x03, MAX_UNKNOWN_BODY)),
-        ("stanza_unknown_kind_too_long", HEADER, "an unknown stanza kind with a 4097-byte body (limit 4096)", unknown_then_alice(0x03, MAX_UNKNOWN_BODY + 1)),
+        ("stanza_unknown_kind_max_body", SUCCESS, "an unknown stanza kind (0x83) with the longest allowed body, 4096 bytes", unknown_then_alice(0x83, MAX_UNKNOWN_BODY)),
+        ("stanza_unknown_kind_too_long", HEADER, "an unknown stanza kind with a 4097-byte body (limit 4096)", unknown_then_alice(0x83, MAX_UNKNOWN_BODY + 1)),
         ("stanza_kind_zero", HEADER, "a stanza of kind 0 (invalid) before Alice's stanza", unknown_then_alice(0, x25519::BODY_LEN)),
         ("stanza_x25519_short", HEADER, "an X25519 stanza with a 79-byte body (must be 80)", resized(KIND_X25519, x25519::BODY_LEN - 1)),
         ("stanza_x25519_long", HEADER, "an X25519 stanza with an 81-byte body (must be 80)", resized(KIND_X25519, x25519::BODY_LEN + 1)),

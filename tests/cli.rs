@@ -387,7 +387,7 @@ fn no_recipients_is_an_error_not_a_default() {
         .vault(&["seal", "-r", "age1nope", "--no-self", "f"])
         .assert()
         .failure();
-    assert!(stderr_of(&a).contains("is not a public key"));
+    assert!(stderr_of(&a).contains("not a valid X25519 public key"));
     assert_eq!(u.files(), vec!["f"]);
 }
 
@@ -634,4 +634,30 @@ fn which(cmd: &str) -> Option<PathBuf> {
             .map(|d| d.join(cmd))
             .find(|p| p.is_file())
     })
+}
+
+#[test]
+fn non_canonical_x25519_public_keys_are_refused() {
+    // Issue 14, item 6: bit 255 set passed Bech32, and X25519 ignores the
+    // bit while the HKDF salt does not, so nobody could open the result.
+    let u = User::new();
+    u.write("f", b"x");
+    let good = vault::crypto::X25519Identity::generate(&mut vault::crypto::os_rng()).recipient();
+    let mut high = good.to_bytes();
+    high[31] |= 0x80;
+    let hrp = bech32::Hrp::parse("age").unwrap();
+    for bytes in [high, [0u8; 32]] {
+        let s = bech32::encode_lower::<bech32::Bech32>(hrp, &bytes).unwrap();
+        for age in [false, true] {
+            let mut args = vec!["seal", "--no-self", "-r", &s, "f", "-o", "out"];
+            if age {
+                args.push("--age");
+            }
+            let a = u.vault(&args).assert().failure();
+            assert!(stderr_of(&a).contains("not canonical"), "{}", stderr_of(&a));
+        }
+        let a = u.vault(&["contacts", "add", "bob", &s]).assert().failure();
+        assert!(stderr_of(&a).contains("not canonical"), "{}", stderr_of(&a));
+    }
+    assert_eq!(u.files(), vec!["f"]);
 }

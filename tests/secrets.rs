@@ -92,7 +92,12 @@ fn debug_output_carries_no_key_bytes() {
     // The keystore holds paths only; check a real one with a key in it.
     let dir = tempfile::tempdir().unwrap();
     let ks = Keystore::at(dir.path().join("ks"));
-    ks.create(&id, None, false).unwrap();
+    ks.create(
+        &[vault::keystore::KeyEntry::x25519(&id, "created".into())],
+        None,
+        false,
+    )
+    .unwrap();
     let unlocked = ks.unlock().unwrap();
     let shown = format!("{ks:?} {unlocked:?}");
     assert!(!shown.contains(secret.as_str()), "{shown}");

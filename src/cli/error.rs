@@ -136,10 +136,31 @@ impl CliError {
                 "this file was made by a newer vault; upgrade vault to open it".into()
             }
             CliError::Crypto(C::WrongPassphrase) => "check the passphrase and try again".into(),
-            CliError::Crypto(C::InvalidKey(_)) => {
-                "public keys look like age1...; ask the recipient for the output of `vault id`"
-                    .into()
+            CliError::Crypto(C::InvalidKey(_) | C::UnknownRecipient)
+            | CliError::Keystore(K::Crypto(C::InvalidKey(_) | C::UnknownRecipient)) => {
+                "ask the recipient for the output of `vault id` (or their SSH .pub file); `vault seal --help` lists the forms".into()
             }
+            CliError::Crypto(C::SecretKeyAsRecipient)
+            | CliError::Keystore(K::Crypto(C::SecretKeyAsRecipient)) => {
+                "a secret key must stay with its owner; if it was shared by mistake, make a new one (`vault keygen --force`)".into()
+            }
+            CliError::Crypto(C::UnsupportedSshKey(_))
+            | CliError::Keystore(K::Crypto(C::UnsupportedSshKey(_))) => {
+                "ask for an ssh-ed25519 key (`ssh-keygen -t ed25519`) or their age key".into()
+            }
+            CliError::Crypto(C::MixedPostQuantum) => {
+                "seal to post-quantum recipients only (each can make one with `vault keygen --pq` or `age-keygen -pq`), or leave them out".into()
+            }
+            CliError::Crypto(C::Plugin { plugin, .. }) => format!(
+                "age-plugin-{plugin} must be installed on PATH and working; VAULT_PLUGIN_TIMEOUT sets how long it may take (seconds)"
+            ),
+            CliError::Crypto(C::SshKeyLocked(_)) => {
+                "run in a terminal to type the key's passphrase".into()
+            }
+            CliError::Keystore(K::OldSshKeyFormat(p)) => format!(
+                "convert it with `ssh-keygen -p -f {}` (this rewrites it in OpenSSH's format)",
+                p.display()
+            ),
             CliError::NoMatchingIdentity(KeySource::Keystore) => {
                 "ask the sender to seal it to your key (`vault id` prints it), or pass -i with the right identity file".into()
             }
@@ -176,7 +197,7 @@ impl CliError {
             CliError::TerminalOutput => "redirect the output or use -o FILE".into(),
             CliError::CannotInferOutput(_) => "use -o FILE to name the output".into(),
             CliError::NoRecipients => "`vault id` prints your public key".into(),
-            CliError::Keystore(K::UnknownContact(_)) => {
+            CliError::Keystore(K::UnknownContact(_) | K::UnknownRecipient(_)) => {
                 "`vault contacts list` shows your contacts; `vault contacts add NAME KEY` adds one".into()
             }
             CliError::Keystore(K::ContactExists(_)) => {

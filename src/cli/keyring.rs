@@ -1,12 +1,25 @@
 //! Which keys a command uses: the recipients it seals to (`-r`, `-R`, and
-//! yourself) and the identities it opens with (the keystore, or `-i`
-//! files).
+//! yourself) and the identities it opens with.
+//!
+//! [`keyring`] is the one answer to "which of my keys can open this": every
+//! identity of the keystore (the current one and every older one it keeps),
+//! the age identity files given, and SSH private keys given or opted into
+//! (`VAULT_SSH_IDENTITY`), as `Box<dyn Identity>` of any type. `open` uses it
+//! with its `-i` files replacing the keystore; the remote commands are to
+//! call it with their `--identity-file` files and `-i` SSH key once the
+//! remote layer takes any identity type (today it takes X25519 ones only:
+//! [`remote_identities`]).
 
 use std::path::{Path, PathBuf};
 
 use super::error::{CliError, KeySource};
-use vault::crypto::{X25519Identity, X25519Recipient};
+use vault::crypto::{Identity, Recipient, X25519Identity, X25519Recipient};
 use vault::keystore::{Keystore, KeystoreError, identity_file, recipients_file};
+
+/// Environment variable naming SSH private keys (`:`-separated) to try as
+/// identities in the remote commands, e.g. `~/.ssh/id_ed25519`: opting in,
+/// since vault never reads `~/.ssh` keys on its own.
+pub const ENV_SSH_IDENTITY: &str = "VAULT_SSH_IDENTITY";
 
 /// Who to seal to, as given on the command line.
 pub struct RecipientArgs<'a> {
@@ -19,9 +32,11 @@ pub struct RecipientArgs<'a> {
 }
 
 /// Collect the recipients: yourself unless `no_self`, then `-r`, then `-R`,
-/// without repeats. An empty result is an error, never a silent default.
-pub fn gather_recipients(args: &RecipientArgs<'_>) -> Result<Vec<X25519Recipient>, CliError> {
-    let mut list = Vec::new();
+/// without repeats (by canonical form). An empty result is an error, never
+/// a silent default. Lines of `-R` files holding SSH keys of other types
+/// are skipped with one warning each.
+pub fn gather_recipients(args: &RecipientArgs<'_>) -> Result<Vec<Box<dyn Recipient>>, CliError> {
+    let mut list: Vec<Box<dyn Recipient>> = Vec::new();
     let ks = Keystore::locate()?;
     if !args.no_self {
         match ks.public_key() {
@@ -44,38 +59,140 @@ pub fn gather_recipients(args: &RecipientArgs<'_>) -> Result<Vec<X25519Recipient
     Ok(list)
 }
 
-/// The identities to open with: those in the `-i` files, or else the
-/// keystore's (asking for its passphrase if it is protected).
-pub fn load_identities(files: &[PathBuf]) -> Result<(Vec<X25519Identity>, KeySource), CliError> {
-    if files.is_empty() {
-        return Ok((my_identities()?, KeySource::Keystore));
-    }
-    let mut ids = Vec::new();
-    for f in files {
+/// [`gather_recipients`] for the remote commands, whose objects record
+/// X25519 recipients only until the remote layer records any type.
+pub fn gather_x25519_recipients(
+    args: &RecipientArgs<'_>,
+) -> Result<Vec<X25519Recipient>, CliError> {
+    gather_recipients(args)?
+        .iter()
+        .map(|r| as_x25519(&**r))
+        .collect()
+}
+
+/// `r` as an X25519 recipient, or the reason a remote object cannot take it.
+pub fn as_x25519(r: &dyn Recipient) -> Result<X25519Recipient, CliError> {
+    r.to_string().parse::<X25519Recipient>().map_err(|_| {
+        CliError::Usage(
+            "remote objects can be sealed to X25519 keys (age1...) only for now; \
+             for SSH, post-quantum or plugin recipients use `vault seal` and copy the file"
+                .into(),
+        )
+    })
+}
+
+/// The identities `open` uses: those in the `-i` files, or else every one
+/// in the keystore (asking for its passphrase if it is protected).
+pub fn load_identities(files: &[PathBuf]) -> Result<(Vec<Box<dyn Identity>>, KeySource), CliError> {
+    let ids = keyring(&KeyringArgs {
+        identity_files: files,
+        no_keystore: !files.is_empty(),
+        ..KeyringArgs::default()
+    })?;
+    let source = if files.is_empty() {
+        KeySource::Keystore
+    } else {
+        KeySource::IdentityFiles
+    };
+    Ok((ids, source))
+}
+
+/// What [`keyring`] gathers.
+#[derive(Default)]
+pub struct KeyringArgs<'a> {
+    /// age identity files (`open -i`, `--identity-file` on remote commands).
+    pub identity_files: &'a [PathBuf],
+    /// SSH private keys to try as identities (a remote command's `-i`).
+    pub ssh_keys: &'a [PathBuf],
+    /// Leave the keystore out (`open -i` does).
+    pub no_keystore: bool,
+    /// Add the SSH keys named by `VAULT_SSH_IDENTITY` (remote commands).
+    pub ssh_from_env: bool,
+}
+
+/// Every identity the user has for this command: the keystore's (all of
+/// them, unless `no_keystore`; none if there is no keystore identity and
+/// other identities were given), the identity files, the SSH keys given and
+/// those in `VAULT_SSH_IDENTITY`.
+pub fn keyring(args: &KeyringArgs<'_>) -> Result<Vec<Box<dyn Identity>>, CliError> {
+    let mut ids: Vec<Box<dyn Identity>> = Vec::new();
+    for f in args.identity_files {
         ids.extend(identity_file::read(f)?);
     }
-    Ok((ids, KeySource::IdentityFiles))
+    let opted: Vec<PathBuf> = std::env::var_os(ENV_SSH_IDENTITY)
+        .filter(|_| args.ssh_from_env)
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    for f in args.ssh_keys.iter().chain(&opted) {
+        ids.extend(identity_file::read(f)?);
+    }
+    if !args.no_keystore {
+        match Keystore::locate()?.unlock_all() {
+            Ok(mine) => {
+                let extra = std::mem::take(&mut ids);
+                ids = mine;
+                ids.extend(extra);
+            }
+            Err(KeystoreError::NoIdentity(_)) if !ids.is_empty() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(ids)
 }
 
-/// The user's own identity, from the keystore.
-pub fn my_identities() -> Result<Vec<X25519Identity>, CliError> {
-    Ok(vec![Keystore::locate()?.unlock()?])
+/// The X25519 identities the remote layer takes today: the keystore's
+/// (every one it keeps) and those in `--identity-file` files.
+pub fn remote_identities(identity_files: &[PathBuf]) -> Result<Vec<X25519Identity>, CliError> {
+    let ks = Keystore::locate()?;
+    let mut ids = match ks.unlock() {
+        Ok(ids) => ids,
+        Err(KeystoreError::NoIdentity(_)) if !identity_files.is_empty() => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    for f in identity_files {
+        let bytes = std::fs::read(f).map_err(|e| CliError::Input(f.clone(), e))?;
+        let bytes = zeroize::Zeroizing::new(bytes);
+        let text = identity_file::decode_text(&bytes, f)?;
+        ids.extend(identity_file::parse_x25519(&text, f)?);
+    }
+    Ok(ids)
 }
 
-/// Read a recipients file (`-` is standard input).
-fn read_recipients_file(path: &Path) -> Result<Vec<X25519Recipient>, CliError> {
+/// Read a recipients file (`-` is standard input), warning about skipped
+/// lines.
+fn read_recipients_file(path: &Path) -> Result<Vec<Box<dyn Recipient>>, CliError> {
     let text = if path == Path::new("-") {
         std::io::read_to_string(std::io::stdin())
     } else {
         std::fs::read_to_string(path)
     }
     .map_err(|e| CliError::Input(path.to_path_buf(), e))?;
-    Ok(recipients_file::parse(&text, path)?)
+    let parsed = recipients_file::parse(&text, path)?;
+    for (line, t) in &parsed.skipped {
+        eprintln!(
+            "vault: warning: {}: line {line}: skipping an SSH key of type {}; only ssh-ed25519 and ssh-rsa keys can be recipients",
+            path.display(),
+            super::error::printable(t)
+        );
+    }
+    if parsed.recipients.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{}: no recipients in this file",
+            path.display()
+        )));
+    }
+    Ok(parsed.recipients)
 }
 
-/// Add `r` unless already present, keeping first-seen order.
-pub fn push_unique(list: &mut Vec<X25519Recipient>, r: X25519Recipient) {
-    if !list.contains(&r) {
+/// Add `r` unless a recipient with the same canonical form is present,
+/// keeping first-seen order.
+pub fn push_unique(list: &mut Vec<Box<dyn Recipient>>, r: Box<dyn Recipient>) {
+    let s = r.to_string();
+    if !list.iter().any(|x| x.to_string() == s) {
         list.push(r);
     }
 }

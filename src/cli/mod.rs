@@ -16,6 +16,7 @@ pub mod io;
 pub mod keyring;
 pub mod keys;
 pub mod open;
+pub mod plugin_ui;
 pub mod pull_path;
 pub mod remote;
 pub mod seal;
@@ -60,11 +61,31 @@ Environment:
   VAULT_PASSPHRASE_COMMAND  command printing the passphrase
   VAULT_THREADS             worker threads for seal and open when --threads is not given
                             (default: all cores; 1 = serial)
+  VAULT_SSH_IDENTITY        SSH private keys (`:`-separated) the remote commands may try
+  VAULT_PLUGIN_TIMEOUT      seconds an age plugin may stay silent before it is stopped (60)
 
 A command needs at most one passphrase: a passphrase-sealed file's own (vault
 or age), else the one protecting your keystore identity or -i identity file.
 
-`open` reads vault files and age v1 files (binary or armored) alike.";
+`open` reads vault files and age v1 files (binary or armored) alike.
+
+Recipients (-r, -R files, contacts): age1... (X25519), age1pq1... (post-quantum
+hybrid; not mixable with the others), \"ssh-ed25519 AAAA...\" and \"ssh-rsa AAAA...\"
+(SSH public keys, as in .pub, authorized_keys or github.com/NAME.keys files),
+age1NAME1... (served by the age plugin age-plugin-NAME on PATH).
+Identities (-i on open): age key files (AGE-SECRET-KEY-1..., AGE-SECRET-KEY-PQ-1...,
+AGE-PLUGIN-NAME-1...; plain or passphrase-sealed) and OpenSSH private keys
+(~/.ssh/id_ed25519, ~/.ssh/id_rsa; passphrase-protected ones too).";
+
+/// What `seal --help` says about recipients.
+const SEAL_HELP: &str = "\
+Recipient forms (-r, one a line in -R files, or a contact name):
+  age1...                      X25519 (vault id, age-keygen)
+  age1pq1...                   post-quantum hybrid ML-KEM-768 + X25519 (vault keygen --pq,
+                               age-keygen -pq); cannot be mixed with the other forms
+  \"ssh-ed25519 AAAA... [c]\"    SSH keys; -R also takes .pub, authorized_keys and
+  \"ssh-rsa AAAA... [c]\"        github.com/NAME.keys files (other key types are skipped)
+  age1NAME1...                 a key served by the age plugin age-plugin-NAME (on PATH)";
 
 /// End-to-end encrypted files: seal to public keys, ship opaque blobs.
 #[derive(Parser, Debug)]
@@ -81,18 +102,31 @@ enum Command {
         /// Store the secret key unencrypted (mode 0600)
         #[arg(long)]
         no_passphrase: bool,
-        /// Replace an existing identity (the old one is kept beside it)
+        /// Make a new current key; every older key is kept in the new
+        /// identity (under the new passphrase) and the old files beside it
         #[arg(long)]
         force: bool,
+        /// Make a post-quantum hybrid key (ML-KEM-768 + X25519, age1pq1...)
+        #[arg(long)]
+        pq: bool,
     },
     /// Print your public key, to hand to people who send you files
-    Id,
+    Id {
+        /// Every public key the keystore keeps, current first
+        #[arg(long, conflicts_with = "secret")]
+        all: bool,
+        /// Print the secret keys as an age identity file, for `age -d -i`
+        /// (asks before printing on a terminal)
+        #[arg(long)]
+        secret: bool,
+    },
     /// Seal a file to recipients (yourself included)
+    #[command(after_help = SEAL_HELP)]
     Seal {
-        /// Seal to this public key (age1...); repeatable
+        /// Seal to this recipient or contact (forms below); repeatable
         #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
         recipients: Vec<String>,
-        /// Seal to the public keys in FILE, one a line (# comments)
+        /// Seal to the recipients in FILE, one a line (# comments)
         #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
         recipient_files: Vec<PathBuf>,
         /// Payload cipher (age files are always chacha20poly1305)
@@ -125,8 +159,9 @@ enum Command {
     },
     /// Open a sealed file (vault or age v1, binary or armored)
     Open {
-        /// Use the identities in FILE (age key-file format, plain or
-        /// passphrase-encrypted with age or vault) instead of the keystore
+        /// Use the identities in FILE instead of the keystore: an age key
+        /// file (plain or passphrase-encrypted with age or vault) or an
+        /// OpenSSH private key; repeatable
         #[arg(short = 'i', long = "identity", value_name = "IDENTITY_FILE")]
         identities: Vec<PathBuf>,
         /// Output file (default FILE without .vault or .age, or stdout for stdin); - for stdout
@@ -168,8 +203,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keygen {
             no_passphrase,
             force,
-        } => keys::keygen(no_passphrase, force),
-        Command::Id => keys::id(),
+            pq,
+        } => keys::keygen(no_passphrase, force, pq),
+        Command::Id { all, secret } => keys::id(all, secret),
         Command::Seal {
             recipients,
             recipient_files,
@@ -228,6 +264,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
 pub fn main() -> ExitCode {
     hardening::no_core_dumps();
     vault::atomic::install_signal_cleanup();
+    plugin_ui::install();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

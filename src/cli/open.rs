@@ -64,8 +64,7 @@ pub fn open(
     let key = if dec.is_passphrase() {
         // Refuse a bad or too costly stanza before asking for anything.
         dec.check_passphrase_stanza()?;
-        let pass = passphrase::read("Passphrase: ")?;
-        dec.file_key_with_passphrase(&pass)?
+        passphrase::with_retries("Passphrase: ", |pass| dec.file_key_with_passphrase(pass))?
     } else {
         let (ids, source) = load_identities(identity_files)?;
         dec.file_key(&as_identities(&ids)).map_err(|e| match e {

@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::error::CliError;
 use super::io::{Input, Target};
-use super::keyring::{RecipientArgs, gather_recipients, my_identities};
+use super::keyring::{RecipientArgs, gather_x25519_recipients, remote_identities};
 use vault::crypto::{Suite, X25519Identity, os_rng};
 use vault::remote::{Listing, Object, PushSpec, RemoteError, RemoteVault, names};
 use vault::transport::{ConnectOptions, Location};
@@ -25,6 +25,10 @@ pub struct RemoteOpts {
     /// SSH identity file, tried before those from ~/.ssh/config (as ssh -i)
     #[arg(short = 'i', long = "ssh-identity", value_name = "FILE")]
     pub ssh_identity: Option<PathBuf>,
+    /// age identity file to open objects with, besides the keystore (as
+    /// `vault open -i`); repeatable
+    #[arg(long = "identity-file", value_name = "FILE")]
+    pub identity_files: Vec<PathBuf>,
     /// Record the host key of a host not yet in known_hosts (a changed key is always refused)
     #[arg(long)]
     pub accept_new: bool,
@@ -226,7 +230,7 @@ pub fn push(a: &PushArgs) -> Result<(), CliError> {
         return Err(CliError::Usage("--name works with one FILE only".into()));
     }
     let suite = Suite::from(a.cipher);
-    let recipients = gather_recipients(&RecipientArgs {
+    let recipients = gather_x25519_recipients(&RecipientArgs {
         recipients: &a.recipients,
         files: &a.recipient_files,
         no_self: a.no_self,
@@ -247,7 +251,7 @@ pub fn push(a: &PushArgs) -> Result<(), CliError> {
         jobs.push((f, name));
     }
     let conns = connections(a.threads)?;
-    let ids = my_identities()?;
+    let ids = remote_identities(&a.remote.identity_files)?;
     let mut vault = connect(location, &a.remote, true)?;
     vault.set_connections(conns);
     let listing = list(&mut vault, &ids)?;
@@ -333,7 +337,7 @@ pub fn pull(a: &PullArgs) -> Result<(), CliError> {
         ));
     }
     let conns = connections(a.threads)?;
-    let ids = my_identities()?;
+    let ids = remote_identities(&a.remote.identity_files)?;
     let mut vault = connect(&a.location, &a.remote, false)?;
     vault.set_connections(conns);
     let listing = list(&mut vault, &ids)?;
@@ -391,7 +395,7 @@ fn time_text(secs: u64) -> String {
 
 /// `vault ls`.
 pub fn ls(a: &LsArgs) -> Result<(), CliError> {
-    let ids = my_identities()?;
+    let ids = remote_identities(&a.remote.identity_files)?;
     let mut vault = connect(&a.location, &a.remote, false)?;
     let listing = list(&mut vault, &ids)?;
     let mut out = io::stdout().lock();
@@ -448,7 +452,7 @@ pub fn ls(a: &LsArgs) -> Result<(), CliError> {
 
 /// `vault rm`.
 pub fn rm(a: &RmArgs) -> Result<(), CliError> {
-    let ids = my_identities()?;
+    let ids = remote_identities(&a.remote.identity_files)?;
     let mut vault = connect(&a.location, &a.remote, false)?;
     let listing = list(&mut vault, &ids)?;
     for n in &a.names {
@@ -465,7 +469,7 @@ pub fn rm(a: &RmArgs) -> Result<(), CliError> {
 /// `vault mv`.
 pub fn mv(a: &MvArgs) -> Result<(), CliError> {
     names::check(&a.new)?;
-    let ids = my_identities()?;
+    let ids = remote_identities(&a.remote.identity_files)?;
     let mut vault = connect(&a.location, &a.remote, false)?;
     let listing = list(&mut vault, &ids)?;
     let obj = find(&listing, &a.old)?;

@@ -11,7 +11,7 @@ use std::io::Write;
 use clap::{Args, Subcommand};
 
 use super::error::CliError;
-use super::keyring::my_identities;
+use super::keyring::{as_x25519, remote_identities};
 use super::remote::{RemoteOpts, connect, list};
 use vault::crypto::{X25519Recipient, os_rng};
 use vault::keystore::Keystore;
@@ -24,8 +24,10 @@ pub enum ContactsCommand {
     Add {
         /// Name to use with -r
         name: String,
-        /// Their public key (age1...)
-        key: String,
+        /// Their public key: age1..., age1pq1..., "ssh-ed25519 AAAA..." or
+        /// "ssh-rsa AAAA..." (quoted, or as separate words), age1NAME1...
+        #[arg(required = true, num_args = 1..)]
+        key: Vec<String>,
     },
     /// List contacts
     List,
@@ -87,11 +89,11 @@ pub fn contacts(cmd: &ContactsCommand) -> Result<(), CliError> {
     let ks = Keystore::locate()?;
     match cmd {
         ContactsCommand::Add { name, key } => {
-            let key: X25519Recipient = key.trim().parse()?;
-            if let Some(other) = ks.name_of(&key) {
+            let key = vault::crypto::parse_recipient(&key.join(" "))?;
+            if let Some(other) = ks.name_of(&key.to_string()) {
                 eprintln!("vault: note: this key is also saved as {other:?}");
             }
-            ks.add_contact(name, key)?;
+            ks.add_contact(name, &*key)?;
         }
         ContactsCommand::List => {
             let mut out = std::io::stdout().lock();
@@ -107,13 +109,13 @@ pub fn contacts(cmd: &ContactsCommand) -> Result<(), CliError> {
 
 /// A recipient as the user knows it: contact name, else the key.
 fn label(ks: &Keystore, r: &X25519Recipient) -> String {
-    ks.name_of(r).unwrap_or_else(|| r.to_string())
+    ks.name_of(&r.to_string()).unwrap_or_else(|| r.to_string())
 }
 
 fn resolve(ks: &Keystore, values: &[String]) -> Result<Vec<X25519Recipient>, CliError> {
     values
         .iter()
-        .map(|v| ks.resolve_recipient(v).map_err(CliError::from))
+        .map(|v| as_x25519(&*ks.resolve_recipient(v)?))
         .collect()
 }
 
@@ -121,7 +123,7 @@ fn resolve(ks: &Keystore, values: &[String]) -> Result<Vec<X25519Recipient>, Cli
 pub fn share(a: &ShareArgs) -> Result<(), CliError> {
     let ks = Keystore::locate()?;
     let recipients = resolve(&ks, &a.recipients)?;
-    let ids = my_identities()?;
+    let ids = remote_identities(&a.remote.identity_files)?;
     let mut vault = connect(&a.location, &a.remote, false)?;
     let listing = list(&mut vault, &ids)?;
     let obj = listing
@@ -146,7 +148,7 @@ pub fn share(a: &ShareArgs) -> Result<(), CliError> {
 pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
     let ks = Keystore::locate()?;
     let remove = resolve(&ks, &a.recipients)?;
-    let ids = my_identities()?;
+    let ids = remote_identities(&a.remote.identity_files)?;
     let mut vault = connect(&a.location, &a.remote, false)?;
     let listing = list(&mut vault, &ids)?;
     let obj = listing

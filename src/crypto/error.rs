@@ -60,9 +60,42 @@ pub enum CryptoError {
     /// length, non-canonical base64, or data around the armor.
     #[error("the armor of this age file is damaged or was modified ({0})")]
     InvalidArmor(&'static str),
-    /// A key string does not parse.
+    /// A key string does not parse. The text never contains the key.
     #[error("invalid key: {0}")]
     InvalidKey(String),
+    /// A recipient string of no form vault knows (it is not repeated: it
+    /// could be a secret).
+    #[error(
+        "not a recipient vault understands; give age1... (X25519), age1pq1... (post-quantum), \
+         ssh-ed25519 AAAA... or ssh-rsa AAAA... (SSH), or age1NAME1... (plugin)"
+    )]
+    UnknownRecipient,
+    /// A secret key was given where a public key belongs.
+    #[error("this is a secret key; give the public key (`vault id` prints yours)")]
+    SecretKeyAsRecipient,
+    /// An SSH key of a type that cannot be a recipient.
+    #[error("SSH keys of type {0} cannot be recipients (only ssh-ed25519 and ssh-rsa)")]
+    UnsupportedSshKey(String),
+    /// A passphrase-protected SSH key whose passphrase could not be asked.
+    #[error("{0} is protected by a passphrase, and none could be asked for")]
+    SshKeyLocked(String),
+    /// Post-quantum and classic recipients in one file.
+    #[error(
+        "post-quantum recipients (age1pq1...) cannot be mixed with classic ones in one file: \
+         the classic stanza would undo the post-quantum protection"
+    )]
+    MixedPostQuantum,
+    /// Recipients whose stanzas carry different labels (as age says it).
+    #[error("these recipients cannot share a file (their plugins' labels differ)")]
+    IncompatibleRecipients,
+    /// An age plugin failed.
+    #[error("plugin age-plugin-{plugin}: {error}")]
+    Plugin {
+        /// The plugin's name (`NAME` of `age-plugin-NAME`).
+        plugin: String,
+        /// What went wrong.
+        error: super::plugin::PluginError,
+    },
     /// No recipient was given.
     #[error("no recipients")]
     NoRecipients,

@@ -15,11 +15,11 @@ use std::io::{Read, Write};
 use rand_core::CryptoRng;
 
 use super::error::CryptoError;
-use super::header::{Header, KIND_PASSPHRASE, MAC_LEN, NONCE_LEN, Stanza};
+use super::header::{Header, KIND_MLKEM768X25519, KIND_PASSPHRASE, MAC_LEN, NONCE_LEN, Stanza};
 use super::keys::FileKey;
 use super::passphrase::{self, Passphrase};
 use super::primitives::hkdf_sha256;
-use super::recipient::{Identity, Recipient, distinct};
+use super::recipient::{Identity, Recipient, check_labels, distinct};
 use super::stream::{CopyError, StreamReader, StreamWriter};
 use super::suite::{PayloadKey, Suite};
 
@@ -66,8 +66,16 @@ fn add_recipients<R: CryptoRng + ?Sized>(
     recipients: &[&dyn Recipient],
 ) -> Result<(), CryptoError> {
     let mut rng = rng;
-    for r in distinct(recipients) {
+    let recipients = distinct(recipients);
+    for r in &recipients {
         header.stanzas.push(r.vault_stanza(&mut rng, file_key)?);
+    }
+    check_labels(&recipients)?;
+    // Stanzas already in the header (sharing): their kind says whether
+    // they are post-quantum.
+    let pq = |s: &Stanza| s.kind == KIND_MLKEM768X25519;
+    if header.stanzas.iter().any(pq) && !header.stanzas.iter().all(pq) {
+        return Err(CryptoError::MixedPostQuantum);
     }
     Ok(())
 }

@@ -5,8 +5,9 @@
 //! version  1   01
 //! suite    1   01 ChaCha20-Poly1305 | 02 AES-256-GCM
 //! count    2   big-endian, 1..=1024 recipient stanzas
-//! stanza*  1   kind (01 X25519, 02 passphrase; 00 invalid; others skipped)
-//!          2   body length, big-endian (fixed for known kinds, <= 4096)
+//! stanza*  1   kind (01 X25519, 02 passphrase, 03 ssh-ed25519, 04 ssh-rsa,
+//!              05 mlkem768x25519, 06 age plugin; 00 invalid; others skipped)
+//!          2   body length, big-endian (bounded per known kind, <= 4096)
 //!          n   body
 //! nonce   16   random, input to the payload key
 //! mac     32   HMAC-SHA256[HKDF(file key, "vault/v1 header")](all bytes above)
@@ -43,6 +44,14 @@ pub const MAC_LEN: usize = 32;
 pub const KIND_X25519: u8 = 1;
 /// Stanza kind: passphrase (Argon2id).
 pub const KIND_PASSPHRASE: u8 = 2;
+/// Stanza kind: an SSH Ed25519 key (`crate::crypto::ssh`).
+pub const KIND_SSH_ED25519: u8 = 3;
+/// Stanza kind: an SSH RSA key (`crate::crypto::ssh`).
+pub const KIND_SSH_RSA: u8 = 4;
+/// Stanza kind: an ML-KEM-768 + X25519 hybrid key (`crate::crypto::pq`).
+pub const KIND_MLKEM768X25519: u8 = 5;
+/// Stanza kind: an age plugin (`crate::crypto::plugin`).
+pub const KIND_PLUGIN: u8 = 6;
 
 /// Body length of an X25519 stanza: the ephemeral share (32), the wrapped
 /// 32-byte file key and its tag (48).
@@ -51,11 +60,21 @@ pub const X25519_BODY_LEN: usize = 32 + 32 + TAG_LEN;
 /// the wrapped file key and its tag (48).
 pub const PASSPHRASE_BODY_LEN: usize = 16 + 12 + 32 + TAG_LEN;
 
-/// The body length required for a known stanza kind.
-fn known_body_len(kind: u8) -> Option<usize> {
+/// The body lengths allowed for a known stanza kind. Every kind fits in
+/// [`MAX_UNKNOWN_BODY`], so that a reader that predates it skips it.
+fn known_body_len(kind: u8) -> Option<std::ops::RangeInclusive<usize>> {
+    let exact = |n: usize| Some(n..=n);
     match kind {
-        KIND_X25519 => Some(X25519_BODY_LEN),
-        KIND_PASSPHRASE => Some(PASSPHRASE_BODY_LEN),
+        KIND_X25519 => exact(X25519_BODY_LEN),
+        KIND_PASSPHRASE => exact(PASSPHRASE_BODY_LEN),
+        KIND_SSH_ED25519 => exact(super::ssh::ED25519_BODY_LEN),
+        // The tag, then the RSA-OAEP ciphertext: one modulus, 2048 to 8192 bits.
+        KIND_SSH_RSA => Some(
+            super::ssh::TAG + super::ssh::MIN_RSA_BITS / 8
+                ..=super::ssh::TAG + super::ssh::MAX_RSA_BITS / 8,
+        ),
+        KIND_MLKEM768X25519 => exact(super::pq::BODY_LEN),
+        KIND_PLUGIN => Some(super::plugin::MIN_VAULT_BODY..=MAX_UNKNOWN_BODY),
         _ => None,
     }
 }
@@ -155,7 +174,7 @@ impl Header {
                 return Err(CryptoError::InvalidHeader("stanza kind 0"));
             }
             match known_body_len(kind) {
-                Some(want) if want != len => {
+                Some(want) if !want.contains(&len) => {
                     return Err(CryptoError::InvalidHeader("wrong stanza length"));
                 }
                 None if len > MAX_UNKNOWN_BODY => {

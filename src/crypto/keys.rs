@@ -8,7 +8,7 @@
 use std::fmt;
 
 use bech32::primitives::decode::CheckedHrpstring;
-use bech32::{Bech32, Hrp};
+use bech32::{Bech32, Checksum, Hrp};
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
@@ -73,6 +73,50 @@ pub(crate) fn decode_key(s: &str, hrp: &str) -> Option<Zeroizing<[u8; 32]>> {
         n += 1;
     }
     (n == 32).then_some(out)
+}
+
+/// BIP 173's Bech32 checksum without its 90-character limit: age encodes
+/// post-quantum keys (1,216 bytes) this way, as its own Bech32 code does.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum LongBech32 {}
+
+impl Checksum for LongBech32 {
+    type MidstateRepr = u32;
+    const CODE_LENGTH: usize = usize::MAX;
+    const CHECKSUM_LENGTH: usize = <Bech32 as Checksum>::CHECKSUM_LENGTH;
+    const GENERATOR_SH: [u32; 5] = <Bech32 as Checksum>::GENERATOR_SH;
+    const TARGET_RESIDUE: u32 = <Bech32 as Checksum>::TARGET_RESIDUE;
+}
+
+/// Decode a long Bech32 string with the given HRP (compared without case)
+/// to exactly `len` bytes, refusing mixed case and bad padding.
+pub(crate) fn decode_long(s: &str, hrp: &str, len: usize) -> Option<Zeroizing<Vec<u8>>> {
+    let checked = CheckedHrpstring::new::<LongBech32>(s).ok()?;
+    if checked.hrp().to_lowercase() != hrp {
+        return None;
+    }
+    checked.validate_segwit_padding().ok()?;
+    let mut out = Zeroizing::new(Vec::with_capacity(len));
+    for b in checked.byte_iter() {
+        if out.len() == len {
+            return None;
+        }
+        out.push(b);
+    }
+    (out.len() == len).then_some(out)
+}
+
+/// `bytes` as long Bech32 with `hrp`, lower case.
+pub(crate) fn encode_long_lower(hrp: &str, bytes: &[u8]) -> Result<String, fmt::Error> {
+    bech32::encode_lower::<LongBech32>(Hrp::parse_unchecked(hrp), bytes).map_err(|_| fmt::Error)
+}
+
+/// `bytes` as long Bech32 with `hrp`, upper case, in a zeroizing string.
+pub(crate) fn encode_long_upper_secret(hrp: &str, bytes: &[u8]) -> Zeroizing<String> {
+    let mut s = Zeroizing::new(String::with_capacity(16 + 2 * bytes.len()));
+    bech32::encode_upper_to_fmt::<LongBech32, String>(&mut s, Hrp::parse_unchecked(hrp), bytes)
+        .expect("any length fits in a long Bech32 string");
+    s
 }
 
 /// `bytes` in Bech32 with the human-readable part `hrp`, in lower case.

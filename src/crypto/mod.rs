@@ -8,6 +8,10 @@
 //! - [`recipient`]: the [`Recipient`] and [`Identity`] traits every key type
 //!   implements, for both formats;
 //! - [`x25519`]: the X25519 key type (keys and stanzas, vault's and age's);
+//!   [`ssh`]: SSH keys (`ssh-ed25519`, `ssh-rsa`) as age uses them;
+//!   [`pq`]: the post-quantum hybrid `mlkem768x25519`; [`plugin`]: age
+//!   plugins (`age1NAME1...`), run as child processes;
+//!   [`parse`]: any public key string or secret key line to its type;
 //!   [`passphrase`]: vault's Argon2id passphrase stanza;
 //! - [`header`]: the header's canonical encoding and MAC;
 //! - [`record`]: small records sealed under a file key, bound to a header;
@@ -28,11 +32,15 @@ pub mod file;
 pub mod header;
 pub mod keys;
 pub mod open;
+pub mod parse;
 pub mod passphrase;
 pub mod pipeline;
+pub mod plugin;
+pub mod pq;
 pub mod primitives;
 pub mod recipient;
 pub mod record;
+pub mod ssh;
 pub mod stream;
 pub mod suite;
 pub mod x25519;
@@ -42,8 +50,11 @@ pub use file::{seal, seal_with_passphrase};
 pub use header::Header;
 pub use keys::{FileKey, os_rng};
 pub use open::{Decryptor, Format};
+pub use parse::{parse_identity, parse_recipient};
 pub use passphrase::Passphrase;
+pub use pq::{PqIdentity, PqRecipient};
 pub use recipient::{Identity, Recipient, as_identities, as_recipients};
+pub use ssh::{SshIdentity, SshRecipient};
 pub use stream::{CHUNK_SIZE, CopyError, StreamReader, StreamWriter};
 pub use suite::Suite;
 pub use x25519::{X25519Identity, X25519Recipient};

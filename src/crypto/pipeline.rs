@@ -165,7 +165,8 @@ impl Mode {
 /// Up to `batch_chunks` consecutive chunks, each in its own
 /// `SEALED_CHUNK_SIZE` slot of `buf` (room for the tag when sealing).
 struct Batch {
-    buf: Box<[u8]>,
+    /// Plaintext passes through it: wiped when the batch is dropped.
+    buf: zeroize::Zeroizing<Box<[u8]>>,
     /// Index of the first chunk.
     first: u64,
     /// Input length of each chunk; after the work, the output length of
@@ -182,7 +183,7 @@ struct Batch {
 impl Batch {
     fn new(chunks: usize) -> Batch {
         Batch {
-            buf: vec![0u8; chunks * SEALED_CHUNK_SIZE].into_boxed_slice(),
+            buf: zeroize::Zeroizing::new(vec![0u8; chunks * SEALED_CHUNK_SIZE].into_boxed_slice()),
             first: 0,
             lens: Vec::with_capacity(chunks),
             last: false,

@@ -36,6 +36,23 @@ pub trait Recipient: fmt::Display {
         rng: &mut dyn CryptoRng,
         file_key: &FileKey,
     ) -> Result<age::Stanza, CryptoError>;
+
+    /// The labels of this recipient's stanzas (age's `RecipientWithLabels`):
+    /// every recipient of one file must have the same set, so that, for
+    /// instance, a post-quantum recipient (label `postquantum`) is never
+    /// mixed with a classic one that would undo its protection. Valid once
+    /// a stanza was made (a plugin says its labels when it wraps).
+    fn labels(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Whether the stanza is a function of the random generator's output
+    /// (so a reader holding the file key and the generator's seed can make
+    /// it again and compare). False for age plugins, whose stanzas come
+    /// from another program.
+    fn reproducible(&self) -> bool {
+        true
+    }
 }
 
 /// A secret key that can open stanzas made for it.
@@ -47,6 +64,54 @@ pub trait Identity {
 
     /// Try one age stanza, with the same meaning of the results.
     fn unwrap_age(&self, stanza: &age::Stanza) -> Result<Option<FileKey>, CryptoError>;
+
+    /// Try all of one age header's stanzas, in order (what age's
+    /// `Identity.Unwrap` takes). The default tries each with
+    /// [`Identity::unwrap_age`]; a plugin identity sees them all at once,
+    /// so that it starts its plugin once per file.
+    fn unwrap_age_all(&self, stanzas: &[age::Stanza]) -> Result<Option<FileKey>, CryptoError> {
+        for s in stanzas {
+            if let Some(k) = self.unwrap_age(s)? {
+                return Ok(Some(k));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl<T: Recipient + ?Sized> Recipient for Box<T> {
+    fn vault_stanza(
+        &self,
+        rng: &mut dyn CryptoRng,
+        file_key: &FileKey,
+    ) -> Result<header::Stanza, CryptoError> {
+        (**self).vault_stanza(rng, file_key)
+    }
+    fn age_stanza(
+        &self,
+        rng: &mut dyn CryptoRng,
+        file_key: &FileKey,
+    ) -> Result<age::Stanza, CryptoError> {
+        (**self).age_stanza(rng, file_key)
+    }
+    fn labels(&self) -> Vec<String> {
+        (**self).labels()
+    }
+    fn reproducible(&self) -> bool {
+        (**self).reproducible()
+    }
+}
+
+impl<T: Identity + ?Sized> Identity for Box<T> {
+    fn unwrap_vault(&self, s: &header::Stanza) -> Result<Option<FileKey>, CryptoError> {
+        (**self).unwrap_vault(s)
+    }
+    fn unwrap_age(&self, s: &age::Stanza) -> Result<Option<FileKey>, CryptoError> {
+        (**self).unwrap_age(s)
+    }
+    fn unwrap_age_all(&self, s: &[age::Stanza]) -> Result<Option<FileKey>, CryptoError> {
+        (**self).unwrap_age_all(s)
+    }
 }
 
 /// A list of identities as the decryptors take it.
@@ -67,4 +132,26 @@ pub fn distinct<'a>(recipients: &[&'a dyn Recipient]) -> Vec<&'a dyn Recipient> 
         .filter(|r| seen.insert(r.to_string()))
         .copied()
         .collect()
+}
+
+/// Refuse recipients whose stanzas carry different labels (call after
+/// their stanzas were made): a post-quantum recipient beside a classic one
+/// is [`CryptoError::MixedPostQuantum`], any other difference
+/// [`CryptoError::IncompatibleRecipients`].
+pub fn check_labels(recipients: &[&dyn Recipient]) -> Result<(), CryptoError> {
+    let sets: Vec<std::collections::BTreeSet<String>> = recipients
+        .iter()
+        .map(|r| r.labels().into_iter().collect())
+        .collect();
+    let Some(first) = sets.first() else {
+        return Ok(());
+    };
+    if sets.iter().all(|s| s == first) {
+        return Ok(());
+    }
+    let pq = super::pq::POSTQUANTUM;
+    if sets.iter().any(|s| s.contains(pq)) && sets.iter().any(|s| !s.contains(pq)) {
+        return Err(CryptoError::MixedPostQuantum);
+    }
+    Err(CryptoError::IncompatibleRecipients)
 }

@@ -85,7 +85,8 @@ pub enum CopyError {
 pub struct StreamWriter<W: Write> {
     key: PayloadKey,
     inner: W,
-    buf: Box<[u8]>,
+    /// Plaintext waits here: wiped on drop (it may be a key file).
+    buf: zeroize::Zeroizing<Box<[u8]>>,
     len: usize,
     index: u64,
 }
@@ -96,7 +97,7 @@ impl<W: Write> StreamWriter<W> {
         StreamWriter {
             key,
             inner,
-            buf: vec![0u8; SEALED_CHUNK_SIZE].into_boxed_slice(),
+            buf: zeroize::Zeroizing::new(vec![0u8; SEALED_CHUNK_SIZE].into_boxed_slice()),
             len: 0,
             index: 0,
         }
@@ -231,8 +232,9 @@ impl FailKind {
 pub struct StreamReader<R: Read> {
     key: PayloadKey,
     inner: R,
-    // One sealed chunk plus one byte of look-ahead.
-    buf: Box<[u8]>,
+    // One sealed chunk plus one byte of look-ahead; opened plaintext is
+    // here, so it is wiped on drop (a decrypted identity file, say).
+    buf: zeroize::Zeroizing<Box<[u8]>>,
     pos: usize,
     end: usize,
     index: u64,
@@ -246,7 +248,7 @@ impl<R: Read> StreamReader<R> {
         StreamReader {
             key,
             inner,
-            buf: vec![0u8; SEALED_CHUNK_SIZE + 1].into_boxed_slice(),
+            buf: zeroize::Zeroizing::new(vec![0u8; SEALED_CHUNK_SIZE + 1].into_boxed_slice()),
             pos: 0,
             end: 0,
             index: 0,

@@ -72,15 +72,40 @@ impl FromStr for X25519Recipient {
     type Err = CryptoError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bytes = decode_key(s, PUBLIC_HRP).ok_or_else(|| {
-            CryptoError::InvalidKey(format!("{s:?} is not a public key (age1...)"))
+            CryptoError::InvalidKey("not a valid X25519 public key (age1...)".into())
         })?;
         if s.bytes().any(|c| c.is_ascii_uppercase()) {
+            return Err(CryptoError::InvalidKey(
+                "public keys are written in lower case".into(),
+            ));
+        }
+        if let Some(why) = non_canonical(&bytes) {
             return Err(CryptoError::InvalidKey(format!(
-                "{s:?}: public keys are written in lower case"
+                "this X25519 public key is not canonical ({why}); no key pair has it"
             )));
         }
         Ok(X25519Recipient(PublicKey::from(*bytes)))
     }
+}
+
+/// Why a 32-byte u-coordinate is not the canonical public key of any key
+/// pair: bit 255 set (X25519 ignores it, the HKDF salt does not, so the
+/// owner could not open what is sealed to it), u >= p (another encoding of
+/// u - p), or a point of small order (every shared secret is zero).
+pub fn non_canonical(u: &[u8; 32]) -> Option<&'static str> {
+    if u[31] & 0x80 != 0 {
+        return Some("bit 255 is set");
+    }
+    // p = 2^255 - 19, little-endian: ED FF .. FF 7F.
+    if u[31] == 0x7f && u[1..31].iter().all(|&b| b == 0xff) && u[0] >= 0xed {
+        return Some("it is not below the field prime");
+    }
+    // A clamped scalar is a multiple of 8, the largest cofactor (curve and
+    // twist), so it maps exactly the small-order points to zero.
+    if x25519_dalek::x25519([0x42; 32], *u) == [0; 32] {
+        return Some("it is a point of small order");
+    }
+    None
 }
 
 /// One's own X25519 key pair: opens files sealed to its [`X25519Recipient`].
@@ -385,6 +410,32 @@ mod tests {
         }
         assert!(AGE_PUBLIC.parse::<X25519Identity>().is_err());
         assert!(AGE_SECRET[..40].parse::<X25519Identity>().is_err());
+    }
+
+    #[test]
+    fn non_canonical_public_keys_are_refused() {
+        let good = *AGE_PUBLIC.parse::<X25519Recipient>().unwrap().0.as_bytes();
+        let mut high = good;
+        high[31] |= 0x80;
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        let mut p_plus_1 = p;
+        p_plus_1[0] = 0xee;
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        // An order-8 point (u = 325606...).
+        let eight = [
+            0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f,
+            0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16,
+            0x5f, 0x49, 0xb8, 0x00,
+        ];
+        for bad in [high, p, p_plus_1, [0; 32], one, eight] {
+            let s = encode_lower(PUBLIC_HRP, &bad).unwrap();
+            assert!(s.parse::<X25519Recipient>().is_err(), "{s}");
+            assert!(non_canonical(&bad).is_some());
+        }
+        assert!(non_canonical(&good).is_none());
     }
 
     #[test]

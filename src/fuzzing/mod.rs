@@ -16,6 +16,7 @@
 //! API.
 
 mod crypto;
+mod keys;
 #[cfg(test)]
 mod regressions;
 mod remote;
@@ -23,6 +24,7 @@ pub mod seeds;
 mod text;
 
 pub use crypto::{age_armor, age_header, payload_open, payload_roundtrip, vault_header};
+pub use keys::{plugin_message, ssh_private_key, ssh_public_key};
 pub use remote::{remote_head, remote_metadata, remote_name};
 pub use text::{contacts, identity_file, known_hosts, recipients, ssh_config};
 
@@ -46,6 +48,9 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("recipients", recipients),
     ("ssh_config", ssh_config),
     ("known_hosts", known_hosts),
+    ("ssh_public_key", ssh_public_key),
+    ("ssh_private_key", ssh_private_key),
+    ("plugin_message", plugin_message),
 ];
 
 /// The harness named `name`.

@@ -113,11 +113,11 @@ pub fn generated() -> Vec<Seed> {
     let contacts = vec![
         Contact {
             name: "alice".into(),
-            key: me,
+            key: me.to_string(),
         },
         Contact {
             name: "bob.smith-2".into(),
-            key: other,
+            key: other.to_string(),
         },
     ];
     add("contacts", "two", format_contacts(&contacts).into_bytes());
@@ -126,6 +126,46 @@ pub fn generated() -> Vec<Seed> {
         "two",
         format!("# team\n{me}\n\n  {other}\n# end\n").into_bytes(),
     );
+
+    // Key lines and files from fixed seeds (regenerating changes nothing).
+    let ed = ssh_key::PrivateKey::from(ssh_key::private::Ed25519Keypair::from_seed(&[7; 32]));
+    let ed_pub = ed.public_key().to_openssh().expect("encodes");
+    add(
+        "ssh_public_key",
+        "mixed",
+        format!(
+            "{ed_pub} alice@laptop\n{me}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB\n\
+             ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=\n\
+             {}\n",
+            identity().to_secret_string().as_str()
+        )
+        .into_bytes(),
+    );
+    add(
+        "ssh_private_key",
+        "ed25519",
+        ed.to_openssh(ssh_key::LineEnding::LF)
+            .expect("encodes")
+            .as_bytes()
+            .to_vec(),
+    );
+    add(
+        "plugin_message",
+        "exchange",
+        b"-> msg\ndG91Y2ggdGhlIGtleQ\n-> recipient-stanza 0 x25519 abc\nAAAA\n-> labels postquantum\n\n-> done\n\n"
+            .to_vec(),
+    );
+    let fk = crate::crypto::FileKey::from_bytes(&[3; 32]).expect("32 bytes");
+    let body = crate::crypto::plugin::vault_body(
+        &[crate::crypto::age::Stanza {
+            args: vec!["vaulttest".into(), "xor".into()],
+            body: vec![9; 16],
+        }],
+        &[5; 16],
+        &fk,
+    )
+    .expect("fits");
+    add("plugin_message", "vault_body", body);
 
     add("ssh_config", "blocks", SSH_CONFIG.as_bytes().to_vec());
     add("ssh_config", "globs", b"a*b?c*\naxxbyc\n".to_vec());

@@ -1,24 +1,32 @@
 //! The address book: names for other people's public keys.
 //!
-//! Stored beside the identity as `contacts`, one `NAME KEY` pair a line,
-//! `#` comments, mode 0600 (who you know is private). Names are short and
-//! plain (`[A-Za-z0-9._-]`, at most 64, not starting with `age1`) so that a
-//! `-r` value is never ambiguous between a name and a key. Every key is
-//! checked before it is stored, and a name is unique.
+//! Stored beside the identity as `contacts`, one `NAME KEY` pair a line
+//! (the key is the rest of the line, in its canonical form: an SSH key has
+//! a space in it), `#` comments, mode 0600 (who you know is private). Names
+//! are short and plain (`[A-Za-z0-9._-]`, at most 64, not starting with
+//! `age1`) so that a `-r` value is never ambiguous between a name and a
+//! key. Every key is checked before it is stored, and a name is unique.
 
 use std::path::{Path, PathBuf};
 
 use super::{Keystore, KeystoreError};
 use crate::atomic::{self, Mode};
-use crate::crypto::X25519Recipient;
+use crate::crypto::{CryptoError, Recipient, parse_recipient};
 
 /// One contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
     /// The name used with `-r`.
     pub name: String,
-    /// Their public key.
-    pub key: X25519Recipient,
+    /// Their public key, in its canonical form (any recipient type).
+    pub key: String,
+}
+
+impl Contact {
+    /// The key as a recipient.
+    pub fn recipient(&self) -> Result<Box<dyn Recipient>, CryptoError> {
+        parse_recipient(&self.key)
+    }
 }
 
 /// Check a contact name; the error says what is allowed.
@@ -49,12 +57,11 @@ pub fn parse(text: &str, origin: &Path) -> Result<Vec<Contact>, KeystoreError> {
             path: origin.to_path_buf(),
             line: i + 1,
         };
-        let mut parts = line.split_whitespace();
-        let (Some(name), Some(key), None) = (parts.next(), parts.next(), parts.next()) else {
+        let Some((name, key)) = line.split_once(char::is_whitespace) else {
             return Err(bad());
         };
         check_name(name).map_err(|_| bad())?;
-        let key = key.parse::<X25519Recipient>().map_err(|_| bad())?;
+        let key = parse_recipient(key.trim()).map_err(|_| bad())?.to_string();
         if out.iter().any(|c| c.name == name) {
             return Err(bad());
         }
@@ -107,7 +114,8 @@ impl Keystore {
     }
 
     /// Add a contact; refuses a taken name.
-    pub fn add_contact(&self, name: &str, key: X25519Recipient) -> Result<(), KeystoreError> {
+    pub fn add_contact(&self, name: &str, key: &dyn Recipient) -> Result<(), KeystoreError> {
+        let key = key.to_string();
         check_name(name)?;
         let mut all = self.contacts()?;
         if all.iter().any(|c| c.name == name) {
@@ -131,26 +139,28 @@ impl Keystore {
         self.save_contacts(&all)
     }
 
-    /// Resolve a `-r` value: a public key, or else a contact name. A value
-    /// that is neither is an error naming it, never skipped.
-    pub fn resolve_recipient(&self, value: &str) -> Result<X25519Recipient, KeystoreError> {
+    /// Resolve a `-r` value: a contact name, or else a public key. A value
+    /// that cannot be a name is parsed as a key, and its errors never
+    /// repeat it (it may be a secret key); an unknown name is named.
+    pub fn resolve_recipient(&self, value: &str) -> Result<Box<dyn Recipient>, KeystoreError> {
         let value = value.trim();
-        if value.starts_with("age1") {
-            return Ok(value.parse::<X25519Recipient>()?);
+        if check_name(value).is_err() {
+            return Ok(parse_recipient(value)?);
         }
         self.contacts()?
             .into_iter()
             .find(|c| c.name == value)
-            .map(|c| c.key)
-            .ok_or_else(|| KeystoreError::UnknownContact(value.to_owned()))
+            .ok_or_else(|| KeystoreError::UnknownRecipient(value.to_owned()))?
+            .recipient()
+            .map_err(KeystoreError::from)
     }
 
-    /// The contact name of a key, if it has one.
-    pub fn name_of(&self, key: &X25519Recipient) -> Option<String> {
+    /// The contact name of a key (its canonical string), if it has one.
+    pub fn name_of(&self, key: &str) -> Option<String> {
         self.contacts()
             .ok()?
             .into_iter()
-            .find(|c| c.key == *key)
+            .find(|c| c.key == key)
             .map(|c| c.name)
     }
 }
@@ -165,21 +175,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ks = Keystore::at(dir.path().join("ks"));
         let bob = X25519Identity::generate(&mut os_rng()).recipient();
-        ks.add_contact("bob", bob).unwrap();
-        assert_eq!(ks.resolve_recipient("bob").unwrap(), bob);
-        assert_eq!(ks.resolve_recipient(&bob.to_string()).unwrap(), bob);
+        ks.add_contact("bob", &bob).unwrap();
+        assert_eq!(
+            ks.resolve_recipient("bob").unwrap().to_string(),
+            bob.to_string()
+        );
+        assert_eq!(
+            ks.resolve_recipient(&bob.to_string()).unwrap().to_string(),
+            bob.to_string()
+        );
         assert!(matches!(
             ks.resolve_recipient("bbo"),
-            Err(KeystoreError::UnknownContact(n)) if n == "bbo"
+            Err(KeystoreError::UnknownRecipient(n)) if n == "bbo"
         ));
         assert!(matches!(
-            ks.add_contact("bob", bob),
+            ks.add_contact("bob", &bob),
             Err(KeystoreError::ContactExists(_))
         ));
         for bad in ["", "age1x", "with space", "a/b", "-r", &"x".repeat(65)] {
-            assert!(ks.add_contact(bad, bob).is_err(), "{bad:?}");
+            assert!(ks.add_contact(bad, &bob).is_err(), "{bad:?}");
         }
-        assert_eq!(ks.name_of(&bob).as_deref(), Some("bob"));
+        assert_eq!(ks.name_of(&bob.to_string()).as_deref(), Some("bob"));
         ks.remove_contact("bob").unwrap();
         assert!(ks.remove_contact("bob").is_err());
         use std::os::unix::fs::PermissionsExt;
@@ -188,6 +204,20 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn ssh_contacts_keep_their_spaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = Keystore::at(dir.path().join("ks"));
+        let k = ssh_key::PrivateKey::random(&mut os_rng(), ssh_key::Algorithm::Ed25519).unwrap();
+        let line = k.public_key().to_openssh().unwrap() + " carol@laptop";
+        let r = crate::crypto::parse_recipient(&line).unwrap();
+        ks.add_contact("carol", &*r).unwrap();
+        let c = &ks.contacts().unwrap()[0];
+        assert_eq!(c.key, r.to_string());
+        assert!(c.key.starts_with("ssh-ed25519 AAAA") && !c.key.contains("carol"));
+        assert_eq!(ks.resolve_recipient("carol").unwrap().to_string(), c.key);
     }
 
     #[test]

@@ -2,11 +2,16 @@
 //!
 //! The keystore is a folder: `$VAULT_HOME`, else `$XDG_CONFIG_HOME/vault`,
 //! else `~/.config/vault`, mode 0700. It holds
-//! - `identity`: the secret key, either sealed to a passphrase (a vault file
+//! - `identity`: the secret keys, either sealed to a passphrase (a vault file
 //!   whose plaintext is an age key file; Argon2id + ChaCha20-Poly1305) or,
-//!   with `keygen --no-passphrase`, a plain age key file; mode 0600;
-//! - `identity.pub`: the public key, so that `vault id` and sealing to
-//!   oneself need no passphrase;
+//!   with `keygen --no-passphrase`, a plain age key file; mode 0600. The
+//!   first key is the current one (X25519, or post-quantum with `--pq`);
+//!   the others are the older keys a rotation carried over, so that old
+//!   files still open;
+//! - `identity.pub`: the public keys in the same order, so that `vault id`
+//!   and sealing to oneself need no passphrase;
+//! - `identity.old-N`, `identity.old-N.pub`: the files as they were before
+//!   each rotation (a key file is never replaced);
 //! - `contacts`: names for other people's public keys ([`contacts`]).
 //!
 //! Like OpenSSH with private keys, the keystore refuses to use an identity
@@ -27,7 +32,11 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::atomic::{self, Mode};
-use crate::crypto::{CryptoError, Passphrase, Suite, X25519Identity, X25519Recipient};
+use crate::crypto::{
+    CryptoError, Identity, Passphrase, Recipient, Suite, X25519Identity, X25519Recipient,
+    parse_recipient,
+};
+pub use identity_file::KeyEntry;
 
 /// Errors of the keystore layer.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +63,9 @@ pub enum KeystoreError {
     #[error("a passphrase is needed but there is no terminal to ask on")]
     NoPassphrase,
     /// An empty passphrase was given.
-    #[error("the passphrase is empty")]
+    #[error(
+        "the passphrase is empty (an empty passphrase would protect nothing, so none is accepted)"
+    )]
     EmptyPassphrase,
     /// The two passphrases typed differ.
     #[error("the passphrases do not match")]
@@ -70,6 +81,17 @@ pub enum KeystoreError {
         /// The bad line, 1-based; 0 if the whole file is wrong.
         line: usize,
     },
+    /// A public key where an identity file's secret keys belong.
+    #[error("{}: line {line} is a public key, not a secret key (give the identity file, not the .pub)", path.display())]
+    PublicKeyAsIdentity {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
+    /// An SSH private key in a format older than OpenSSH's own.
+    #[error("{} is an SSH private key in the old PEM format; vault reads OpenSSH's format", .0.display())]
+    OldSshKeyFormat(PathBuf),
     /// An age file given as an identity file is sealed to keys, not to a
     /// passphrase, so it cannot be opened to get at the keys inside.
     #[error("{} is an age file sealed to keys; only passphrase-encrypted identity files can be used", .0.display())]
@@ -92,9 +114,15 @@ pub enum KeystoreError {
     /// `contacts add` with a taken name.
     #[error("a contact named {0:?} already exists")]
     ContactExists(String),
-    /// A `-r` value that is neither a key nor a contact.
-    #[error("unknown contact {0:?} (and not a public key)")]
+    /// `contacts rm` of a name that is not there.
+    #[error("no contact named {0:?}")]
     UnknownContact(String),
+    /// A `-r` value that is neither a contact nor a recipient.
+    #[error(
+        "{0:?} is neither a contact nor a recipient vault understands \
+         (age1..., age1pq1..., \"ssh-ed25519 AAAA...\", \"ssh-rsa AAAA...\", age1NAME1...)"
+    )]
+    UnknownRecipient(String),
     /// The contacts file does not parse.
     #[error("{} is damaged (line {line})", path.display())]
     MalformedContacts {
@@ -226,8 +254,9 @@ impl Keystore {
         Ok(())
     }
 
-    /// The public key, from `identity.pub`.
-    pub fn public_key(&self) -> Result<X25519Recipient, KeystoreError> {
+    /// The public keys in `identity.pub`: the current one first, then the
+    /// older ones still kept (see [`Keystore::create`]).
+    pub fn public_keys(&self) -> Result<Vec<String>, KeystoreError> {
         let path = self.public_path();
         self.check_trusted_file(&path)?;
         let text = match fs::read_to_string(&path) {
@@ -237,20 +266,43 @@ impl Keystore {
             }
             Err(e) => return Err(io_err(format!("reading {}", path.display()))(e)),
         };
-        let line = text
+        let keys: Vec<String> = text
             .lines()
             .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with('#'))
-            .unwrap_or("");
-        Ok(line.parse::<X25519Recipient>()?)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+        for k in &keys {
+            parse_recipient(k)?;
+        }
+        if keys.is_empty() {
+            return Err(KeystoreError::NoIdentity(self.dir.clone()));
+        }
+        Ok(keys)
     }
 
-    /// Store a new identity, protected by `passphrase` (or in the clear if
-    /// `None`). With `force`, an existing identity is moved aside to
-    /// `identity.replaced-<unix time>` and that path is returned.
+    /// The current public key, from `identity.pub`.
+    pub fn public_key(&self) -> Result<Box<dyn Recipient>, KeystoreError> {
+        Ok(parse_recipient(&self.public_keys()?[0])?)
+    }
+
+    /// The current public key if it is an X25519 one (what the remote layer
+    /// takes for now).
+    pub fn public_x25519(&self) -> Result<X25519Recipient, KeystoreError> {
+        Ok(self.public_keys()?[0].parse::<X25519Recipient>()?)
+    }
+
+    /// Store identities, the first being the current one, protected by
+    /// `passphrase` (or in the clear if `None`), and their public keys in
+    /// `identity.pub`, in the same order. A key file is never replaced:
+    /// with `force`, the files of the identity there are first kept under
+    /// `identity.old-N` and `identity.old-N.pub` (the first free N, taken
+    /// with a hard link, which never replaces), and that path is returned.
+    /// The caller carries the old keys into `entries` so that old files
+    /// still open with the one passphrase.
     pub fn create(
         &self,
-        identity: &X25519Identity,
+        entries: &[KeyEntry],
         passphrase: Option<&Passphrase>,
         force: bool,
     ) -> Result<Option<PathBuf>, KeystoreError> {
@@ -261,15 +313,9 @@ impl Keystore {
             if !force {
                 return Err(KeystoreError::Exists(path));
             }
-            let secs = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
-            let aside = self.dir.join(format!("identity.replaced-{secs}"));
-            fs::rename(&path, &aside).map_err(io_err(format!("moving {}", path.display())))?;
-            backup = Some(aside);
+            backup = Some(self.keep_old()?);
         }
-        let text = identity_file::format(identity);
+        let text = identity_file::format_entries(entries);
         let bytes = match passphrase {
             None => zeroize::Zeroizing::new(text.as_bytes().to_vec()),
             Some(p) => {
@@ -277,18 +323,47 @@ impl Keystore {
                     &mut crate::crypto::os_rng(),
                     Suite::ChaCha20Poly1305,
                     p,
-                    Vec::new(),
+                    Vec::with_capacity(text.len() + 1024),
                 )?;
                 std::io::Write::write_all(&mut w, text.as_bytes())?;
                 zeroize::Zeroizing::new(w.finish()?)
             }
         };
-        atomic::write_file(&path, &bytes, false, Mode::Private)
+        atomic::write_file(&path, &bytes, true, Mode::Private)
             .map_err(io_err(format!("writing {}", path.display())))?;
-        let public = format!("{}\n", identity.recipient());
+        let mut public = String::new();
+        for (i, e) in entries.iter().enumerate() {
+            if i == 1 {
+                public.push_str("# older keys, still used to open\n");
+            }
+            public.push_str(&e.public);
+            public.push('\n');
+        }
         atomic::write_file(&self.public_path(), public.as_bytes(), true, Mode::Public)
             .map_err(io_err(format!("writing {}", self.public_path().display())))?;
         Ok(backup)
+    }
+
+    /// Link the current identity files to the first free `identity.old-N`.
+    fn keep_old(&self) -> Result<PathBuf, KeystoreError> {
+        let path = self.identity_path();
+        for n in 1..10_000u32 {
+            let aside = self.dir.join(format!("identity.old-{n}"));
+            match fs::hard_link(&path, &aside) {
+                Ok(()) => {
+                    let pub_aside = self.dir.join(format!("identity.old-{n}.pub"));
+                    if self.public_path().exists() {
+                        let _ = fs::remove_file(&pub_aside);
+                        fs::hard_link(self.public_path(), &pub_aside)
+                            .map_err(io_err(format!("keeping {}", pub_aside.display())))?;
+                    }
+                    return Ok(aside);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_err(format!("keeping {}", path.display()))(e)),
+            }
+        }
+        Err(KeystoreError::Exists(path))
     }
 
     /// Whether the stored identity is passphrase-protected.
@@ -310,24 +385,58 @@ impl Keystore {
         if mode & 0o077 != 0 {
             return Err(KeystoreError::InsecurePermissions { path, mode });
         }
-        Ok(zeroize::Zeroizing::new(
-            fs::read(&path).map_err(io_err(format!("reading {}", path.display())))?,
-        ))
+        // Sized up front: reading never leaves a reallocated copy behind.
+        let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(meta.len() as usize + 1));
+        std::io::Read::read_to_end(
+            &mut fs::File::open(&path).map_err(io_err(format!("reading {}", path.display())))?,
+            &mut bytes,
+        )
+        .map_err(io_err(format!("reading {}", path.display())))?;
+        Ok(bytes)
     }
 
-    /// Load the secret identity, asking for its passphrase if protected.
-    pub fn unlock(&self) -> Result<X25519Identity, KeystoreError> {
+    /// The text of the identity file (every key, current first), asking
+    /// for its passphrase if protected. Checks that its first key is the
+    /// one in `identity.pub`.
+    pub fn unlock_text(&self) -> Result<zeroize::Zeroizing<String>, KeystoreError> {
         let path = self.identity_path();
         let bytes = self.read_identity_bytes()?;
-        let mut ids = identity_file::decode(&bytes, &path)?;
-        let id = ids.swap_remove(0);
-        if let Ok(public) = self.public_key()
-            && public != id.recipient()
-        {
-            return Err(KeystoreError::PublicKeyMismatch(self.public_path()));
+        let text = identity_file::decode_text(&bytes, &path)?;
+        identity_file::parse(&text, &path)?;
+        if let Ok(keys) = self.public_keys() {
+            let first = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))
+                .and_then(public_of);
+            if first.as_deref() != Some(keys[0].as_str()) {
+                return Err(KeystoreError::PublicKeyMismatch(self.public_path()));
+            }
         }
-        Ok(id)
+        Ok(text)
     }
+
+    /// Every identity in the keystore, current first.
+    pub fn unlock_all(&self) -> Result<Vec<Box<dyn Identity>>, KeystoreError> {
+        identity_file::parse(&self.unlock_text()?, &self.identity_path())
+    }
+
+    /// The keystore's X25519 identities, current first (what the remote
+    /// layer takes for now).
+    pub fn unlock(&self) -> Result<Vec<X25519Identity>, KeystoreError> {
+        identity_file::parse_x25519(&self.unlock_text()?, &self.identity_path())
+    }
+}
+
+/// The public key of a secret key line vault writes (X25519 or PQ).
+pub fn public_of(secret: &str) -> Option<String> {
+    if let Ok(id) = secret.parse::<X25519Identity>() {
+        return Some(id.recipient().to_string());
+    }
+    secret
+        .parse::<crate::crypto::PqIdentity>()
+        .ok()
+        .map(|id| id.recipient().to_string())
 }
 
 #[cfg(test)]
@@ -341,20 +450,35 @@ mod tests {
         let ks = Keystore::at(dir.path().join("ks"));
         assert!(matches!(ks.public_key(), Err(KeystoreError::NoIdentity(_))));
         let id = X25519Identity::generate(&mut os_rng());
-        ks.create(&id, None, false).unwrap();
+        let entry = |id: &X25519Identity| KeyEntry::x25519(id, "created".into());
+        ks.create(&[entry(&id)], None, false).unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&ks.identity_path()), 0o600);
         assert_eq!(mode(ks.dir()), 0o700);
-        assert_eq!(ks.public_key().unwrap(), id.recipient());
-        assert_eq!(ks.unlock().unwrap().recipient(), id.recipient());
+        assert_eq!(ks.public_x25519().unwrap(), id.recipient());
+        assert_eq!(ks.unlock().unwrap()[0].recipient(), id.recipient());
         assert!(matches!(
-            ks.create(&id, None, false),
+            ks.create(&[entry(&id)], None, false),
             Err(KeystoreError::Exists(_))
         ));
-        let other = X25519Identity::generate(&mut os_rng());
-        let aside = ks.create(&other, None, true).unwrap().unwrap();
-        assert!(aside.exists());
-        assert_eq!(ks.unlock().unwrap().recipient(), other.recipient());
+        // Two rotations in the same second keep both old files.
+        let b = X25519Identity::generate(&mut os_rng());
+        let c = X25519Identity::generate(&mut os_rng());
+        let first = ks
+            .create(&[entry(&b), entry(&id)], None, true)
+            .unwrap()
+            .unwrap();
+        let second = ks
+            .create(&[entry(&c), entry(&b), entry(&id)], None, true)
+            .unwrap()
+            .unwrap();
+        assert_ne!(first, second);
+        assert!(first.exists() && second.exists());
+        let all = ks.unlock().unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].recipient(), c.recipient());
+        assert_eq!(ks.public_keys().unwrap().len(), 3);
+        assert_eq!(ks.unlock_all().unwrap().len(), 3);
 
         fs::set_permissions(ks.identity_path(), fs::Permissions::from_mode(0o644)).unwrap();
         assert!(matches!(

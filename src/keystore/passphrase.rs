@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use zeroize::Zeroizing;
 
 use super::KeystoreError;
-use crate::crypto::Passphrase;
+use crate::crypto::{CryptoError, Passphrase};
 
 /// Environment variable naming a file that holds the passphrase.
 pub const ENV_FILE: &str = "VAULT_PASSPHRASE_FILE";
@@ -31,13 +31,23 @@ fn strip_newline(mut s: Zeroizing<String>) -> Zeroizing<String> {
     s
 }
 
+/// How many passphrases a terminal user may type for one secret.
+pub const TRIES: u32 = 3;
+/// New passphrases shorter than this (in characters) get a warning.
+pub const SHORT: usize = 12;
+
+/// A variable's value, with an empty one treated as unset.
+fn env_var(name: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(name).filter(|v| !v.is_empty())
+}
+
 /// Whether a passphrase would come from the environment rather than a prompt.
 pub fn from_environment() -> bool {
-    std::env::var_os(ENV_FILE).is_some() || std::env::var_os(ENV_COMMAND).is_some()
+    env_var(ENV_FILE).is_some() || env_var(ENV_COMMAND).is_some()
 }
 
 fn read_env() -> Result<Option<Zeroizing<String>>, KeystoreError> {
-    if let Some(path) = std::env::var_os(ENV_FILE) {
+    if let Some(path) = env_var(ENV_FILE) {
         let bytes = Zeroizing::new(std::fs::read(&path).map_err(|e| KeystoreError::Io {
             context: format!("reading {ENV_FILE} ({})", path.to_string_lossy()),
             source: e,
@@ -46,7 +56,7 @@ fn read_env() -> Result<Option<Zeroizing<String>>, KeystoreError> {
             .map_err(|_| KeystoreError::PassphraseSource(format!("{ENV_FILE} is not UTF-8")))?;
         return Ok(Some(strip_newline(Zeroizing::new(s.to_owned()))));
     }
-    if let Some(cmd) = std::env::var_os(ENV_COMMAND) {
+    if let Some(cmd) = env_var(ENV_COMMAND) {
         let out = Command::new("sh")
             .arg("-c")
             .arg(&cmd)
@@ -90,12 +100,41 @@ pub fn read(prompt_text: &str) -> Result<Passphrase, KeystoreError> {
     Ok(Passphrase::from(s))
 }
 
-/// Read a new passphrase; on a terminal, ask twice.
+/// [`read`], for a caller that counts its own tries.
+pub fn read_once(prompt_text: &str) -> Result<Passphrase, KeystoreError> {
+    read(prompt_text)
+}
+
+/// Ask for a passphrase and give it to `unlock`; on a terminal, a wrong one
+/// ([`CryptoError::WrongPassphrase`]) may be typed again, [`TRIES`] in all.
+pub fn with_retries<T>(
+    prompt_text: &str,
+    mut unlock: impl FnMut(&Passphrase) -> Result<T, CryptoError>,
+) -> Result<T, KeystoreError> {
+    let tries = if from_environment() { 1 } else { TRIES };
+    for attempt in 1..=tries {
+        let pass = read(prompt_text)?;
+        match unlock(&pass) {
+            Err(CryptoError::WrongPassphrase) if attempt < tries => {
+                eprintln!("vault: wrong passphrase, try again");
+            }
+            other => return other.map_err(KeystoreError::from),
+        }
+    }
+    unreachable!("the last try returns")
+}
+
+/// Read a new passphrase; on a terminal, ask twice (not when the first
+/// entry is empty: an empty passphrase is refused straight away). Warns
+/// when it is short.
 pub fn read_new(prompt_text: &str) -> Result<Passphrase, KeystoreError> {
     let s = match read_env()? {
         Some(s) => s,
         None => {
             let first = prompt(prompt_text)?;
+            if first.is_empty() {
+                return Err(KeystoreError::EmptyPassphrase);
+            }
             let again = prompt("Confirm passphrase: ")?;
             if *first != *again {
                 return Err(KeystoreError::PassphraseMismatch);
@@ -105,6 +144,12 @@ pub fn read_new(prompt_text: &str) -> Result<Passphrase, KeystoreError> {
     };
     if s.is_empty() {
         return Err(KeystoreError::EmptyPassphrase);
+    }
+    if s.chars().count() < SHORT {
+        eprintln!(
+            "vault: warning: this passphrase is short ({} characters); anyone who gets the file can try guesses offline, so several words are safer",
+            s.chars().count()
+        );
     }
     Ok(Passphrase::from(s))
 }

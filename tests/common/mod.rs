@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod age_home;
 pub mod cli;
 pub mod cutproxy;
 pub mod delayproxy;

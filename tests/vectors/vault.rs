@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use super::testkit::{self, Tally, VectorFile};
 use vault::crypto::file::Decryptor;
-use vault::crypto::{CryptoError, FileKey, Header, Passphrase, X25519Identity, as_identities};
+use vault::crypto::{
+    CryptoError, FileKey, Header, Identity, Passphrase, SshIdentity, as_identities, parse_identity,
+};
 
 #[allow(dead_code)]
 #[path = "../../examples/gen_vectors.rs"]
@@ -66,7 +68,7 @@ struct Vector {
     expect: &'static str,
     payload: Option<[u8; 32]>,
     file_key: Option<Vec<u8>>,
-    identities: Vec<X25519Identity>,
+    identities: Vec<Box<dyn Identity>>,
     passphrase: Option<Passphrase>,
     body: Vec<u8>,
 }
@@ -88,7 +90,16 @@ fn parse(bytes: &[u8]) -> Result<Vector, String> {
             "file key" => v.file_key = Some(testkit::unhex(value)?),
             "identity" => v
                 .identities
-                .push(value.parse().map_err(|e| format!("identity: {e}"))?),
+                .push(parse_identity(value).map_err(|e| format!("identity: {e}"))?),
+            "ssh identity" => {
+                use base64::Engine;
+                let text = base64::engine::general_purpose::STANDARD
+                    .decode(value)
+                    .map_err(|e| format!("ssh identity: {e}"))?;
+                let id = SshIdentity::from_openssh(&text, "vector", None)
+                    .map_err(|e| format!("ssh identity: {e}"))?;
+                v.identities.push(Box::new(id));
+            }
             "passphrase" => v.passphrase = Some(Passphrase::new(value.to_owned())),
             "comment" => {}
             _ => return Err(format!("unknown key {key:?}")),

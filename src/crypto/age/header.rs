@@ -88,7 +88,8 @@ fn bad(why: &'static str) -> CryptoError {
 struct Lines<'a, R: ?Sized> {
     r: &'a mut R,
     used: usize,
-    line: Vec<u8>,
+    /// Zeroized: plugin messages carry file keys and secrets.
+    line: zeroize::Zeroizing<Vec<u8>>,
 }
 
 impl<R: BufRead + ?Sized> Lines<'_, R> {
@@ -147,6 +148,78 @@ fn parse_args(rest: &[u8]) -> Result<Vec<String>, CryptoError> {
         .collect()
 }
 
+/// The body lines of a stanza, decoded (the body is zeroized on error).
+fn read_body<R: BufRead + ?Sized>(lines: &mut Lines<'_, R>) -> Result<Vec<u8>, CryptoError> {
+    let mut text = zeroize::Zeroizing::new(Vec::new());
+    loop {
+        let body_line = lines.next()?;
+        if body_line.len() > COLUMNS || !body_line.iter().all(|&c| is_base64_char(c)) {
+            return Err(bad(
+                "a stanza body line is not base64 of at most 64 columns",
+            ));
+        }
+        text.extend_from_slice(body_line);
+        if body_line.len() < COLUMNS {
+            break;
+        }
+    }
+    decode_base64(&text).ok_or(bad("a stanza body is not canonical base64"))
+}
+
+/// Read one stanza (`-> args` then its body) from `r`, by the header's
+/// grammar and bounds, as the age plugin protocol sends them: `Ok(None)`
+/// at a clean end of input. At most `max` bytes are read.
+pub fn read_stanza<R: BufRead + ?Sized>(
+    r: &mut R,
+    max: usize,
+) -> Result<Option<Stanza>, CryptoError> {
+    let mut lines = Lines {
+        r,
+        used: MAX_HEADER.saturating_sub(max),
+        // Sized up front, so that a secret line is never left behind by a
+        // reallocation.
+        line: zeroize::Zeroizing::new(Vec::with_capacity(MAX_LINE + 1)),
+    };
+    if lines.r.fill_buf().map_err(CryptoError::Io)?.is_empty() {
+        return Ok(None);
+    }
+    let first = lines.next()?;
+    let rest = first
+        .strip_prefix(b"-> ")
+        .ok_or(bad("a message does not start with \"-> \""))?;
+    let args = parse_args(rest)?;
+    let body = read_body(&mut lines)?;
+    Ok(Some(Stanza { args, body }))
+}
+
+/// The encoding of one stanza, as in a header (and the plugin protocol).
+pub fn stanza_bytes(s: &Stanza) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + s.body.len() * 4 / 3);
+    write_stanza(&mut out, s);
+    out
+}
+
+fn write_stanza(out: &mut Vec<u8>, s: &Stanza) {
+    out.extend_from_slice(b"->");
+    for arg in &s.args {
+        out.push(b' ');
+        out.extend_from_slice(arg.as_bytes());
+    }
+    out.push(b'\n');
+    let text = encode_base64(&s.body);
+    let mut lines = text.as_bytes().chunks(COLUMNS).peekable();
+    while let Some(line) = lines.next() {
+        out.extend_from_slice(line);
+        out.push(b'\n');
+        if lines.peek().is_none() && line.len() == COLUMNS {
+            out.push(b'\n');
+        }
+    }
+    if text.is_empty() {
+        out.push(b'\n');
+    }
+}
+
 impl Header {
     /// Read a header from `r`, consuming exactly its bytes (through the MAC
     /// line's LF). The MAC is read but not checked: that needs the file key.
@@ -154,7 +227,7 @@ impl Header {
         let mut lines = Lines {
             r,
             used: 0,
-            line: Vec::with_capacity(128),
+            line: zeroize::Zeroizing::new(Vec::with_capacity(128)),
         };
         let first = lines.next()?;
         if first != VERSION_LINE {
@@ -174,21 +247,7 @@ impl Header {
                     return Err(bad("too many recipient stanzas"));
                 }
                 let args = parse_args(rest)?;
-                let mut text = Vec::new();
-                loop {
-                    let body_line = lines.next()?;
-                    if body_line.len() > COLUMNS || !body_line.iter().all(|&c| is_base64_char(c)) {
-                        return Err(bad(
-                            "a stanza body line is not base64 of at most 64 columns",
-                        ));
-                    }
-                    text.extend_from_slice(body_line);
-                    if body_line.len() < COLUMNS {
-                        break;
-                    }
-                }
-                let body =
-                    decode_base64(&text).ok_or(bad("a stanza body is not canonical base64"))?;
+                let body = read_body(&mut lines)?;
                 stanzas.push(Stanza { args, body });
             } else if let Some(rest) = line.strip_prefix(b"--- ") {
                 let mac = decode_base64(rest)
@@ -213,24 +272,7 @@ impl Header {
         out.extend_from_slice(VERSION_LINE);
         out.push(b'\n');
         for s in &self.stanzas {
-            out.extend_from_slice(b"->");
-            for arg in &s.args {
-                out.push(b' ');
-                out.extend_from_slice(arg.as_bytes());
-            }
-            out.push(b'\n');
-            let text = encode_base64(&s.body);
-            let mut lines = text.as_bytes().chunks(COLUMNS).peekable();
-            while let Some(line) = lines.next() {
-                out.extend_from_slice(line);
-                out.push(b'\n');
-                if lines.peek().is_none() && line.len() == COLUMNS {
-                    out.push(b'\n');
-                }
-            }
-            if text.is_empty() {
-                out.push(b'\n');
-            }
+            write_stanza(&mut out, s);
         }
         out.extend_from_slice(b"---");
         out

@@ -37,7 +37,7 @@ use super::error::CryptoError;
 use super::keys::FileKey;
 use super::passphrase::Passphrase;
 use super::primitives::hkdf_sha256;
-use super::recipient::{Identity, Recipient, distinct};
+use super::recipient::{Identity, Recipient, check_labels, distinct};
 use super::stream::{CopyError, StreamReader};
 use super::suite::{PayloadKey, Suite};
 
@@ -227,10 +227,8 @@ impl<R: Read> Decryptor<R> {
     /// stops the search. Then check the header MAC with the key.
     pub fn file_key(&self, identities: &[&dyn Identity]) -> Result<FileKey, CryptoError> {
         for id in identities {
-            for s in &self.header.stanzas {
-                if let Some(key) = id.unwrap_age(s)? {
-                    return self.checked(key);
-                }
+            if let Some(key) = id.unwrap_age_all(&self.header.stanzas)? {
+                return self.checked(key);
             }
         }
         Err(CryptoError::NoMatchingIdentity)
@@ -282,9 +280,11 @@ pub fn seal_header<R: CryptoRng + ?Sized>(
     let file_key = FileKey::generate(rng, header::FILE_KEY_LEN);
     let mut stanzas = Vec::with_capacity(recipients.len());
     let mut dyn_rng = &mut *rng;
-    for r in distinct(recipients) {
+    let recipients = distinct(recipients);
+    for r in &recipients {
         stanzas.push(r.age_stanza(&mut dyn_rng, &file_key)?);
     }
+    check_labels(&recipients)?;
     finish_header(rng, stanzas, &file_key)
 }
 

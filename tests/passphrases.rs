@@ -1,0 +1,115 @@
+//! Passphrase entry as a person meets it (issue 15, item 14), on a real
+//! pseudo-terminal (`script`): three tries as ssh allows, no confirmation
+//! prompt after an empty first entry, a warning for a short passphrase, and
+//! an empty `VAULT_PASSPHRASE_FILE=` treated as unset.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+use common::age_home::{Home, PASSPHRASE, text};
+
+/// Run `vault ARGS` on a pseudo-terminal, typing `typed`.
+fn on_terminal(h: &Home, args: &str, typed: &str) -> Output {
+    let vault = env!("CARGO_BIN_EXE_vault");
+    let mut child = h
+        .cmd("script", &["-qec", &format!("{vault} {args}"), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Type line by line, as a person would, so each prompt reads its own.
+    for line in typed.split_inclusive('\n') {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        stdin.write_all(line.as_bytes()).unwrap();
+    }
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn three_tries_on_a_terminal() {
+    let h = Home::new();
+    h.ok(h
+        .vault(&["keygen", "--force"])
+        .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
+    h.write("f", b"x");
+    h.ok(&mut h.vault(&["seal", "f"]));
+    // Two wrong, then right: opens.
+    let typed = format!("wrong one\nwrong two\n{PASSPHRASE}\n");
+    let o = on_terminal(&h, "open f.vault -o out", &typed);
+    let shown = text(&o.stdout);
+    assert!(o.status.success(), "{shown}");
+    assert_eq!(shown.matches("try again").count(), 2, "{shown}");
+    assert_eq!(h.read("out"), b"x");
+    // Three wrong: fails, no output.
+    let o = on_terminal(&h, "open f.vault -o out2", "a\nb\nc\n");
+    let shown = text(&o.stdout);
+    assert!(!o.status.success(), "{shown}");
+    assert!(shown.contains("wrong passphrase"), "{shown}");
+    assert!(!h.path("out2").exists());
+}
+
+#[test]
+fn an_empty_first_entry_is_refused_without_a_confirmation() {
+    let h = Home::new();
+    h.write("f", b"x");
+    let o = on_terminal(&h, "seal --passphrase f", "\n");
+    let shown = text(&o.stdout);
+    assert!(!o.status.success(), "{shown}");
+    assert!(!shown.contains("Confirm"), "{shown}");
+    assert!(
+        shown.contains("empty passphrase would protect nothing"),
+        "{shown}"
+    );
+    assert!(!h.path("f.vault").exists());
+}
+
+#[test]
+fn short_passphrases_are_warned_about() {
+    let h = Home::new();
+    h.write("f", b"x");
+    let o = on_terminal(&h, "seal --passphrase f", "short\nshort\n");
+    let shown = text(&o.stdout);
+    assert!(o.status.success(), "{shown}");
+    assert!(shown.contains("this passphrase is short"), "{shown}");
+    let o = on_terminal(
+        &h,
+        "seal --passphrase -f f",
+        &format!("{PASSPHRASE}\n{PASSPHRASE}\n"),
+    );
+    assert!(!text(&o.stdout).contains("short"), "{}", text(&o.stdout));
+}
+
+#[test]
+fn an_empty_passphrase_file_variable_is_unset() {
+    let h = Home::new();
+    h.ok(h
+        .vault(&["keygen", "--force"])
+        .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
+    h.write("f", b"x");
+    h.ok(&mut h.vault(&["seal", "f"]));
+    // Set but empty, and no terminal: asks (and cannot), instead of trying
+    // to read a file named "".
+    let err = h.fails(
+        h.vault(&["open", "f.vault", "-o", "out"])
+            .env("VAULT_PASSPHRASE_FILE", ""),
+    );
+    assert!(err.contains("no terminal"), "{err}");
+}
+
+#[test]
+fn a_passphrase_sealed_file_gets_three_tries_too() {
+    let h = Home::new();
+    h.write("f", b"sealed to a passphrase");
+    h.ok(h
+        .vault(&["seal", "-p", "f"])
+        .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
+    let o = on_terminal(&h, "open f.vault -o out", &format!("nope\n{PASSPHRASE}\n"));
+    let shown = text(&o.stdout);
+    assert!(o.status.success(), "{shown}");
+    assert_eq!(h.read("out"), b"sealed to a passphrase");
+}
