@@ -106,6 +106,15 @@ fn mac_key(file_key: &FileKey) -> zeroize::Zeroizing<[u8; 32]> {
     hkdf_sha256(&[], file_key.as_bytes(), b"vault/v1 header")
 }
 
+/// A header needs at least one stanza and at most `max` (both formats).
+pub(crate) fn check_stanza_count(count: usize, max: usize) -> Result<(), CryptoError> {
+    match count {
+        0 => Err(CryptoError::NoRecipients),
+        n if n > max => Err(CryptoError::TooManyRecipients { count: n, max }),
+        _ => Ok(()),
+    }
+}
+
 /// Read exactly `buf.len()` bytes; an early end is a truncated header.
 fn read_exact<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> Result<(), CryptoError> {
     r.read_exact(buf).map_err(|e| match e.kind() {
@@ -235,15 +244,7 @@ impl Header {
 
     /// Check the stanza count bounds, then set the MAC for `file_key`.
     pub fn seal_mac(&mut self, file_key: &FileKey) -> Result<(), CryptoError> {
-        if self.stanzas.is_empty() {
-            return Err(CryptoError::NoRecipients);
-        }
-        if self.stanzas.len() > MAX_STANZAS {
-            return Err(CryptoError::TooManyRecipients {
-                count: self.stanzas.len(),
-                max: MAX_STANZAS,
-            });
-        }
+        check_stanza_count(self.stanzas.len(), MAX_STANZAS)?;
         self.mac = hmac_sha256(&mac_key(file_key)[..], &self.mac_input());
         Ok(())
     }
@@ -257,6 +258,7 @@ impl Header {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::testing::{each_byte_flipped, patched};
 
     fn sample() -> Header {
         let mut h = Header {
@@ -297,14 +299,11 @@ mod tests {
         let key = FileKey::from_bytes(&[9; 32]).unwrap();
         assert!(h.verify_mac(&key));
         assert!(!h.verify_mac(&FileKey::from_bytes(&[8; 32]).unwrap()));
-        let bytes = h.to_bytes();
-        for i in 0..bytes.len() {
-            let mut b = bytes.clone();
-            b[i] ^= 0x01;
+        each_byte_flipped(&h.to_bytes(), |i, b| {
             if let Ok(p) = Header::read_from(&mut &b[..]) {
                 assert!(!p.verify_mac(&key), "byte {i}");
             }
-        }
+        });
     }
 
     #[test]
@@ -317,54 +316,14 @@ mod tests {
             (good[..5].to_vec(), "file is truncated"),
             (good[..good.len() - 1].to_vec(), "file is truncated"),
             (
-                {
-                    let mut b = good.clone();
-                    b[8] = 2;
-                    b
-                },
+                patched(&good, &[(8, 2)]),
                 "unsupported vault format version 2",
             ),
-            (
-                {
-                    let mut b = good.clone();
-                    b[9] = 9;
-                    b
-                },
-                "unknown cipher suite 9",
-            ),
-            (
-                {
-                    let mut b = good.clone();
-                    b[10] = 0;
-                    b[11] = 0;
-                    b
-                },
-                "no recipient stanzas",
-            ),
-            (
-                {
-                    let mut b = good.clone();
-                    b[10] = 0xff;
-                    b
-                },
-                "too many",
-            ),
-            (
-                {
-                    let mut b = good.clone();
-                    b[12] = 0;
-                    b
-                },
-                "stanza kind 0",
-            ),
-            (
-                {
-                    let mut b = good.clone();
-                    b[14] = 79;
-                    b
-                },
-                "wrong stanza length",
-            ),
+            (patched(&good, &[(9, 9)]), "unknown cipher suite 9"),
+            (patched(&good, &[(10, 0), (11, 0)]), "no recipient stanzas"),
+            (patched(&good, &[(10, 0xff)]), "too many"),
+            (patched(&good, &[(12, 0)]), "stanza kind 0"),
+            (patched(&good, &[(14, 79)]), "wrong stanza length"),
         ];
         for (bytes, want) in cases {
             let err = Header::read_from(&mut &bytes[..]).unwrap_err().to_string();

@@ -43,6 +43,8 @@ pub mod record;
 pub mod ssh;
 pub mod stream;
 pub mod suite;
+#[cfg(test)]
+mod testing;
 pub mod x25519;
 
 pub use error::CryptoError;

@@ -19,7 +19,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::testkit::{self, Tally, VectorFile};
+use super::testkit::{self, Common, Tally, VectorFile};
 use vault::crypto::age::{self, ArmoredReader, ArmoredWriter, Decryptor, Header};
 use vault::crypto::{CopyError, CryptoError, FileKey, Identity, Passphrase, pipeline};
 
@@ -53,10 +53,7 @@ fn vector_dir() -> PathBuf {
 }
 
 struct Vector {
-    expect: &'static str,
-    payload: Option<[u8; 32]>,
-    file_key: Option<Vec<u8>>,
-    identities: Vec<Box<dyn Identity>>,
+    common: Common,
     passphrases: Vec<Passphrase>,
     armored: bool,
     body: Vec<u8>,
@@ -68,22 +65,16 @@ struct Skip(String);
 fn parse(bytes: &[u8]) -> Result<Result<Vector, Skip>, String> {
     let file = VectorFile::parse(bytes)?;
     let mut v = Vector {
-        expect: "",
-        payload: None,
-        file_key: None,
-        identities: Vec::new(),
+        common: Common::default(),
         passphrases: Vec::new(),
         armored: false,
         body: file.body,
     };
     for (key, value) in &file.fields {
+        if v.common.field(key, value, &FAILURE_CLASSES)? {
+            continue;
+        }
         match key.as_str() {
-            "expect" => v.expect = testkit::expectation(value, &FAILURE_CLASSES)?,
-            "payload" => v.payload = Some(testkit::sha256_field(value)?),
-            "file key" => v.file_key = Some(testkit::unhex(value)?),
-            "identity" => v
-                .identities
-                .push(vault::crypto::parse_identity(value).map_err(|e| format!("identity: {e}"))?),
             "passphrase" => v.passphrases.push(Passphrase::new(value.to_owned())),
             "armored" => v.armored = value == "yes",
             "compressed" if value == "zlib" => {
@@ -93,11 +84,10 @@ fn parse(bytes: &[u8]) -> Result<Result<Vector, Skip>, String> {
                     .map_err(|e| format!("zlib: {e}"))?;
                 v.body = out;
             }
-            "comment" => {}
             _ => return Ok(Err(Skip(format!("unknown key {key:?}")))),
         }
     }
-    if v.expect.is_empty() {
+    if v.common.expect.is_empty() {
         return Err("no expect: line".into());
     }
     Ok(Ok(v))
@@ -115,8 +105,8 @@ struct Outcome {
 /// age tries several scrypt identities: a wrong one moves on to the next.
 fn file_key(d: &Decryptor<&[u8]>, v: &Vector) -> Result<FileKey, CryptoError> {
     let mut result = Err(CryptoError::NoMatchingIdentity);
-    if !v.identities.is_empty() {
-        let ids: Vec<&dyn Identity> = v.identities.iter().map(|i| &**i).collect();
+    if !v.common.identities.is_empty() {
+        let ids: Vec<&dyn Identity> = v.common.identities.iter().map(|i| &**i).collect();
         result = d.file_key(&ids);
     }
     for p in &v.passphrases {
@@ -183,12 +173,12 @@ fn check(v: &Vector) -> Result<(), String> {
         Err(c) => c.as_str(),
     };
     testkit::check_common(
-        v.expect,
+        v.common.expect,
         got,
         "",
-        v.payload,
+        v.common.payload,
         &outcome.released,
-        (v.file_key.as_deref(), outcome.file_key.as_deref()),
+        (v.common.file_key.as_deref(), outcome.file_key.as_deref()),
     )?;
     if v.armored != age::is_armored(&v.body) {
         return Err("armored: disagrees with the armor detection".into());
@@ -205,7 +195,7 @@ fn check(v: &Vector) -> Result<(), String> {
             return Err("the header does not re-serialise to its own bytes".into());
         }
     }
-    if v.expect == "success" {
+    if v.common.expect == "success" {
         round_trips(v, &outcome)?;
     }
     Ok(())
@@ -256,7 +246,7 @@ fn cctv_age_vectors() {
                 continue;
             }
             Ok(Ok(v)) => {
-                *tally.per_class.entry(v.expect).or_default() += 1;
+                *tally.per_class.entry(v.common.expect).or_default() += 1;
                 check(&v)
             }
         };

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
+use vault::crypto::{Identity, parse_identity};
 
 /// One vector file, split into its fields and its body.
 pub struct VectorFile {
@@ -59,6 +60,42 @@ pub fn unhex(s: &str) -> Result<Vec<u8>, String> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("checked hex"))
         .collect())
+}
+
+/// The fields every vector may have, whatever its format.
+#[derive(Default)]
+pub struct Common {
+    /// The `expect:` class.
+    pub expect: &'static str,
+    /// The SHA-256 of the plaintext it releases.
+    pub payload: Option<[u8; 32]>,
+    /// The file key it unwraps.
+    pub file_key: Option<Vec<u8>>,
+    /// Its `identity:` lines, parsed.
+    pub identities: Vec<Box<dyn Identity>>,
+}
+
+impl Common {
+    /// Take `key: value` if it is one of the common fields; `Ok(false)` when
+    /// it is the runner's to handle.
+    pub fn field(
+        &mut self,
+        key: &str,
+        value: &str,
+        failures: &[&'static str],
+    ) -> Result<bool, String> {
+        match key {
+            "expect" => self.expect = expectation(value, failures)?,
+            "payload" => self.payload = Some(sha256_field(value)?),
+            "file key" => self.file_key = Some(unhex(value)?),
+            "identity" => self
+                .identities
+                .push(parse_identity(value).map_err(|e| format!("identity: {e}"))?),
+            "comment" => {}
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
 }
 
 /// A `payload:` value: the SHA-256 of the plaintext.

@@ -10,11 +10,9 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::testkit::{self, Tally, VectorFile};
+use super::testkit::{self, Common, Tally, VectorFile};
 use vault::crypto::file::Decryptor;
-use vault::crypto::{
-    CryptoError, FileKey, Header, Identity, Passphrase, SshIdentity, as_identities, parse_identity,
-};
+use vault::crypto::{CryptoError, FileKey, Header, Passphrase, SshIdentity, as_identities};
 
 #[allow(dead_code)]
 #[path = "../../examples/gen_vectors.rs"]
@@ -65,10 +63,7 @@ fn vector_dir() -> PathBuf {
 
 /// A parsed vector file.
 struct Vector {
-    expect: &'static str,
-    payload: Option<[u8; 32]>,
-    file_key: Option<Vec<u8>>,
-    identities: Vec<Box<dyn Identity>>,
+    common: Common,
     passphrase: Option<Passphrase>,
     body: Vec<u8>,
 }
@@ -76,21 +71,15 @@ struct Vector {
 fn parse(bytes: &[u8]) -> Result<Vector, String> {
     let file = VectorFile::parse(bytes)?;
     let mut v = Vector {
-        expect: "",
-        payload: None,
-        file_key: None,
-        identities: Vec::new(),
+        common: Common::default(),
         passphrase: None,
         body: file.body,
     };
     for (key, value) in &file.fields {
+        if v.common.field(key, value, &FAILURE_CLASSES)? {
+            continue;
+        }
         match key.as_str() {
-            "expect" => v.expect = testkit::expectation(value, &FAILURE_CLASSES)?,
-            "payload" => v.payload = Some(testkit::sha256_field(value)?),
-            "file key" => v.file_key = Some(testkit::unhex(value)?),
-            "identity" => v
-                .identities
-                .push(parse_identity(value).map_err(|e| format!("identity: {e}"))?),
             "ssh identity" => {
                 use base64::Engine;
                 let text = base64::engine::general_purpose::STANDARD
@@ -98,20 +87,19 @@ fn parse(bytes: &[u8]) -> Result<Vector, String> {
                     .map_err(|e| format!("ssh identity: {e}"))?;
                 let id = SshIdentity::from_openssh(&text, "vector", None)
                     .map_err(|e| format!("ssh identity: {e}"))?;
-                v.identities.push(Box::new(id));
+                v.common.identities.push(Box::new(id));
             }
             "passphrase" => v.passphrase = Some(Passphrase::new(value.to_owned())),
-            "comment" => {}
             _ => return Err(format!("unknown key {key:?}")),
         }
     }
-    if v.expect.is_empty() {
+    if v.common.expect.is_empty() {
         return Err("no expect: line".into());
     }
-    if v.identities.is_empty() == v.passphrase.is_none() {
+    if v.common.identities.is_empty() == v.passphrase.is_none() {
         return Err("needs identities or a passphrase, not both".into());
     }
-    if v.expect == "success" && (v.payload.is_none() || v.file_key.is_none()) {
+    if v.common.expect == "success" && (v.common.payload.is_none() || v.common.file_key.is_none()) {
         return Err("a success vector needs payload: and file key:".into());
     }
     Ok(v)
@@ -146,7 +134,7 @@ fn open(v: &Vector) -> Outcome {
     };
     let key = match &v.passphrase {
         Some(p) => d.file_key_with_passphrase(p),
-        None => d.file_key(&as_identities(&v.identities)),
+        None => d.file_key(&as_identities(&v.common.identities)),
     };
     let key = match key {
         Ok(k) => k,
@@ -189,20 +177,20 @@ fn check(v: &Vector) -> Result<(), String> {
         Ok(()) => String::new(),
     };
     testkit::check_common(
-        v.expect,
+        v.common.expect,
         got,
         &detail,
-        v.payload,
+        v.common.payload,
         &outcome.released,
         (
-            v.file_key.as_deref(),
+            v.common.file_key.as_deref(),
             outcome.file_key.as_ref().map(|k| k.as_bytes()),
         ),
     )?;
     if let Some(again) = &outcome.not_sticky {
         return Err(format!("after the failure, reading again gave {again}"));
     }
-    if v.expect == "success" && outcome.file_key.is_none() {
+    if v.common.expect == "success" && outcome.file_key.is_none() {
         return Err("success without a file key".into());
     }
     // Canonical encoding: whenever the header parses, serialising it gives
@@ -215,7 +203,9 @@ fn check(v: &Vector) -> Result<(), String> {
                 return Err("the header does not re-serialise to its own bytes".into());
             }
         }
-        Err(e) if v.expect == "success" => return Err(format!("header does not parse: {e}")),
+        Err(e) if v.common.expect == "success" => {
+            return Err(format!("header does not parse: {e}"));
+        }
         Err(_) => {}
     }
     Ok(())
@@ -227,7 +217,7 @@ fn every_vector_gives_its_expected_outcome() {
     let mut tally = Tally::default();
     for (name, bytes) in &files {
         let result = parse(bytes).and_then(|v| {
-            *tally.per_class.entry(v.expect).or_default() += 1;
+            *tally.per_class.entry(v.common.expect).or_default() += 1;
             check(&v)
         });
         if let Err(e) = result {
@@ -276,7 +266,7 @@ fn readme_lists_every_vector_with_its_expectation() {
     for entry in std::fs::read_dir(vector_dir()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         let bytes = std::fs::read(vector_dir().join(&name)).unwrap();
-        let expect = parse(&bytes).map(|v| v.expect);
+        let expect = parse(&bytes).map(|v| v.common.expect);
         match (listed.remove(&name), expect) {
             (Some(l), Ok(e)) if l == e => {}
             (Some(l), e) => problems.push(format!("{name}: README says {l:?}, file {e:?}")),

@@ -20,6 +20,7 @@
 //! header-wide rule about types (an `scrypt` stanza must be alone) is
 //! checked here, as vault's own header checks its passphrase stanza.
 
+use crate::crypto::header::check_stanza_count;
 use std::io::{self, BufRead, Read};
 
 use base64::Engine;
@@ -289,15 +290,7 @@ impl Header {
 
     /// Check the stanza count, then set the MAC for `file_key`.
     pub fn seal_mac(&mut self, file_key: &FileKey) -> Result<(), CryptoError> {
-        if self.stanzas.is_empty() {
-            return Err(CryptoError::NoRecipients);
-        }
-        if self.stanzas.len() > MAX_STANZAS {
-            return Err(CryptoError::TooManyRecipients {
-                count: self.stanzas.len(),
-                max: MAX_STANZAS,
-            });
-        }
+        check_stanza_count(self.stanzas.len(), MAX_STANZAS)?;
         self.mac = hmac_sha256(&mac_key(file_key)[..], &self.mac_input());
         Ok(())
     }
@@ -320,6 +313,7 @@ pub fn read_header_bytes<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::testing::each_byte_flipped;
 
     fn stanza(args: &[&str], body: &[u8]) -> Stanza {
         Stanza {
@@ -369,14 +363,11 @@ mod tests {
         let key = FileKey::from_bytes(&[5; 16]).unwrap();
         assert!(h.verify_mac(&key));
         assert!(!h.verify_mac(&FileKey::from_bytes(&[6; 16]).unwrap()));
-        let bytes = h.to_bytes();
-        for i in 0..bytes.len() {
-            let mut b = bytes.clone();
-            b[i] ^= 0x01;
+        each_byte_flipped(&h.to_bytes(), |i, b| {
             if let Ok(p) = Header::read_from(&mut &b[..]) {
                 assert!(!p.verify_mac(&key), "byte {i}");
             }
-        }
+        });
     }
 
     #[test]

@@ -1,0 +1,48 @@
+//! Helpers shared by the unit tests of the two header formats (vault's binary
+//! one and age's text one): both must reject every single-byte change and
+//! both are probed with hand-damaged copies of a good header.
+
+use super::keys::{FileKey, os_rng};
+
+use super::recipient::{Identity, Recipient};
+use super::{age, header};
+
+/// Call `check(i, copy)` for a copy of `bytes` with byte `i` flipped, for
+/// every `i`.
+pub(crate) fn each_byte_flipped(bytes: &[u8], mut check: impl FnMut(usize, Vec<u8>)) {
+    for i in 0..bytes.len() {
+        let mut b = bytes.to_vec();
+        b[i] ^= 0x01;
+        check(i, b);
+    }
+}
+
+/// A copy of `good` with the given bytes replaced.
+pub(crate) fn patched(good: &[u8], changes: &[(usize, u8)]) -> Vec<u8> {
+    let mut b = good.to_vec();
+    for &(i, v) in changes {
+        b[i] = v;
+    }
+    b
+}
+
+/// Wrap fresh file keys to `r` in both formats, check that `id` unwraps each
+/// and `other` neither, and return the two stanzas for further checks.
+pub(crate) fn stanzas_open_for_their_key_only(
+    r: &dyn Recipient,
+    id: &dyn Identity,
+    other: &dyn Identity,
+) -> (header::Stanza, age::Stanza) {
+    let mut rng = os_rng();
+    let fk = FileKey::generate(&mut rng, 32);
+    let s = r.vault_stanza(&mut rng, &fk).unwrap();
+    let got = id.unwrap_vault(&s).unwrap().expect("vault stanza opens");
+    assert_eq!(got.as_bytes(), fk.as_bytes());
+    assert!(other.unwrap_vault(&s).unwrap().is_none());
+    let fk16 = FileKey::generate(&mut rng, 16);
+    let a = r.age_stanza(&mut rng, &fk16).unwrap();
+    let got = id.unwrap_age(&a).unwrap().expect("age stanza opens");
+    assert_eq!(got.as_bytes(), fk16.as_bytes());
+    assert!(other.unwrap_age(&a).unwrap().is_none());
+    (s, a)
+}
