@@ -9,6 +9,9 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
+#[path = "common/env.rs"]
+mod test_env;
+
 const CHUNK: usize = 64 * 1024;
 
 /// One user: a HOME of their own with a keystore in it.
@@ -34,14 +37,11 @@ impl User {
     }
 
     fn vault(&self, args: &[&str]) -> Command {
-        let mut c = Command::cargo_bin("vault").unwrap();
-        c.current_dir(self.home.path())
-            .env("HOME", self.home.path())
-            .env_remove("VAULT_HOME")
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("VAULT_PASSPHRASE_FILE")
-            .env_remove("VAULT_PASSPHRASE_COMMAND")
-            .args(args);
+        let mut c = Command::from_std(test_env::isolated(
+            assert_cmd::cargo::cargo_bin("vault"),
+            self.home.path(),
+        ));
+        c.args(args);
         c
     }
 

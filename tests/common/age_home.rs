@@ -64,15 +64,8 @@ impl Home {
     }
 
     pub fn cmd(&self, program: &str, args: &[&str]) -> Command {
-        let mut c = Command::new(program);
-        c.current_dir(self.dir.path())
-            .env("HOME", self.dir.path())
-            .env_remove("VAULT_HOME")
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("VAULT_PASSPHRASE_FILE")
-            .env_remove("VAULT_PASSPHRASE_COMMAND")
-            .args(args)
-            .stdin(Stdio::null());
+        let mut c = super::env::isolated(program, self.dir.path());
+        c.args(args);
         c
     }
 

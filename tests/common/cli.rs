@@ -29,16 +29,7 @@ impl Client {
     }
 
     pub fn command(&self) -> std::process::Command {
-        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("vault"));
-        c.current_dir(self.home.path())
-            .env("HOME", self.home.path())
-            .env_remove("VAULT_HOME")
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("SSH_AUTH_SOCK")
-            .env_remove("VAULT_PASSPHRASE_FILE")
-            .env_remove("VAULT_PASSPHRASE_COMMAND")
-            .stdin(Stdio::null());
-        c
+        super::env::isolated(assert_cmd::cargo::cargo_bin("vault"), self.home.path())
     }
 
     pub fn vault(&self, args: &[&str]) -> Command {

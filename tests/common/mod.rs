@@ -7,6 +7,7 @@ pub mod age_home;
 pub mod cli;
 pub mod cutproxy;
 pub mod delayproxy;
+pub mod env;
 pub mod seaweedfs;
 pub mod sshd;
 
