@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::{PluginError, settings};
 use crate::crypto::age::header::{Stanza, read_stanza, stanza_bytes};
@@ -214,6 +214,41 @@ impl Plugin {
         Ok(true)
     }
 
+    /// Phase two: answer the plugin until it says `done`. Interface
+    /// requests are answered here, `error` messages are collected (and
+    /// returned), every other message goes to `handle`, which replies and
+    /// returns `true`, or returns `false` for `unsupported`. Ends by waiting
+    /// for the plugin to exit.
+    fn serve(
+        mut self,
+        mut handle: impl FnMut(&mut Self, &Stanza) -> Result<bool, PluginError>,
+    ) -> Result<Vec<String>, PluginError> {
+        let mut errors = Vec::new();
+        loop {
+            let mut s = self.receive()?;
+            if self.answer_ui(&s)? {
+                continue;
+            }
+            match s.kind() {
+                "done" => break,
+                "error" => {
+                    errors.push(error_text(&s));
+                    self.reply(Some((&[], &[])))?;
+                }
+                _ => {
+                    let handled = handle(&mut self, &s);
+                    // A body may have been a file key: leave no copy.
+                    s.body.zeroize();
+                    if !handled? {
+                        self.send(&["unsupported"], &[])?;
+                    }
+                }
+            }
+        }
+        self.finish()?;
+        Ok(errors)
+    }
+
     /// Close the input and reap the plugin, within the timeout.
     fn finish(mut self) -> Result<(), PluginError> {
         drop(self.stdin.take());
@@ -262,20 +297,13 @@ pub fn wrap(
     p.send(&["done"], &[])?;
     let mut stanzas = Vec::new();
     let mut labels: Option<Vec<String>> = None;
-    let mut errors = Vec::new();
-    loop {
-        let s = p.receive()?;
-        if p.answer_ui(&s)? {
-            continue;
-        }
+    let errors = p.serve(|p, s| {
         match s.kind() {
-            "done" => break,
             "recipient-stanza" => {
                 if s.args.get(1).map(String::as_str) != Some("0") {
                     return Err(proto("a stanza for a file vault did not give"));
                 }
-                stanzas.push(embedded(&s, 2)?);
-                p.reply(Some((&[], &[])))?;
+                stanzas.push(embedded(s, 2)?);
             }
             "labels" => {
                 let l: Vec<String> = s.args[1..].to_vec();
@@ -286,16 +314,12 @@ pub fn wrap(
                     return Err(proto("labels sent twice or repeated"));
                 }
                 labels = Some(l);
-                p.reply(Some((&[], &[])))?;
             }
-            "error" => {
-                errors.push(error_text(&s));
-                p.reply(Some((&[], &[])))?;
-            }
-            _ => p.send(&["unsupported"], &[])?,
+            _ => return Ok(false),
         }
-    }
-    p.finish()?;
+        p.reply(Some((&[], &[])))?;
+        Ok(true)
+    })?;
     if !errors.is_empty() {
         return Err(PluginError::Failed(errors));
     }
@@ -321,38 +345,25 @@ pub fn unwrap(
     }
     p.send(&["done"], &[])?;
     let mut key = None;
-    let mut errors = Vec::new();
-    loop {
-        let s = p.receive()?;
-        if p.answer_ui(&s)? {
-            continue;
+    let errors = p.serve(|p, s| {
+        if s.kind() != "file-key" {
+            return Ok(false);
         }
-        match s.kind() {
-            "done" => break,
-            "file-key" => {
-                if s.args.len() != 2 || s.args[1] != "0" {
-                    return Err(proto("a file key for a file vault did not give"));
-                }
-                if key.is_some() {
-                    return Err(proto("two file keys for one file"));
-                }
-                let k: [u8; 16] = s
-                    .body
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| proto("a file key that is not 16 bytes"))?;
-                key = Some(Zeroizing::new(k));
-                drop(Zeroizing::new(s.body));
-                p.reply(Some((&[], &[])))?;
-            }
-            "error" => {
-                errors.push(error_text(&s));
-                p.reply(Some((&[], &[])))?;
-            }
-            _ => p.send(&["unsupported"], &[])?,
+        if s.args.len() != 2 || s.args[1] != "0" {
+            return Err(proto("a file key for a file vault did not give"));
         }
-    }
-    p.finish()?;
+        if key.is_some() {
+            return Err(proto("two file keys for one file"));
+        }
+        let k: [u8; 16] = s
+            .body
+            .as_slice()
+            .try_into()
+            .map_err(|_| proto("a file key that is not 16 bytes"))?;
+        key = Some(Zeroizing::new(k));
+        p.reply(Some((&[], &[])))?;
+        Ok(true)
+    })?;
     if key.is_none() && !errors.is_empty() {
         return Err(PluginError::Failed(errors));
     }
