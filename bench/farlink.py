@@ -69,6 +69,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from server import Server  # noqa: E402
 from sftp import rclone_env  # noqa: E402
+from common import cpu_model, parse_size, write_section  # noqa: E402
 
 BEGIN = "<!-- bench/farlink.py: begin -->"
 END = "<!-- bench/farlink.py: end -->"
@@ -80,10 +81,6 @@ def say(*a):
     print("farlink:", *a, file=sys.stderr, flush=True)
 
 
-def parse_size(text):
-    t = text.strip().upper().rstrip("B").rstrip("I")
-    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(t[-1:], 1)
-    return int(float(t.rstrip("KMG")) * mult)
 
 
 def ensure_tools(install):
@@ -531,31 +528,8 @@ class Bench:
         return f"{v:.2f}x {'met' if v >= goal else 'MISSED'}"
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
-def write_section(path, text):
-    try:
-        with open(path) as f:
-            old = f.read()
-    except FileNotFoundError:
-        old = "# Benchmark results\n"
-    block = f"{BEGIN}\n{text.rstrip()}\n{END}"
-    b, e = old.find(BEGIN), old.find(END)
-    if 0 <= b < e:
-        new = old[:b] + block + old[e + len(END):]
-    else:
-        new = old.rstrip() + "\n\n" + block + "\n"
-    with open(path, "w") as f:
-        f.write(new)
 
 
 def main():
@@ -646,7 +620,7 @@ is at least N.
 """
     print(text)
     if not a.no_write:
-        write_section(a.output, text)
+        write_section(a.output, BEGIN, END, text)
         say(f"wrote {os.path.relpath(a.output)}")
 
 

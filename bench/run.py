@@ -29,7 +29,6 @@ import datetime
 import importlib.util
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -38,6 +37,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from common import cpu_model, parse_size  # noqa: E402
 SUITES = ["chacha20poly1305", "aes256gcm"]
 TARGETS_NOTE = "issue 6 targets, measured in this run"
 # The far-link section of results.md (bench/farlink.py writes it).
@@ -45,12 +46,6 @@ FARLINK_BEGIN = "<!-- bench/farlink.py: begin -->"
 FARLINK_END = "<!-- bench/farlink.py: end -->"
 
 
-def parse_size(text):
-    m = re.fullmatch(r"(\d+)\s*([KMG]i?B?)?", text.strip(), re.I)
-    if not m:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 256MiB, 1GiB)")
-    unit = (m.group(2) or "").upper().rstrip("B").rstrip("I")
-    return int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[unit]
 
 
 def say(*a):
@@ -122,15 +117,6 @@ def raw_aead(aead_bin, mib, threads, runs):
     return {k: statistics.median(v) for k, v in seen.items()}
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def load_sftp(vault_bin, input_path, workdir):

@@ -35,6 +35,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from server import Server  # noqa: E402
+from common import parse_size  # noqa: E402
 
 CIPHER = "chacha20-poly1305@openssh.com"  # the only one tests/common/sshd.rs offers
 TIME = "/usr/bin/time"
@@ -211,12 +212,6 @@ def run(vault_bin: str, input_path: str, workdir: str, runs: int = 3) -> list[di
     return rows
 
 
-def parse_size(text):
-    units = {"": 1, "B": 1, "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30,
-             "KB": 10**3, "MB": 10**6, "GB": 10**9}
-    t = text.strip().upper()
-    num = t.rstrip("KMGIB")
-    return int(float(num) * units[t[len(num):]])
 
 
 def table(rows):

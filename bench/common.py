@@ -1,0 +1,53 @@
+"""What the benchmark scripts share: sizes on the command line, the machine
+line of a report, and sections of bench/results.md that each script owns.
+
+Each script rewrites only the part of results.md between its own markers,
+so that running one benchmark never erases another's figures.
+"""
+
+import platform
+import re
+
+
+def parse_size(text):
+    """`256MiB`, `1GiB`, `4K`, `100MB`, `1.5M` or a plain byte count.
+
+    Binary units (K, KiB, M, MiB, G, GiB) are powers of 1024; KB, MB and GB
+    are powers of 1000, as rclone and dd read them.
+    """
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?)(i?)(B?)\s*", text, re.I)
+    if not m:
+        raise ValueError(f"not a size: {text!r} (e.g. 256MiB, 1GiB, 4K)")
+    num, unit, i, b = m.groups()
+    power = {"": 0, "K": 1, "M": 2, "G": 3}[unit.upper()]
+    base = 1000 if (b and not i and unit) else 1024
+    return int(float(num) * base**power)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def write_section(path, begin, end, text):
+    """Replace the block between the `begin` and `end` markers of `path`
+    with `text` (append the block when the markers are missing)."""
+    try:
+        with open(path) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = "# Benchmark results\n"
+    block = f"{begin}\n{text.rstrip()}\n{end}"
+    b, e = old.find(begin), old.find(end)
+    if 0 <= b < e:
+        new = old[:b] + block + old[e + len(end):]
+    else:
+        new = old.rstrip() + "\n\n" + block + "\n"
+    with open(path, "w") as f:
+        f.write(new)

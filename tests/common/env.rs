@@ -1,0 +1,20 @@
+//! A command that runs in a test home of its own: `HOME` points there, and
+//! none of the caller's vault, XDG, agent or passphrase settings leak in.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// `program` run in `home`, with `HOME=home` and the settings that would
+/// reach outside it removed; stdin is empty.
+pub fn isolated(program: impl AsRef<std::ffi::OsStr>, home: &Path) -> Command {
+    let mut c = Command::new(program);
+    c.current_dir(home)
+        .env("HOME", home)
+        .env_remove("VAULT_HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("VAULT_PASSPHRASE_FILE")
+        .env_remove("VAULT_PASSPHRASE_COMMAND")
+        .stdin(Stdio::null());
+    c
+}
