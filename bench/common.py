@@ -5,8 +5,10 @@ Each script rewrites only the part of results.md between its own markers,
 so that running one benchmark never erases another's figures.
 """
 
+import os
 import platform
 import re
+import subprocess
 
 
 def parse_size(text):
@@ -51,3 +53,15 @@ def write_section(path, begin, end, text):
         new = old.rstrip() + "\n\n" + block + "\n"
     with open(path, "w") as f:
         f.write(new)
+
+
+def apt_install_missing(need, install, say):
+    """`need` maps Debian package names to whether the tool is present;
+    install the missing ones with apt-get when `install` is set; the
+    caller checks afterwards what it cannot do without."""
+    missing = [pkg for pkg, have in need.items() if not have]
+    if missing and install:
+        say(f"installing {' '.join(missing)} with apt-get")
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        subprocess.run(sudo + ["apt-get", "install", "-y", "-q"] + missing, check=False,
+                       stdout=subprocess.DEVNULL)

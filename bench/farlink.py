@@ -69,7 +69,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from server import Server  # noqa: E402
 from sftp import rclone_env  # noqa: E402
-from common import cpu_model, parse_size, write_section  # noqa: E402
+from common import apt_install_missing, cpu_model, parse_size, write_section  # noqa: E402
 
 BEGIN = "<!-- bench/farlink.py: begin -->"
 END = "<!-- bench/farlink.py: end -->"
@@ -81,17 +81,10 @@ def say(*a):
     print("farlink:", *a, file=sys.stderr, flush=True)
 
 
-
-
 def ensure_tools(install):
     need = {"rclone": shutil.which("rclone"), "time": os.path.exists(TIME) or None,
             "eatmydata": shutil.which("eatmydata"), "openssh-client": shutil.which("sftp")}
-    missing = [pkg for pkg, have in need.items() if not have]
-    if missing and install:
-        say(f"installing {' '.join(missing)} with apt-get")
-        sudo = [] if os.geteuid() == 0 else ["sudo"]
-        subprocess.run(sudo + ["apt-get", "install", "-y", "-q"] + missing, check=False,
-                       stdout=subprocess.DEVNULL)
+    apt_install_missing(need, install, say)
     for tool in ["sftp", "rclone"]:
         if not shutil.which(tool):
             raise SystemExit(f"farlink: {tool} is needed (apt-get install "

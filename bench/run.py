@@ -38,7 +38,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from common import cpu_model, parse_size  # noqa: E402
+from common import apt_install_missing, cpu_model, parse_size  # noqa: E402
 SUITES = ["chacha20poly1305", "aes256gcm"]
 TARGETS_NOTE = "issue 6 targets, measured in this run"
 # The far-link section of results.md (bench/farlink.py writes it).
@@ -54,13 +54,8 @@ def say(*a):
 
 def ensure_tools(install):
     """age and GNU time from Debian, rage from crates.io, when missing."""
-    missing = [pkg for pkg, path in [("age", shutil.which("age")),
-                                     ("time", os.path.exists("/usr/bin/time") or None)]
-               if not path]
-    if missing and install:
-        say(f"installing {' '.join(missing)} with apt-get")
-        sudo = [] if os.geteuid() == 0 else ["sudo"]
-        subprocess.run(sudo + ["apt-get", "install", "-y"] + missing, check=False)
+    apt_install_missing({"age": shutil.which("age"), "time": os.path.exists("/usr/bin/time")},
+                        install, say)
     if not os.path.exists("/usr/bin/time"):
         raise SystemExit("bench: /usr/bin/time (Debian package time) is needed for peak memory")
     if not shutil.which("rage") and install:
