@@ -128,20 +128,31 @@ fn encrypted_key_without_terminal_fails_fast_and_says_why() {
     assert!(!e.to_string().contains("correct horse"));
 }
 
-#[test]
-fn agent_keys_are_all_tried() {
-    let sshd = Sshd::start();
-    let home = sshd.home_without_key();
+/// An agent holding one key the test server does not know (the folder it
+/// lives in is returned to keep it alive).
+fn agent_with_a_wrong_key() -> (Agent, tempfile::TempDir) {
     let agent = Agent::start();
-    // A key the server refuses first, then the right one: userauth_agent
-    // alone would stop after the first.
     let wrong_dir = tempfile::tempdir().expect("tempdir");
     let wrong = wrong_dir.path().join("wrong");
     keygen(&wrong, "");
     agent.add(&wrong);
-    agent.add(&sshd.client_key());
-    let mut opts = home.options();
+    (agent, wrong_dir)
+}
+
+fn with_agent(mut opts: ConnectOptions, agent: &Agent) -> ConnectOptions {
     opts.agent = AgentSocket::Path(agent.socket());
+    opts
+}
+
+#[test]
+fn agent_keys_are_all_tried() {
+    let sshd = Sshd::start();
+    let home = sshd.home_without_key();
+    // A key the server refuses first, then the right one: userauth_agent
+    // alone would stop after the first.
+    let (agent, _wrong) = agent_with_a_wrong_key();
+    agent.add(&sshd.client_key());
+    let opts = with_agent(home.options(), &agent);
     let mut t = connect(&sshd.url("ag"), &opts).expect("agent login");
     t.mkdir_all("").expect("usable");
     // A second connection reuses the agent identity that worked.
@@ -153,13 +164,8 @@ fn agent_keys_are_all_tried() {
 fn agent_with_only_wrong_keys_is_listed_in_the_error() {
     let sshd = Sshd::start();
     let home = sshd.home_without_key();
-    let agent = Agent::start();
-    let wrong_dir = tempfile::tempdir().expect("tempdir");
-    let wrong = wrong_dir.path().join("wrong");
-    keygen(&wrong, "");
-    agent.add(&wrong);
-    let mut opts = home.options();
-    opts.agent = AgentSocket::Path(agent.socket());
+    let (agent, _wrong) = agent_with_a_wrong_key();
+    let opts = with_agent(home.options(), &agent);
     let e = expect_err(connect(&sshd.url("x"), &opts), "wrong agent key");
     match e {
         TransportError::Ssh(SshError::AuthFailed { tried, .. }) => {
