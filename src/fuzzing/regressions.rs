@@ -117,6 +117,14 @@ fn vector_body(path: &Path) -> Option<Vec<u8>> {
     Some(bytes[at + 2..].to_vec())
 }
 
+/// The vector files of `dir` with the bytes each one opens.
+fn vector_bodies(dir: &Path) -> impl Iterator<Item = (String, Vec<u8>)> {
+    files(dir).into_iter().filter_map(|path| {
+        let name = path.file_name()?.to_string_lossy().into_owned();
+        Some((name, vector_body(&path)?))
+    })
+}
+
 #[test]
 #[ignore = "rewrites fuzz/seeds; run by scripts/fuzz-seeds"]
 fn write_seeds() {
@@ -128,15 +136,7 @@ fn write_seeds() {
         fs::write(dir.join(name), bytes).expect("write seed");
     };
     let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
-    for path in files(&vectors.join("vault")) {
-        let name = path
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
-        let Some(body) = vector_body(&path) else {
-            continue;
-        };
+    for (name, body) in vector_bodies(&vectors.join("vault")) {
         write("vault_header", &name, &body[..body.len().min(512)]);
         if name.contains("passphrase") {
             write(
@@ -146,15 +146,7 @@ fn write_seeds() {
             );
         }
     }
-    for path in files(&vectors.join("age")) {
-        let name = path
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
-        let Some(body) = vector_body(&path) else {
-            continue;
-        };
+    for (name, body) in vector_bodies(&vectors.join("age")) {
         let cut = &body[..body.len().min(2048)];
         if name.starts_with("armor") {
             write("age_armor", &name, cut);
