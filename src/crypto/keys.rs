@@ -113,10 +113,7 @@ pub(crate) fn encode_long_lower(hrp: &str, bytes: &[u8]) -> Result<String, fmt::
 
 /// `bytes` as long Bech32 with `hrp`, upper case, in a zeroizing string.
 pub(crate) fn encode_long_upper_secret(hrp: &str, bytes: &[u8]) -> Zeroizing<String> {
-    let mut s = Zeroizing::new(String::with_capacity(16 + 2 * bytes.len()));
-    bech32::encode_upper_to_fmt::<LongBech32, String>(&mut s, Hrp::parse_unchecked(hrp), bytes)
-        .expect("any length fits in a long Bech32 string");
-    s
+    upper_secret::<LongBech32>(hrp, bytes)
 }
 
 /// `bytes` in Bech32 with the human-readable part `hrp`, in lower case.
@@ -127,9 +124,15 @@ pub(crate) fn encode_lower(hrp: &str, bytes: &[u8]) -> Result<String, fmt::Error
 /// `bytes` in Bech32 with the human-readable part `hrp`, in upper case, in
 /// a zeroizing string (for secret keys).
 pub(crate) fn encode_upper_secret(hrp: &str, bytes: &[u8]) -> Zeroizing<String> {
+    upper_secret::<Bech32>(hrp, bytes)
+}
+
+/// Upper-case encoding written straight into a zeroizing string, so that no
+/// unwiped copy of a secret key's text is left behind.
+fn upper_secret<Ck: Checksum>(hrp: &str, bytes: &[u8]) -> Zeroizing<String> {
     let mut s = Zeroizing::new(String::with_capacity(16 + 2 * bytes.len()));
-    bech32::encode_upper_to_fmt::<Bech32, String>(&mut s, Hrp::parse_unchecked(hrp), bytes)
-        .expect("a short key fits in a Bech32 string");
+    bech32::encode_upper_to_fmt::<Ck, String>(&mut s, Hrp::parse_unchecked(hrp), bytes)
+        .expect("the key fits in the checksum's length limit");
     s
 }
 
