@@ -141,15 +141,7 @@ impl Header {
     /// The MAC is read but not checked: that needs the file key.
     pub fn read_from<R: Read + ?Sized>(r: &mut R) -> Result<Header, CryptoError> {
         let mut magic = [0u8; 8];
-        let mut got = 0;
-        while got < magic.len() {
-            match r.read(&mut magic[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(CryptoError::Io(e)),
-            }
-        }
+        let got = super::pipeline::read_full(r, &mut magic).map_err(CryptoError::Io)?;
         if magic[..got] != MAGIC[..got] || got == 0 {
             return Err(if looks_like_age(&magic[..got]) {
                 CryptoError::AgeFile

@@ -254,7 +254,7 @@ impl Batch {
 
 /// Read one whole slot's worth (`buf.len()` bytes) unless the input ends
 /// first; returns the bytes read.
-fn read_full<R: Read + ?Sized>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_full<R: Read + ?Sized>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut len = 0;
     while len < buf.len() {
         match input.read(&mut buf[len..]) {

@@ -38,7 +38,7 @@ use sha2::{Digest, Sha256, Sha512};
 use x25519_dalek::{EphemeralSecret, PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
-use super::age::header::{Stanza as AgeStanza, decode_base64, encode_base64};
+use super::age::header::{Stanza as AgeStanza, decode_base64_array, encode_base64};
 use super::error::CryptoError;
 use super::header::{KIND_SSH_ED25519, KIND_SSH_RSA, Stanza};
 use super::keys::FileKey;
@@ -474,11 +474,10 @@ impl Identity for SshIdentity {
             if s.args.len() != 3 {
                 return Err(bad("an ssh-ed25519 stanza must have exactly two arguments"));
             }
-            let share: [u8; 32] = decode_base64(s.args[2].as_bytes())
-                .and_then(|b| b.try_into().ok())
-                .ok_or(bad(
-                    "an ssh-ed25519 share is not canonical base64 of 32 bytes",
-                ))?;
+            let share: [u8; 32] = decode_base64_array(
+                &s.args[2],
+                "an ssh-ed25519 share is not canonical base64 of 32 bytes",
+            )?;
             if s.args[1] != ours || !matches!(self.public.kind, PublicKind::Ed25519(_)) {
                 return Ok(None);
             }

@@ -26,7 +26,9 @@ use rand_core::CryptoRng;
 use x25519_dalek::{EphemeralSecret, PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
-use super::age::header::{self as age_header, Stanza as AgeStanza, decode_base64, encode_base64};
+use super::age::header::{
+    self as age_header, Stanza as AgeStanza, decode_base64_array, encode_base64,
+};
 use super::error::CryptoError;
 use super::header::{KIND_X25519, Stanza, X25519_BODY_LEN};
 use super::keys::{FileKey, decode_key, encode_lower, encode_upper_secret};
@@ -327,11 +329,10 @@ pub fn age_unwrap(
     if s.args.len() != 2 {
         return Err(age_bad("an X25519 stanza must have exactly one argument"));
     }
-    let share: [u8; 32] = decode_base64(s.args[1].as_bytes())
-        .and_then(|b| b.try_into().ok())
-        .ok_or(age_bad(
-            "an X25519 share is not canonical base64 of 32 bytes",
-        ))?;
+    let share: [u8; 32] = decode_base64_array(
+        &s.args[1],
+        "an X25519 share is not canonical base64 of 32 bytes",
+    )?;
     if s.body.len() != age_header::BODY_LEN {
         return Err(age_bad("an X25519 stanza body is not 32 bytes"));
     }

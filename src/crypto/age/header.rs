@@ -129,6 +129,17 @@ pub fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
     STANDARD_NO_PAD.decode(text).ok()
 }
 
+/// A stanza argument that must be canonical base64 of exactly `N` bytes;
+/// anything else is a damaged header, reported as `why`.
+pub fn decode_base64_array<const N: usize>(
+    arg: &str,
+    why: &'static str,
+) -> Result<[u8; N], CryptoError> {
+    decode_base64(arg.as_bytes())
+        .and_then(|b| b.try_into().ok())
+        .ok_or(bad(why))
+}
+
 /// Canonical unpadded base64.
 pub fn encode_base64(bytes: &[u8]) -> String {
     STANDARD_NO_PAD.encode(bytes)

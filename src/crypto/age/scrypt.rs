@@ -17,7 +17,7 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 pub use super::header::SCRYPT;
-use super::header::{BODY_LEN, FILE_KEY_LEN, Stanza, decode_base64, encode_base64};
+use super::header::{BODY_LEN, FILE_KEY_LEN, Stanza, decode_base64_array, encode_base64};
 use crate::crypto::error::CryptoError;
 use crate::crypto::keys::FileKey;
 use crate::crypto::passphrase::Passphrase;
@@ -44,9 +44,10 @@ pub fn scrypt_params(s: &Stanza) -> Result<([u8; SALT_LEN], u8), CryptoError> {
     if s.args.len() != 3 {
         return Err(bad("an scrypt stanza must have exactly two arguments"));
     }
-    let salt: [u8; SALT_LEN] = decode_base64(s.args[1].as_bytes())
-        .and_then(|b| b.try_into().ok())
-        .ok_or(bad("an scrypt salt is not canonical base64 of 16 bytes"))?;
+    let salt: [u8; SALT_LEN] = decode_base64_array(
+        &s.args[1],
+        "an scrypt salt is not canonical base64 of 16 bytes",
+    )?;
     let digits = s.args[2].as_bytes();
     if digits.is_empty() || digits[0] == b'0' || !digits.iter().all(u8::is_ascii_digit) {
         return Err(bad("an scrypt work factor is not a decimal number from 1"));
