@@ -250,7 +250,7 @@ impl Header {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::testing::{each_byte_flipped, patched};
+    use crate::crypto::testing::{each_byte_flipped, parse_inverts_serialise, patched};
 
     fn sample() -> Header {
         let mut h = Header {
@@ -274,15 +274,12 @@ mod tests {
 
     #[test]
     fn parse_then_serialise_is_the_identity() {
-        let h = sample();
-        let bytes = h.to_bytes();
-        let mut with_payload = bytes.clone();
-        with_payload.extend_from_slice(b"payload");
-        let mut r = &with_payload[..];
-        let parsed = Header::read_from(&mut r).unwrap();
-        assert_eq!(parsed, h);
-        assert_eq!(parsed.to_bytes(), bytes);
-        assert_eq!(r, b"payload", "reads exactly the header");
+        parse_inverts_serialise(
+            &sample(),
+            Header::to_bytes,
+            |r| Header::read_from(r),
+            b"payload",
+        );
     }
 
     #[test]

@@ -46,3 +46,22 @@ pub(crate) fn stanzas_open_for_their_key_only(
     assert!(other.unwrap_age(&a).unwrap().is_none());
     (s, a)
 }
+
+/// Serialise `h`, parse it back from the bytes followed by `tail`, and check
+/// that the parse gives `h`, re-serialises to the same bytes and stops
+/// exactly where the header ends. Returns the header's bytes.
+pub(crate) fn parse_inverts_serialise<H: PartialEq + std::fmt::Debug>(
+    h: &H,
+    to_bytes: impl Fn(&H) -> Vec<u8>,
+    read: impl Fn(&mut &[u8]) -> Result<H, super::CryptoError>,
+    tail: &[u8],
+) -> Vec<u8> {
+    let bytes = to_bytes(h);
+    let with_tail = [&bytes[..], tail].concat();
+    let mut r = &with_tail[..];
+    let parsed = read(&mut r).unwrap();
+    assert_eq!(&parsed, h);
+    assert_eq!(to_bytes(&parsed), bytes);
+    assert_eq!(r, tail, "reads exactly the header");
+    bytes
+}
