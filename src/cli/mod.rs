@@ -26,7 +26,7 @@ pub mod threads;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use error::CliError;
 
@@ -147,12 +147,8 @@ enum Command {
         /// Output file (default FILE.vault, or FILE.age with --age; stdout for stdin); - for stdout
         #[arg(short = 'o', long, value_name = "OUT")]
         output: Option<PathBuf>,
-        /// Replace an existing output file
-        #[arg(short = 'f', long)]
-        force: bool,
-        /// Worker threads for the payload (default $VAULT_THREADS, else all cores; 1 = serial)
-        #[arg(long, value_name = "N")]
-        threads: Option<String>,
+        #[command(flatten)]
+        write: WriteOpts,
         /// File to seal (default, or -, stdin)
         #[arg(value_name = "FILE")]
         input: Option<PathBuf>,
@@ -167,12 +163,8 @@ enum Command {
         /// Output file (default FILE without .vault or .age, or stdout for stdin); - for stdout
         #[arg(short = 'o', long, value_name = "OUT")]
         output: Option<PathBuf>,
-        /// Replace an existing output file
-        #[arg(short = 'f', long)]
-        force: bool,
-        /// Worker threads for the payload (default $VAULT_THREADS, else all cores; 1 = serial)
-        #[arg(long, value_name = "N")]
-        threads: Option<String>,
+        #[command(flatten)]
+        write: WriteOpts,
         /// File to open (default, or -, stdin)
         #[arg(value_name = "FILE")]
         input: Option<PathBuf>,
@@ -198,6 +190,17 @@ enum Command {
     },
 }
 
+/// What `seal` and `open` share about writing their output.
+#[derive(Args, Debug)]
+pub struct WriteOpts {
+    /// Replace an existing output file
+    #[arg(short = 'f', long)]
+    force: bool,
+    /// Worker threads for the payload (default $VAULT_THREADS, else all cores; 1 = serial)
+    #[arg(long, value_name = "N")]
+    threads: Option<String>,
+}
+
 fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Keygen {
@@ -215,8 +218,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             no_self,
             passphrase,
             output,
-            force,
-            threads,
+            write: WriteOpts { force, threads },
             input,
         } => {
             let threads = threads::for_payload(threads.as_deref())?;
@@ -236,8 +238,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Open {
             identities,
             output,
-            force,
-            threads,
+            write: WriteOpts { force, threads },
             input,
         } => {
             let threads = threads::for_payload(threads.as_deref())?;
