@@ -28,6 +28,8 @@
 
 #[path = "../tests/common/delayproxy.rs"]
 mod delayproxy;
+#[path = "../tests/common/process.rs"]
+mod process;
 #[path = "../tests/common/sshd.rs"]
 mod sshd;
 

@@ -7,9 +7,10 @@ use std::io::{Read, Write};
 
 use proptest::prelude::*;
 use vault::crypto::age::{self, ArmoredReader, ArmoredWriter, Decryptor, Header, Stanza};
-use vault::crypto::{
-    CHUNK_SIZE, CopyError, CryptoError, FileKey, X25519Identity, os_rng, pipeline,
-};
+use vault::crypto::{CopyError, CryptoError, FileKey, X25519Identity, os_rng, pipeline};
+
+#[path = "common/lengths.rs"]
+mod lengths;
 
 /// A valid header with a few stanza shapes (short, empty, 64-column body).
 fn sample_header() -> Vec<u8> {
@@ -101,12 +102,7 @@ proptest! {
 }
 
 fn length() -> impl Strategy<Value = usize> {
-    prop_oneof![
-        (0usize..3, -2i64..=2)
-            .prop_map(|(k, d)| (k * CHUNK_SIZE) as i64 + d)
-            .prop_filter_map("non-negative", |l| usize::try_from(l).ok()),
-        0usize..(2 * CHUNK_SIZE + 100),
-    ]
+    lengths::around_chunks(2)
 }
 
 fn open(id: &X25519Identity, file: &[u8]) -> Result<Vec<u8>, CryptoError> {

@@ -7,18 +7,15 @@ use proptest::prelude::*;
 use vault::crypto::file::Decryptor;
 use vault::crypto::{CHUNK_SIZE, Suite, X25519Identity, os_rng, seal};
 
+#[path = "common/lengths.rs"]
+mod lengths;
+
 fn suite() -> impl Strategy<Value = Suite> {
     prop_oneof![Just(Suite::ChaCha20Poly1305), Just(Suite::Aes256Gcm)]
 }
 
-/// Lengths that cluster around chunk boundaries, plus arbitrary ones.
 fn length() -> impl Strategy<Value = usize> {
-    prop_oneof![
-        (0usize..3, -2i64..=2)
-            .prop_map(|(k, d)| (k * CHUNK_SIZE) as i64 + d)
-            .prop_filter_map("non-negative", |l| usize::try_from(l).ok()),
-        0usize..(3 * CHUNK_SIZE + 100),
-    ]
+    lengths::around_chunks(3)
 }
 
 fn sealed(id: &X25519Identity, suite: Suite, plain: &[u8], step: usize) -> Vec<u8> {

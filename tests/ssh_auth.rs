@@ -9,15 +9,9 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use common::expect_err;
 use common::sshd::{ALIAS, Agent, Sshd, keygen};
-use vault::transport::{
-    AgentSocket, ConnectOptions, Location, SshError, Transport, TransportError,
-};
-
-fn connect(url: &str, opts: &ConnectOptions) -> Result<Box<dyn Transport>, TransportError> {
-    Location::parse(url).expect("parse").connect(opts)
-}
+use common::{connect, expect_err};
+use vault::transport::{AgentSocket, ConnectOptions, SshError, TransportError};
 
 #[test]
 fn ssh_config_alias_is_honoured() {

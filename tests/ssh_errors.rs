@@ -11,12 +11,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::sshd::Sshd;
-use common::{expect_err, get, pattern, put};
-use vault::transport::{ConnectOptions, Location, PutMode, SshError, Transport, TransportError};
-
-fn connect(url: &str, opts: &ConnectOptions) -> Result<Box<dyn Transport>, TransportError> {
-    Location::parse(url).expect("parse").connect(opts)
-}
+use common::{connect, expect_err, get, pattern, put};
+use vault::transport::{PutMode, SshError, TransportError};
 
 #[test]
 fn nothing_listening_is_connection_refused() {

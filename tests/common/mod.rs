@@ -8,10 +8,11 @@ pub mod cli;
 pub mod cutproxy;
 pub mod delayproxy;
 pub mod env;
+pub mod process;
 pub mod seaweedfs;
 pub mod sshd;
 
-use vault::transport::{PutMode, Transport, TransportError};
+use vault::transport::{ConnectOptions, Location, PutMode, Transport, TransportError};
 
 /// Deterministic, non-repeating-looking test bytes.
 pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
@@ -51,6 +52,11 @@ pub fn get(t: &mut dyn Transport, path: &str) -> Vec<u8> {
     r.read_to_end(&mut out)
         .unwrap_or_else(|e| panic!("read {path}: {e}"));
     out
+}
+
+/// Connect to a remote given as a URL, as the command line does.
+pub fn connect(url: &str, opts: &ConnectOptions) -> Result<Box<dyn Transport>, TransportError> {
+    Location::parse(url).expect("parse").connect(opts)
 }
 
 /// Unwrap an error the test expects, with a useful panic otherwise.

@@ -142,15 +142,7 @@ impl Proc {
             .stderr(log)
             .current_dir(self.log.parent().expect("log in the folder"))
             .process_group(0);
-        // SAFETY: prctl is async-signal-safe and touches no memory of the
-        // parent; it makes weed die with the thread that started it.
-        #[allow(unsafe_code)]
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
+        super::process::die_with_parent(&mut cmd);
         self.child = Some(
             cmd.spawn()
                 .unwrap_or_else(|e| panic!("starting {} ({}): {e}", bin.display(), self.name)),

@@ -214,15 +214,7 @@ impl Sshd {
                 .stdout(Stdio::null())
                 .stderr(log)
                 .process_group(0);
-            // SAFETY: prctl is async-signal-safe and touches no memory of
-            // the parent; it makes sshd die with the thread that started it.
-            #[allow(unsafe_code)]
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
-            }
+            super::process::die_with_parent(&mut cmd);
             let child = cmd.spawn().unwrap_or_else(|_| missing_tool(SSHD));
             self.child = Some(child);
             if self.wait_ready() {
