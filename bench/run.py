@@ -38,12 +38,12 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from common import apt_install_missing, cpu_model, parse_size  # noqa: E402
+from common import apt_install_missing, cpu_model, parse_size, write_section  # noqa: E402
 SUITES = ["chacha20poly1305", "aes256gcm"]
 TARGETS_NOTE = "issue 6 targets, measured in this run"
-# The far-link section of results.md (bench/farlink.py writes it).
-FARLINK_BEGIN = "<!-- bench/farlink.py: begin -->"
-FARLINK_END = "<!-- bench/farlink.py: end -->"
+# This script's section of results.md.
+RUN_BEGIN = "<!-- bench/run.py: begin -->"
+RUN_END = "<!-- bench/run.py: end -->"
 
 
 
@@ -325,9 +325,7 @@ def main():
     for line in sftp_failures:
         print(line)
 
-    report = f"""# Benchmark results
-
-- Command: `{command}`
+    report = f"""- Command: `{command}`
 - Date: {started:%Y-%m-%d %H:%M} UTC
 - CPU: {cpu_model()}, {os.cpu_count()} cores; `{platform.platform()}`
 - Input: {size / 2**20:.0f} MiB of random bytes, read from the page cache; every
@@ -350,17 +348,9 @@ def main():
         report += f"\n{sftp_error}\n"
     if sftp_failures:
         report += "\n" + "\n".join(f"- {line}" for line in sftp_failures) + "\n"
-    # bench/farlink.py keeps its own section in the same file: carry it over.
-    try:
-        with open(args.output) as f:
-            old = f.read()
-    except FileNotFoundError:
-        old = ""
-    begin, end = old.find(FARLINK_BEGIN), old.find(FARLINK_END)
-    if 0 <= begin < end:
-        report += "\n" + old[begin:end + len(FARLINK_END)] + "\n"
-    with open(args.output, "w") as f:
-        f.write(report)
+    # Other scripts (bench/farlink.py, bench/s3.py) keep their own sections
+    # of the same file: replace only this script's.
+    write_section(args.output, RUN_BEGIN, RUN_END, report)
     say(f"wrote {os.path.relpath(args.output)}")
     if not args.workdir:
         shutil.rmtree(work, ignore_errors=True)
