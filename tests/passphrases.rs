@@ -5,29 +5,13 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use common::age_home::{Home, PASSPHRASE, text};
 
 /// Run `vault ARGS` on a pseudo-terminal, typing `typed`.
 fn on_terminal(h: &Home, args: &str, typed: &str) -> Output {
-    let vault = env!("CARGO_BIN_EXE_vault");
-    let mut child = h
-        .cmd("script", &["-qec", &format!("{vault} {args}"), "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    // Type line by line, as a person would, so each prompt reads its own.
-    for line in typed.split_inclusive('\n') {
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        stdin.write_all(line.as_bytes()).unwrap();
-    }
-    drop(stdin);
-    child.wait_with_output().unwrap()
+    h.on_terminal(&format!("{} {args}", env!("CARGO_BIN_EXE_vault")), typed)
 }
 
 #[test]

@@ -99,22 +99,30 @@ impl Home {
             .to_string()
     }
 
-    /// Run `age args` on a pseudo-terminal, typing `typed` into it.
-    pub fn age_on_terminal(&self, args: &str, typed: &str) -> String {
+    /// Run `command_line` (a shell command) on a pseudo-terminal through
+    /// `script`, typing `typed` line by line, with a pause before each line
+    /// as a person would, so that each prompt reads its own line.
+    pub fn on_terminal(&self, command_line: &str, typed: &str) -> Output {
         let mut child = self
-            .cmd("script", &["-qec", &format!("age {args}"), "/dev/null"])
+            .cmd("script", &["-qec", command_line, "/dev/null"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(typed.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        for line in typed.split_inclusive('\n') {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            stdin.write_all(line.as_bytes()).unwrap();
+        }
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    }
+
+    /// Run `age args` on a pseudo-terminal, typing `typed` into it; it must
+    /// succeed. Returns what the terminal showed.
+    pub fn age_on_terminal(&self, args: &str, typed: &str) -> String {
+        let out = self.on_terminal(&format!("age {args}"), typed);
         let shown = text(&out.stdout);
         assert!(out.status.success(), "age {args}: {shown}");
         shown
