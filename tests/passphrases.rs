@@ -5,13 +5,16 @@
 
 mod common;
 
-use std::process::Output;
-
 use common::age_home::{Home, PASSPHRASE, text};
 
-/// Run `vault ARGS` on a pseudo-terminal, typing `typed`.
-fn on_terminal(h: &Home, args: &str, typed: &str) -> Output {
-    h.on_terminal(&format!("{} {args}", env!("CARGO_BIN_EXE_vault")), typed)
+/// Run `vault ARGS` on a pseudo-terminal, typing `typed`; check that it
+/// succeeds or fails as `succeeds` says, and return what the terminal
+/// showed.
+fn on_terminal(h: &Home, args: &str, typed: &str, succeeds: bool) -> String {
+    let o = h.on_terminal(&format!("{} {args}", env!("CARGO_BIN_EXE_vault")), typed);
+    let shown = text(&o.stdout);
+    assert_eq!(o.status.success(), succeeds, "vault {args}: {shown}");
+    shown
 }
 
 #[test]
@@ -24,15 +27,11 @@ fn three_tries_on_a_terminal() {
     h.ok(&mut h.vault(&["seal", "f"]));
     // Two wrong, then right: opens.
     let typed = format!("wrong one\nwrong two\n{PASSPHRASE}\n");
-    let o = on_terminal(&h, "open f.vault -o out", &typed);
-    let shown = text(&o.stdout);
-    assert!(o.status.success(), "{shown}");
+    let shown = on_terminal(&h, "open f.vault -o out", &typed, true);
     assert_eq!(shown.matches("try again").count(), 2, "{shown}");
     assert_eq!(h.read("out"), b"x");
     // Three wrong: fails, no output.
-    let o = on_terminal(&h, "open f.vault -o out2", "a\nb\nc\n");
-    let shown = text(&o.stdout);
-    assert!(!o.status.success(), "{shown}");
+    let shown = on_terminal(&h, "open f.vault -o out2", "a\nb\nc\n", false);
     assert!(shown.contains("wrong passphrase"), "{shown}");
     assert!(!h.path("out2").exists());
 }
@@ -41,9 +40,7 @@ fn three_tries_on_a_terminal() {
 fn an_empty_first_entry_is_refused_without_a_confirmation() {
     let h = Home::new();
     h.write("f", b"x");
-    let o = on_terminal(&h, "seal --passphrase f", "\n");
-    let shown = text(&o.stdout);
-    assert!(!o.status.success(), "{shown}");
+    let shown = on_terminal(&h, "seal --passphrase f", "\n", false);
     assert!(!shown.contains("Confirm"), "{shown}");
     assert!(
         shown.contains("empty passphrase would protect nothing"),
@@ -56,16 +53,11 @@ fn an_empty_first_entry_is_refused_without_a_confirmation() {
 fn short_passphrases_are_warned_about() {
     let h = Home::new();
     h.write("f", b"x");
-    let o = on_terminal(&h, "seal --passphrase f", "short\nshort\n");
-    let shown = text(&o.stdout);
-    assert!(o.status.success(), "{shown}");
+    let shown = on_terminal(&h, "seal --passphrase f", "short\nshort\n", true);
     assert!(shown.contains("this passphrase is short"), "{shown}");
-    let o = on_terminal(
-        &h,
-        "seal --passphrase -f f",
-        &format!("{PASSPHRASE}\n{PASSPHRASE}\n"),
-    );
-    assert!(!text(&o.stdout).contains("short"), "{}", text(&o.stdout));
+    let typed = format!("{PASSPHRASE}\n{PASSPHRASE}\n");
+    let shown = on_terminal(&h, "seal --passphrase -f f", &typed, true);
+    assert!(!shown.contains("short"), "{shown}");
 }
 
 #[test]
@@ -92,8 +84,12 @@ fn a_passphrase_sealed_file_gets_three_tries_too() {
     h.ok(h
         .vault(&["seal", "-p", "f"])
         .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
-    let o = on_terminal(&h, "open f.vault -o out", &format!("nope\n{PASSPHRASE}\n"));
-    let shown = text(&o.stdout);
-    assert!(o.status.success(), "{shown}");
+    let shown = on_terminal(
+        &h,
+        "open f.vault -o out",
+        &format!("nope\n{PASSPHRASE}\n"),
+        true,
+    );
+    assert_eq!(shown.matches("try again").count(), 1, "{shown}");
     assert_eq!(h.read("out"), b"sealed to a passphrase");
 }
