@@ -11,7 +11,8 @@
 //! Split by concern:
 //! - `config`: the location, endpoint, region, addressing and credentials;
 //! - `client`: signing (rusty-s3), HTTP (ureq, blocking), error mapping;
-//! - `transport`: the operations, readers and writers;
+//! - `transport`: the operations and the reader;
+//! - `writer`: whole puts and the parts of multipart uploads;
 //! - `probe`: the conditional-write check;
 //! - `xml`: the one response rusty-s3 does not parse;
 //! - `error`: [`S3Error`].
@@ -46,12 +47,12 @@ mod config;
 mod error;
 mod probe;
 mod transport;
+mod writer;
 mod xml;
 
 pub use config::{EnvFn, S3Target};
 pub use error::S3Error;
-pub use transport::{
-    MIN_PART_SIZE, PART_SIZE, S3PartWriter, S3Reader, S3Transport, S3Writer, SINGLE_PUT_MAX,
-};
+pub use transport::{S3Reader, S3Transport};
+pub use writer::{MIN_PART_SIZE, PART_SIZE, S3PartWriter, S3Writer, SINGLE_PUT_MAX};
 
 pub(crate) use config::parse_s3_url;
