@@ -104,6 +104,7 @@ impl S3Transport {
             min_part_size: MIN_PART_SIZE as u64,
             atomic_replace: true,
             atomic_create_new: self.shared.atomic_create_new,
+            has_folders: false,
         }
     }
 
