@@ -81,13 +81,17 @@ fn puts_reads_lists_and_conditions() {
     assert!(p.atomic_create_new && p.atomic_replace);
     assert_eq!(p.min_part_size, 5 << 20);
 
-    // Sizes around the single-PUT limit (13 MiB): one PUT, or parts.
+    // Sizes around the single-PUT limit: one PUT, or parts (a last part
+    // of one byte, of a whole part, of less than a part).
+    let one = vault::transport::s3::SINGLE_PUT_MAX;
     for (i, len) in [
         0usize,
         1,
         65_537,
-        (13 << 20) - 1,
-        (13 << 20) + 1,
+        one - 1,
+        one,
+        one + 1,
+        2 * one,
         (21 << 20) + 5,
     ]
     .into_iter()
@@ -106,8 +110,9 @@ fn puts_reads_lists_and_conditions() {
         assert!(get(&mut t, &name) == data, "{name}: untouched");
     }
 
-    // Ranges: inside, across the end, past the end, empty.
-    let big = pattern((13 << 20) + 1, 4);
+    // Ranges: inside, across the end, past the end, empty (on the object
+    // of one PUT and a one-byte part, written above as number 5).
+    let big = pattern(one + 1, 5);
     let name = format!("objects/f{}", big.len());
     let at = 5 * CHUNK;
     assert_eq!(
@@ -135,7 +140,7 @@ fn puts_reads_lists_and_conditions() {
         .map(|e| (e.name, e.is_dir))
         .collect();
     names.sort();
-    assert_eq!(names.len(), 7, "{names:?}");
+    assert_eq!(names.len(), 9, "eight objects and one folder: {names:?}");
     assert!(names.contains(&("sub".into(), true)));
     assert!(!names.iter().any(|(n, _)| n == "elsewhere"));
     let root = t.list("").unwrap();

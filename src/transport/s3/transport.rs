@@ -2,7 +2,8 @@
 //! trait, version 2 (`/work/notes/transport-v2.md`), implemented natively.
 //!
 //! - `put(path, New)`: one PUT with `If-None-Match: *` (a 412 is
-//!   `AlreadyExists`), or, for a body over [`SINGLE_PUT_MAX`], a multipart
+//!   `AlreadyExists`), or, for a body over
+//!   [`SINGLE_PUT_MAX`](super::SINGLE_PUT_MAX), a multipart
 //!   upload completed with `If-None-Match: *`. Nothing is visible before the
 //!   writer finishes; a writer dropped unfinished aborts its upload.
 //! - `put(path, Replace)`: `If-Match` on the ETag this location last saw for
@@ -11,9 +12,10 @@
 //!   [`S3Error::Changed`]); unconditional when no ETag is known.
 //! - `begin_upload` / `write_part` / `finish_upload` / `abort_upload`: one
 //!   multipart upload written by several connections. A part writer at
-//!   `offset` cuts its bytes into parts of [`PART_SIZE`] (the last one up to
-//!   `PART_SIZE + MIN_PART_SIZE`), numbered `offset / MIN_PART_SIZE + 1`: any
-//!   part but the last is at least [`MIN_PART_SIZE`], so numbers grow with
+//!   `offset` cuts its bytes into parts of [`PART_SIZE`](super::PART_SIZE)
+//!   (the last one up to twice that), numbered `offset / MIN_PART_SIZE + 1`:
+//!   any part but the last is at least
+//!   [`MIN_PART_SIZE`](super::MIN_PART_SIZE), so numbers grow with
 //!   offsets and never collide, and no one has to tell the other
 //!   connections anything. `finish_upload` lists the parts, checks they add
 //!   up to the announced size and completes with the `put` conditions.
@@ -96,9 +98,13 @@ impl S3Transport {
 
     /// What this backend is like.
     pub fn properties(&self) -> Properties {
+        // The writers gather whole parts themselves (see `writer`), so the
+        // pieces handed to them only need to be large enough to keep call
+        // overhead small; smaller pieces keep the remote layer's queue
+        // (three per connection) small.
         Properties {
-            write_size: 1 << 20,
-            part_write_size: 1 << 20,
+            write_size: 256 << 10,
+            part_write_size: 256 << 10,
             read_size: 1 << 20,
             max_connections: 16,
             min_part_size: MIN_PART_SIZE as u64,

@@ -3,6 +3,26 @@
 //! make (PUT, CreateMultipartUpload, UploadPart, ListParts,
 //! CompleteMultipartUpload, AbortMultipartUpload), each with the
 //! condition its `PutMode` asks for.
+//!
+//! Memory. A part's length goes in its request before its first byte, and
+//! neither writer is told how many bytes will come, so each holds what it
+//! has not sent, in one buffer allocated once:
+//!
+//! - a put holds up to [`SINGLE_PUT_MAX`] (one PUT if the body ends
+//!   there); once more comes, it sends the buffer as a part and starts
+//!   again. Its last part is the upload's last, which may be of any size.
+//!   Parts are [`PART_SIZE`] for the first thousand, then grow by that much
+//!   every thousand, so a stream of any size up to about 290 GB fits in
+//!   S3's 10,000 parts while memory stays at 5 MiB for anything under 5 GB;
+//! - a part writer's last part lands in the middle of the upload and must
+//!   not be below S3's minimum, so it sends a [`PART_SIZE`] part only once
+//!   it holds two and more is coming: at most `2 x PART_SIZE` (10 MiB), and
+//!   its last part is between one and two minimums (or all of a shorter
+//!   range).
+//!
+//! With the remote layer's own queue this bounds a push to about 11 MiB
+//! per connection. (Knowing each range's length up front would let a part
+//! writer stream its parts with nothing held; the trait does not say it.)
 
 use std::sync::Arc;
 
@@ -15,13 +35,38 @@ use super::transport::{Shared, header};
 use crate::transport::{PutMode, RemoteWrite, TransportError, Upload};
 
 /// Largest body `put` sends as one PUT; above it, a multipart upload.
-pub const SINGLE_PUT_MAX: usize = PART_SIZE + MIN_PART_SIZE;
-/// Size of the parts a writer cuts (all but its last).
-pub const PART_SIZE: usize = 8 << 20;
+pub const SINGLE_PUT_MAX: usize = PART_SIZE;
+/// Size of the parts the writers cut (all but a writer's last; a put's
+/// parts grow past the first thousand, see the module docs): S3's minimum,
+/// so that a writer holds as little as S3 allows.
+pub const PART_SIZE: usize = MIN_PART_SIZE;
 /// S3's smallest part except the last, and the unit of part numbers.
 pub const MIN_PART_SIZE: usize = 5 << 20;
 /// S3's largest part number.
 pub(super) const MAX_PARTS: u64 = 10_000;
+/// What a part writer holds at most: two parts.
+const PART_WRITER_HOLDS: usize = 2 * PART_SIZE;
+/// A put's parts grow by [`PART_SIZE`] after every this many.
+const GROW_EVERY: usize = 1_000;
+
+/// The size of a put's part number `n` (1-based).
+fn put_part_size(n: usize) -> usize {
+    PART_SIZE * (1 + (n - 1) / GROW_EVERY)
+}
+
+/// Append as much of `data` to `buf` as fits below `cap` bytes and return
+/// how much; the buffer grows in steps (a small put stays small) but never
+/// past `cap`.
+fn fill(buf: &mut Vec<u8>, data: &[u8], cap: usize) -> usize {
+    let n = data.len().min(cap - buf.len());
+    let need = buf.len() + n;
+    if need > buf.capacity() {
+        let want = need.max(buf.capacity() * 2).max(64 << 10).min(cap);
+        buf.reserve_exact(want - buf.len());
+    }
+    buf.extend_from_slice(&data[..n]);
+    n
+}
 
 /// The error for a failed conditional write.
 pub(super) fn precondition_failed(path: &str, mode: PutMode) -> TransportError {
@@ -220,16 +265,30 @@ impl S3Writer {
         }
     }
 
-    /// Buffer `data`; past [`SINGLE_PUT_MAX`] send parts of [`PART_SIZE`].
-    pub fn write_all(&mut self, data: &[u8]) -> Result<(), TransportError> {
-        self.buf.extend_from_slice(data);
-        while self.buf.len() >= PART_SIZE + MIN_PART_SIZE {
-            self.send_part(PART_SIZE)?;
+    /// The most the current part may hold.
+    fn part_cap(&self) -> usize {
+        let sent = self.upload.as_ref().map_or(0, |(_, etags)| etags.len());
+        put_part_size(sent + 1)
+    }
+
+    /// Buffer `data`; once more than [`SINGLE_PUT_MAX`] came, send full
+    /// parts as more arrives.
+    pub fn write_all(&mut self, mut data: &[u8]) -> Result<(), TransportError> {
+        while !data.is_empty() {
+            let cap = self.part_cap();
+            if self.buf.len() == cap {
+                // Full and more is coming: not the last part.
+                self.send_part()?;
+                continue;
+            }
+            let n = fill(&mut self.buf, data, cap);
+            data = &data[n..];
         }
         Ok(())
     }
 
-    fn send_part(&mut self, n: usize) -> Result<(), TransportError> {
+    /// Send the buffer as the next part (starting the upload first).
+    fn send_part(&mut self) -> Result<(), TransportError> {
         if self.upload.is_none() {
             let id = create_upload(&self.client, &self.path, &self.key)?;
             self.upload = Some((id, Vec::new()));
@@ -237,10 +296,11 @@ impl S3Writer {
         let (id, etags) = self.upload.as_mut().expect("just set");
         let number = u16::try_from(etags.len() + 1).unwrap_or(u16::MAX);
         if u64::from(number) > MAX_PARTS {
+            let sent: u64 = (1..=etags.len()).map(|n| put_part_size(n) as u64).sum();
             return Err(S3Error::TooLarge {
                 path: self.path.clone(),
-                offset: (etags.len() * PART_SIZE) as u64,
-                max: MAX_PARTS * PART_SIZE as u64,
+                offset: sent,
+                max: sent,
             }
             .into());
         }
@@ -249,7 +309,7 @@ impl S3Writer {
             .bucket
             .upload_part(Some(self.client.creds()), &self.key, number, id);
         let ctx = "writing a part";
-        let resp = self.client.send(act, &[], &self.buf[..n], ctx)?;
+        let resp = self.client.send(act, &[], &self.buf, ctx)?;
         if resp.status().as_u16() != 200 {
             return Err(self.client.status_error(resp, &self.path, ctx));
         }
@@ -258,7 +318,7 @@ impl S3Writer {
             detail: "no ETag".into(),
         })?;
         etags.push(etag);
-        self.buf.drain(..n);
+        self.buf.clear();
         Ok(())
     }
 
@@ -275,8 +335,8 @@ impl S3Writer {
                 self.mode,
             )?,
             true => {
-                let n = self.buf.len();
-                self.send_part(n)?;
+                // Never empty: a part is sent only when more bytes follow.
+                self.send_part()?;
                 let (id, etags) = self.upload.as_ref().expect("checked");
                 let etags: Vec<(u16, &str)> =
                     (1u16..).zip(etags.iter().map(String::as_str)).collect();
@@ -335,13 +395,17 @@ impl S3PartWriter {
         }
     }
 
-    /// Buffer `data`, sending parts of [`PART_SIZE`] once more than
-    /// `PART_SIZE + MIN_PART_SIZE` are held (so the last part, sent by
-    /// `finish`, is never below the minimum unless the whole range is).
-    pub fn write_all(&mut self, data: &[u8]) -> Result<(), TransportError> {
-        self.buf.extend_from_slice(data);
-        while self.buf.len() >= PART_SIZE + MIN_PART_SIZE {
-            self.send(PART_SIZE)?;
+    /// Buffer `data`, sending a part of [`PART_SIZE`] when two are held
+    /// and more is coming (so the last part, sent by `finish`, is never
+    /// below the minimum unless the whole range is).
+    pub fn write_all(&mut self, mut data: &[u8]) -> Result<(), TransportError> {
+        while !data.is_empty() {
+            if self.buf.len() == PART_WRITER_HOLDS {
+                self.send(PART_SIZE)?;
+                continue;
+            }
+            let n = fill(&mut self.buf, data, PART_WRITER_HOLDS);
+            data = &data[n..];
         }
         Ok(())
     }
@@ -397,3 +461,32 @@ impl RemoteWrite for S3PartWriter {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_parts_fit_any_stream_up_to_the_part_limit() {
+        assert_eq!(put_part_size(1), PART_SIZE);
+        assert_eq!(put_part_size(GROW_EVERY), PART_SIZE);
+        assert_eq!(put_part_size(GROW_EVERY + 1), 2 * PART_SIZE);
+        let total: u64 = (1..=MAX_PARTS as usize)
+            .map(|n| put_part_size(n) as u64)
+            .sum();
+        assert!(total > 280_000_000_000, "{total}");
+        assert!(put_part_size(MAX_PARTS as usize) <= 50 << 20);
+    }
+
+    #[test]
+    fn fill_grows_in_steps_and_never_past_the_cap() {
+        let mut buf = Vec::new();
+        assert_eq!(fill(&mut buf, &[1; 100], 1 << 20), 100);
+        assert!(buf.capacity() < 1 << 20, "a small put stays small");
+        let big = vec![2u8; 3 << 20];
+        assert_eq!(fill(&mut buf, &big, 1 << 20), (1 << 20) - 100);
+        assert_eq!(buf.len(), 1 << 20);
+        assert_eq!(buf.capacity(), 1 << 20, "exactly the cap");
+        assert_eq!(fill(&mut buf, &big, 1 << 20), 0);
+    }
+}
