@@ -461,7 +461,6 @@ impl RemoteWrite for S3PartWriter {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
