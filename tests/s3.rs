@@ -36,6 +36,15 @@ fn connect_env(prefix: &str, env: &HashMap<String, String>) -> Result<S3Transpor
     })
 }
 
+/// Connect and send a first request (a listing of the vault root):
+/// connecting alone sends nothing, so refusals (authentication, TLS) show
+/// only here.
+fn reach(prefix: &str, env: &HashMap<String, String>) -> Result<S3Transport, TransportError> {
+    let mut t = connect_env(prefix, env)?;
+    t.list("")?;
+    Ok(t)
+}
+
 fn connect(w: &Weed, prefix: &str) -> S3Transport {
     connect_env(prefix, &w.env()).unwrap_or_else(|e| panic!("connect: {e}\n{}", w.logs()))
 }
@@ -386,7 +395,7 @@ fn credentials_from_a_profile_file() {
     // The default profile holds a wrong key: a clear auth error.
     env.remove("AWS_PROFILE");
     env.insert("AWS_ENDPOINT_URL".to_owned(), w.endpoint());
-    let e = connect_env("prof", &env).err().expect("wrong key");
+    let e = reach("prof", &env).err().expect("wrong key");
     assert!(
         matches!(e, TransportError::S3(S3Error::AuthFailed { .. })),
         "{e}"
@@ -399,7 +408,7 @@ fn a_wrong_secret_key_is_a_clear_auth_error_without_the_secret() {
     let mut env = w.env();
     let wrong = "thisisnotthesecretkeyatall0123456789abcd".to_owned();
     env.insert("AWS_SECRET_ACCESS_KEY".into(), wrong.clone());
-    let e = connect_env("auth", &env).err().expect("refused");
+    let e = reach("auth", &env).err().expect("refused");
     assert!(
         matches!(e, TransportError::S3(S3Error::AuthFailed { .. })),
         "{e:?}"
@@ -414,7 +423,7 @@ fn a_wrong_secret_key_is_a_clear_auth_error_without_the_secret() {
     // A session token that does not belong is never echoed either.
     let mut env = w.env();
     env.insert("AWS_SESSION_TOKEN".into(), "TOKEN-SECRET-123".into());
-    if let Err(e) = connect_env("auth", &env) {
+    if let Err(e) = reach("auth", &env) {
         assert!(
             !e.to_string().contains("TOKEN-SECRET-123")
                 && !format!("{e:?}").contains("TOKEN-SECRET-123")
@@ -431,7 +440,7 @@ fn tls_with_the_runs_ca_through_aws_ca_bundle() {
     // Without the bundle the system roots do not know the run's CA.
     let mut env = w.env();
     env.remove("AWS_CA_BUNDLE");
-    let e = connect_env("tls", &env).err().expect("untrusted");
+    let e = reach("tls", &env).err().expect("untrusted");
     assert!(
         matches!(e, TransportError::S3(S3Error::CertificateUntrusted { .. })),
         "{e}"
@@ -441,7 +450,7 @@ fn tls_with_the_runs_ca_through_aws_ca_bundle() {
     let bogus = w.home().join("bogus.pem");
     std::fs::write(&bogus, b"not a certificate").unwrap();
     env.insert("AWS_CA_BUNDLE".into(), bogus.display().to_string());
-    let e = connect_env("tls", &env).err().expect("bad bundle");
+    let e = reach("tls", &env).err().expect("bad bundle");
     assert!(
         matches!(e, TransportError::S3(S3Error::BadCaBundle { .. })),
         "{e}"
@@ -451,7 +460,7 @@ fn tls_with_the_runs_ca_through_aws_ca_bundle() {
 #[test]
 fn tls_certificate_for_another_name_is_refused() {
     let w = Weed::start_tls(true);
-    let e = connect_env("tls", &w.env()).err().expect("wrong name");
+    let e = reach("tls", &w.env()).err().expect("wrong name");
     assert!(
         matches!(
             e,
@@ -483,8 +492,8 @@ fn plain_http_to_a_remote_host_is_refused_without_the_flag() {
     let mut opts = ConnectOptions::default();
     opts.insecure_plain_http = true;
     let e = S3Transport::connect_with_env(&target("p"), &opts, &|k: &str| env.get(k).cloned())
-        .err()
-        .expect("does not resolve");
+        .and_then(|mut t| t.list(""))
+        .expect_err("does not resolve");
     assert!(
         !matches!(e, TransportError::S3(S3Error::InsecureHttp { .. })),
         "{e}"

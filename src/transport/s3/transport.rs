@@ -48,7 +48,13 @@ use crate::transport::{
 pub(super) struct Shared {
     /// The last ETag seen per transport path, for `If-Match` on replace.
     pub(super) etags: Mutex<HashMap<String, String>>,
-    /// Whether `New` is guaranteed (the probe passed, or was skipped by flag).
+    /// Whether the store's conditional writes still have to be checked
+    /// (before this location's first write; false once they passed, or
+    /// when the user accepted a store without them).
+    probe_pending: Mutex<bool>,
+    /// Whether `New` is guaranteed (false only when the user accepted a
+    /// store without conditional writes: otherwise a write either has the
+    /// guarantee or is refused by the probe).
     atomic_create_new: bool,
 }
 
@@ -66,9 +72,10 @@ impl S3Transport {
     }
 
     /// Connect, reading variables through `env` instead of the process
-    /// environment (tests run many stores in one process). Probes
-    /// conditional writes once (see `probe`) unless
-    /// [`ConnectOptions::allow_unconditional_writes`] is set.
+    /// environment (tests run many stores in one process). Nothing is sent
+    /// yet; conditional writes are probed before the first write (see
+    /// `probe`) unless [`ConnectOptions::allow_unconditional_writes`] is
+    /// set.
     pub fn connect_with_env(
         t: &S3Target,
         opts: &ConnectOptions,
@@ -76,19 +83,32 @@ impl S3Transport {
     ) -> Result<S3Transport, TransportError> {
         let resolved = resolve(t, opts, env)?;
         let client = Client::new(resolved, t, opts)?;
-        let atomic_create_new = if opts.allow_unconditional_writes {
-            false
-        } else {
-            probe::conditional_writes(&client)?;
-            true
-        };
+        let check = !opts.allow_unconditional_writes;
         Ok(S3Transport {
             client,
             shared: Arc::new(Shared {
                 etags: Mutex::new(HashMap::new()),
-                atomic_create_new,
+                probe_pending: Mutex::new(check),
+                atomic_create_new: check,
             }),
         })
+    }
+
+    /// Before anything is written through this location: the
+    /// conditional-write probe, once for all its connections (the first
+    /// caller runs it while the others wait). A failed probe is not
+    /// remembered: the next write asks again.
+    fn before_write(&self) -> Result<(), TransportError> {
+        let mut pending = self
+            .shared
+            .probe_pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if *pending {
+            probe::conditional_writes(&self.client)?;
+            *pending = false;
+        }
+        Ok(())
     }
 
     /// `s3://bucket/prefix at endpoint`.
@@ -331,6 +351,7 @@ impl S3Transport {
     /// A whole object, visible at `path` when the writer finishes.
     pub fn put(&mut self, path: &str, mode: PutMode) -> Result<S3Writer, TransportError> {
         check_path(path, false)?;
+        self.before_write()?;
         Ok(S3Writer::new(
             Arc::clone(&self.client),
             Arc::clone(&self.shared),
@@ -343,6 +364,7 @@ impl S3Transport {
     /// Start a multipart upload to `path`.
     pub fn begin_upload(&mut self, path: &str) -> Result<Upload, TransportError> {
         check_path(path, false)?;
+        self.before_write()?;
         let id = create_upload(&self.client, path, &self.client.key(path))?;
         Ok(Upload {
             path: path.to_owned(),
