@@ -125,7 +125,10 @@ fn mkdir_all_is_idempotent(t: &mut dyn Transport) {
         assert!(t.stat("m/a/b").expect("stat").is_none(), "nothing below");
         put(t, "m/a/b/c/f", b"x", 1);
         for prefix in ["m", "m/a", "m/a/b", "m/a/b/c"] {
-            let st = t.stat(prefix).expect("stat").expect("a prefix with a file below");
+            let st = t
+                .stat(prefix)
+                .expect("stat")
+                .expect("a prefix with a file below");
             assert!(st.is_dir, "{prefix}");
         }
         t.remove("m/a/b/c/f").expect("remove");
@@ -183,7 +186,9 @@ fn list_and_stat(t: &mut dyn Transport) {
         let e = expect_err(t.list("ls/nope"), "list of a missing folder");
         assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
     } else {
-        let l = t.list("ls/nope").expect("list of a prefix with nothing below");
+        let l = t
+            .list("ls/nope")
+            .expect("list of a prefix with nothing below");
         assert!(l.is_empty(), "{l:?}");
     }
     let root = t.list("").expect("list of the root");
