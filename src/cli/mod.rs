@@ -19,6 +19,7 @@ pub mod open;
 pub mod plugin_ui;
 pub mod pull_path;
 pub mod remote;
+pub mod s3_opts;
 pub mod seal;
 pub mod share;
 pub mod threads;

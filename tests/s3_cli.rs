@@ -1,0 +1,375 @@
+//! The real `vault` binary against a real SeaweedFS: the S3 command-line
+//! options (`--endpoint`, `--insecure-plain-http`, `--allow-lost-updates`)
+//! and a pull of a large object from a cluster that loses a volume server
+//! half-way through. No mocks of the S3 protocol.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, UdpSocket};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::delayproxy::DelayProxy;
+use common::pattern;
+use common::seaweedfs::{BUCKET, Weed};
+
+/// A `vault` command for a user whose HOME is `home`, with `env` (the
+/// store's variables, as the AWS tools read them) and nothing else of the
+/// caller's AWS or vault settings.
+fn vault(home: &Path, env: &HashMap<String, String>, args: &[&str]) -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("vault"));
+    c.current_dir(home)
+        .env_remove("VAULT_HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("VAULT_PASSPHRASE_FILE")
+        .env_remove("VAULT_PASSPHRASE_COMMAND")
+        .env_remove("VAULT_THREADS")
+        .stdin(Stdio::null())
+        .args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            c.env_remove(k);
+        }
+    }
+    c.envs(env);
+    c
+}
+
+/// Run and return (success, stdout, stderr).
+fn run(mut c: Command) -> (bool, String, String) {
+    let out = c.output().expect("vault runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A client HOME with a fresh keystore.
+fn user(w: &Weed) -> PathBuf {
+    let home = w.home();
+    let (ok, _, err) = run(vault(&home, &w.env(), &["keygen", "--no-passphrase"]));
+    assert!(ok, "keygen: {err}");
+    home
+}
+
+/// An address of this machine that is not loopback, if it has one (the
+/// source address of a route to a documentation address; no packet is
+/// sent).
+fn non_loopback_ip() -> Option<IpAddr> {
+    let s = UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("198.51.100.1:9").ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[test]
+fn help_lists_the_s3_options_and_no_secret_options() {
+    for cmd in ["push", "pull", "ls", "rm", "mv", "share", "unshare"] {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("vault"))
+            .args([cmd, "--help"])
+            .output()
+            .expect("vault runs");
+        let help = String::from_utf8_lossy(&out.stdout);
+        for opt in [
+            "S3 options",
+            "--endpoint <URL>",
+            "--insecure-plain-http",
+            "--allow-lost-updates",
+        ] {
+            assert!(
+                help.contains(opt),
+                "vault {cmd} --help lacks {opt}:\n{help}"
+            );
+        }
+        for secret in ["--secret", "--access-key", "--session-token", "--token"] {
+            assert!(
+                !help.contains(secret),
+                "vault {cmd} --help offers a secret as an argument:\n{help}"
+            );
+        }
+    }
+}
+
+#[test]
+fn endpoint_option_wins_over_the_environment_and_is_refused_elsewhere() {
+    let w = Weed::start();
+    let home = user(&w);
+    std::fs::write(home.join("note.txt"), b"through --endpoint").unwrap();
+    let url = format!("s3://{BUCKET}/opts");
+    // The variable points at a port where nothing listens: only the
+    // option can make this work.
+    let mut env = w.env();
+    env.insert("AWS_ENDPOINT_URL".into(), "http://127.0.0.1:9".into());
+    let ep = w.endpoint();
+    let (ok, _, err) = run(vault(
+        &home,
+        &env,
+        &["push", "--endpoint", &ep, "note.txt", &url],
+    ));
+    assert!(ok, "push with --endpoint: {err}");
+    let (ok, out, err) = run(vault(&home, &env, &["ls", "--endpoint", &ep, &url]));
+    assert!(ok && out.contains("note.txt"), "ls: {out} {err}");
+    // Without the option the variable is used, and fails cleanly.
+    let (ok, _, err) = run(vault(&home, &env, &["ls", &url]));
+    assert!(!ok, "ls through a dead endpoint succeeded");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("127.0.0.1"), "{err}");
+
+    // With the variable unset as well, the option alone.
+    env.remove("AWS_ENDPOINT_URL");
+    let (ok, out, err) = run(vault(
+        &home,
+        &env,
+        &["pull", "--endpoint", &ep, &url, "note.txt", "-o", "-"],
+    ));
+    assert!(ok, "pull: {err}");
+    assert_eq!(out, "through --endpoint");
+
+    // S3 options on another kind of remote: a usage error, nothing done.
+    let local = home.join("local-vault");
+    for extra in [
+        &["--endpoint", ep.as_str()][..],
+        &["--insecure-plain-http"][..],
+        &["--allow-lost-updates"][..],
+    ] {
+        let mut args = vec!["push"];
+        args.extend_from_slice(extra);
+        args.extend(["note.txt", local.to_str().unwrap()]);
+        let out = vault(&home, &env, &args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("s3://"), "{err}");
+        assert!(!local.exists(), "nothing was created");
+    }
+
+    // A bad endpoint is one clear line naming it.
+    let (ok, _, err) = run(vault(
+        &home,
+        &env,
+        &["ls", "--endpoint", "https://h/some/path", &url],
+    ));
+    assert!(!ok);
+    assert!(err.contains("https://h/some/path"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn insecure_plain_http_flag_for_an_endpoint_off_loopback() {
+    let Some(ip) = non_loopback_ip() else {
+        // Without such an address the rule cannot be exercised end to
+        // end; the transport's own test covers its logic.
+        eprintln!("this machine has no address off loopback: nothing to check here");
+        return;
+    };
+    let w = Weed::start();
+    let home = user(&w);
+    std::fs::write(home.join("f.txt"), b"over plain http").unwrap();
+    // The same store, reached through a forwarder on that address.
+    let fwd = DelayProxy::start_on(ip, w.port(), Duration::ZERO);
+    let ep = match ip {
+        IpAddr::V4(a) => format!("http://{a}:{}", fwd.port()),
+        IpAddr::V6(a) => format!("http://[{a}]:{}", fwd.port()),
+    };
+    let mut env = w.env();
+    env.remove("AWS_ENDPOINT_URL");
+    let url = format!("s3://{BUCKET}/plain");
+    let (ok, _, err) = run(vault(
+        &home,
+        &env,
+        &["push", "--endpoint", &ep, "f.txt", &url],
+    ));
+    assert!(!ok, "plain http off loopback without the flag");
+    assert!(err.contains("--insecure-plain-http"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert_eq!(fwd.stats().connections, 0, "refused before connecting");
+
+    let (ok, _, err) = run(vault(
+        &home,
+        &env,
+        &[
+            "push",
+            "--endpoint",
+            &ep,
+            "--insecure-plain-http",
+            "f.txt",
+            &url,
+        ],
+    ));
+    assert!(ok, "with the flag: {err}");
+    assert!(fwd.stats().connections > 0, "it went through the forwarder");
+    // The variable route accepts the flag the same way.
+    env.insert("AWS_ENDPOINT_URL".into(), ep.clone());
+    let (ok, out, err) = run(vault(
+        &home,
+        &env,
+        &["pull", "--insecure-plain-http", &url, "f.txt", "-o", "-"],
+    ));
+    assert!(ok, "pull: {err}");
+    assert_eq!(out, "over plain http");
+}
+
+#[test]
+fn allow_lost_updates_skips_the_conditional_write_probe() {
+    let w = Weed::start();
+    let home = user(&w);
+    for f in ["a.txt", "b.txt", "c.txt"] {
+        std::fs::write(home.join(f), b"x").unwrap();
+    }
+    let url = format!("s3://{BUCKET}/lost");
+    // SeaweedFS honours conditional writes, so every command works; the
+    // probe (three PUTs and a DELETE, each a turn) is seen through a
+    // forwarder that counts turns. A few ms each way, so that each request
+    // is counted once (see delayproxy.rs on turns at zero delay).
+    let fwd = DelayProxy::start(w.port(), Duration::from_millis(5));
+    let mut env = w.env();
+    env.insert(
+        "AWS_ENDPOINT_URL".into(),
+        format!("http://127.0.0.1:{}", fwd.port()),
+    );
+    let turns = |args: &[&str]| {
+        fwd.reset();
+        let (ok, out, err) = run(vault(&home, &env, args));
+        assert!(ok, "{args:?}: {err}");
+        (fwd.stats().turns, out)
+    };
+    turns(&["push", "--threads", "1", "a.txt", &url]);
+    // Two pushes of the same size into the same vault: the one with the
+    // flag writes no probe.
+    let (with_probe, _) = turns(&["push", "--threads", "1", "b.txt", &url]);
+    let (without, _) = turns(&[
+        "push",
+        "--threads",
+        "1",
+        "--allow-lost-updates",
+        "c.txt",
+        &url,
+    ]);
+    // Four requests; measured 3 turns more, not 4 (the proxy counts a turn
+    // per answer after new client data, and one of the probe's answers
+    // can arrive in the same turn as a neighbour's): at least 3.
+    assert!(
+        without + 3 <= with_probe,
+        "push turns with the probe {with_probe}, with --allow-lost-updates {without}"
+    );
+    // A read-only command writes nothing, so it does not probe either:
+    // the flag changes nothing for it (and read-only credentials suffice).
+    let (ls, out) = turns(&["ls", &url]);
+    let (ls_flag, out_flag) = turns(&["ls", "--allow-lost-updates", &url]);
+    assert!(
+        out.contains("c.txt") && out == out_flag,
+        "{out} / {out_flag}"
+    );
+    assert_eq!(ls, ls_flag, "ls probed without the flag");
+}
+
+/// The allocated bytes of the pull's temporary file in `dir` (written at
+/// offsets, so its length says little; its blocks say how much arrived).
+fn arrived(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.blocks() * 512)
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// A cluster (a master, two volume servers with replication 001, a filer
+/// with the S3 gateway): `vault pull` of a large object over three
+/// connections, one volume server killed when half of it has arrived.
+/// The pull must either deliver exactly the pushed bytes or fail with one
+/// clean line and leave no output file; then a fresh pull works from the
+/// replica.
+#[test]
+fn cluster_pull_through_the_binary_survives_a_volume_server_stopping_half_way() {
+    let mut w = Weed::start_cluster();
+    let home = user(&w);
+    let env = w.env();
+    let len = 96usize << 20;
+    let data = pattern(len, 33);
+    std::fs::write(home.join("big.bin"), &data).unwrap();
+    let url = format!("s3://{BUCKET}/cluster");
+    let (ok, _, err) = run(vault(
+        &home,
+        &env,
+        &["push", "--threads", "3", "big.bin", &url],
+    ));
+    assert!(ok, "push: {err}\n{}", w.logs());
+    for i in 0..2 {
+        assert!(
+            w.volume_bytes(i) >= len as u64,
+            "volume server {i} holds a copy"
+        );
+    }
+    let out_dir = home.join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let mut child = vault(
+        &home,
+        &env,
+        &["pull", "--threads", "3", &url, "big.bin", "-C", "out"],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut stopped_at = None;
+    while Instant::now() < deadline {
+        let got = arrived(&out_dir);
+        if got >= len as u64 / 2 {
+            w.stop_volume(1);
+            stopped_at = Some(got);
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let Some(at) = stopped_at else {
+        panic!(
+            "the pull ended before half had arrived ({} of {len} bytes; exit {:?}: {err})",
+            arrived(&out_dir),
+            out.status.code()
+        );
+    };
+    eprintln!("volume server 1 stopped with {at} of {len} bytes arrived");
+    let target = out_dir.join("big.bin");
+    if out.status.success() {
+        assert!(
+            std::fs::read(&target).unwrap() == data,
+            "the pull succeeded with other bytes"
+        );
+        eprintln!("the pull finished from the remaining volume server");
+    } else {
+        assert_eq!(err.trim().lines().count(), 1, "one clean line: {err}");
+        assert!(!target.exists(), "a failed pull leaves no output");
+        assert_eq!(arrived(&out_dir), 0, "nor its temporary file");
+        eprintln!("the pull failed cleanly: {}", err.trim());
+    }
+    // The replica serves the object to a fresh pull.
+    let (ok, _, err) = run(vault(
+        &home,
+        &env,
+        &[
+            "pull",
+            "--threads",
+            "3",
+            "-f",
+            &url,
+            "big.bin",
+            "-o",
+            "out/again.bin",
+        ],
+    ));
+    assert!(ok, "pull from the replica: {err}\n{}", w.logs());
+    assert!(std::fs::read(out_dir.join("again.bin")).unwrap() == data);
+}
