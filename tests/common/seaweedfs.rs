@@ -180,6 +180,7 @@ pub struct Weed {
     dir: TempDir,
     procs: Vec<Proc>,
     s3_port: u16,
+    master_port: u16,
     tls: bool,
     access_key: String,
     secret_key: String,
@@ -343,6 +344,7 @@ impl Weed {
             dir,
             procs,
             s3_port,
+            master_port: ports[0],
             tls: tls != Tls::Off,
             access_key,
             secret_key,
@@ -511,6 +513,29 @@ impl Weed {
             m.insert("AWS_CA_BUNDLE".into(), ca.display().to_string());
         }
         m
+    }
+
+    /// Ask the master to compact every volume now, so that the space of
+    /// deleted objects is given back (SeaweedFS otherwise waits for its
+    /// garbage threshold and a 15-minute timer). Returns the master's
+    /// status.
+    pub fn vacuum(&self) -> Result<u16, String> {
+        let url = format!(
+            "http://127.0.0.1:{}/vol/vacuum?garbageThreshold=0.0001",
+            self.master_port
+        );
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(600)))
+            .build()
+            .new_agent();
+        let resp = agent.get(&url).call().map_err(|e| e.to_string())?;
+        Ok(resp.status().as_u16())
+    }
+
+    /// The folder holding the store's data, logs and keys.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// An empty home folder for clients (for `~/.aws` tests).
