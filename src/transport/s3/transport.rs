@@ -284,6 +284,20 @@ impl S3Transport {
                     },
                 )
             }
+            403 => {
+                // A HEAD answer has no body, so no error code: a wrong
+                // key and a missing permission look alike. A listing of
+                // the same key tells them apart.
+                let mut act = ListObjectsV2::new(&self.client.bucket, Some(self.client.creds()));
+                act.with_prefix(key.as_str());
+                act.with_max_keys(1);
+                let list = self.client.send(act, &[], &[], ctx)?;
+                if list.status().as_u16() == 200 {
+                    Err(self.client.status_error(resp, path, ctx))
+                } else {
+                    Err(self.client.status_error(list, path, ctx))
+                }
+            }
             _ => Err(self.client.status_error(resp, path, ctx)),
         }
     }
