@@ -13,28 +13,19 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::delayproxy::DelayProxy;
+use common::env::isolated;
 use common::pattern;
 use common::seaweedfs::{BUCKET, Weed};
 
-/// A `vault` command for a user whose HOME is `home`, with `env` (the
-/// store's variables, as the AWS tools read them) and nothing else of the
-/// caller's AWS or vault settings.
+/// A `vault` command for a user whose HOME is `home` (see
+/// `common::env::isolated`), with `env` (the store's variables, as the AWS
+/// tools read them).
 fn vault(home: &Path, env: &HashMap<String, String>, args: &[&str]) -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("vault"));
-    c.current_dir(home)
-        .env_remove("VAULT_HOME")
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("VAULT_PASSPHRASE_FILE")
-        .env_remove("VAULT_PASSPHRASE_COMMAND")
-        .env_remove("VAULT_THREADS")
-        .stdin(Stdio::null())
-        .args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AWS_") {
-            c.env_remove(k);
-        }
-    }
-    c.envs(env);
+    let mut c = isolated(assert_cmd::cargo::cargo_bin("vault"), home);
+    c.env_remove("VAULT_THREADS")
+        .args(args)
+        .envs(env)
+        .env("HOME", home);
     c
 }
 
@@ -50,10 +41,48 @@ fn run(mut c: Command) -> (bool, String, String) {
 
 /// A client HOME with a fresh keystore.
 fn user(w: &Weed) -> PathBuf {
-    let home = w.home();
+    named_user(w, "home")
+}
+
+/// Another user's HOME (`name` under the store's folder), with a keystore.
+fn named_user(w: &Weed, name: &str) -> PathBuf {
+    let home = w.data_dir().join(name);
+    std::fs::create_dir_all(&home).unwrap();
     let (ok, _, err) = run(vault(&home, &w.env(), &["keygen", "--no-passphrase"]));
     assert!(ok, "keygen: {err}");
     home
+}
+
+/// Run, expect success, return stderr.
+fn ok(home: &Path, env: &HashMap<String, String>, args: &[&str]) -> String {
+    let (ok, out, err) = run(vault(home, env, args));
+    assert!(ok, "vault {args:?}: {err}");
+    err + &out
+}
+
+/// Run, expect failure with exactly one error line on stderr (a hint may
+/// follow), return stderr.
+fn fails(home: &Path, env: &HashMap<String, String>, args: &[&str]) -> String {
+    let (ok, _, err) = run(vault(home, env, args));
+    assert!(!ok, "vault {args:?} succeeded");
+    let errors = err
+        .lines()
+        .filter(|l| l.starts_with("vault: error:"))
+        .count();
+    assert_eq!(errors, 1, "vault {args:?}: one error line: {err}");
+    assert!(
+        err.lines().all(|l| l.starts_with("vault: ")),
+        "vault {args:?}: only vault's lines: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// The names `ls` prints.
+fn names(home: &Path, env: &HashMap<String, String>, url: &str) -> Vec<String> {
+    let (ok, out, err) = run(vault(home, env, &["ls", url]));
+    assert!(ok, "ls: {err}");
+    out.lines().map(str::to_owned).collect()
 }
 
 /// An address of this machine that is not loopback, if it has one (the
@@ -372,4 +401,159 @@ fn cluster_pull_through_the_binary_survives_a_volume_server_stopping_half_way() 
     ));
     assert!(ok, "pull from the replica: {err}\n{}", w.logs());
     assert!(std::fs::read(out_dir.join("again.bin")).unwrap() == data);
+}
+
+/// Sharing between two users through one S3 vault, every command through
+/// the binary: push to Bob, share, unshare (and --rekey), rm, mv.
+#[test]
+fn share_unshare_mv_rm_between_two_users_over_s3() {
+    let w = Weed::start();
+    let env = w.env();
+    let alice = named_user(&w, "alice");
+    let bob = named_user(&w, "bob");
+    let (_, bob_id, _) = run(vault(&bob, &env, &["id"]));
+    ok(&alice, &env, &["contacts", "add", "bob", bob_id.trim()]);
+    let url = format!("s3://{BUCKET}/team");
+    let data = pattern(6 << 20, 8);
+    std::fs::write(alice.join("q3.bin"), &data).unwrap();
+    std::fs::write(alice.join("mine.txt"), b"alice only").unwrap();
+    ok(&alice, &env, &["push", "q3.bin", "mine.txt", &url]);
+    assert!(names(&bob, &env, &url).is_empty(), "bob sees nothing yet");
+    let err = fails(&bob, &env, &["pull", &url, "q3.bin"]);
+    assert!(err.contains("no object named"), "{err}");
+
+    let err = ok(&alice, &env, &["share", &url, "q3.bin", "-r", "bob"]);
+    assert!(err.contains("shared \"q3.bin\" with bob"), "{err}");
+    assert_eq!(names(&bob, &env, &url), vec!["q3.bin"]);
+    ok(&bob, &env, &["pull", &url, "q3.bin", "-o", "got.bin"]);
+    assert!(std::fs::read(bob.join("got.bin")).unwrap() == data);
+    let err = ok(&alice, &env, &["share", &url, "q3.bin", "-r", "bob"]);
+    assert!(err.contains("already shared"), "{err}");
+
+    let err = ok(&alice, &env, &["unshare", &url, "q3.bin", "-r", "bob"]);
+    assert!(err.contains("does not revoke"), "{err}");
+    assert!(names(&bob, &env, &url).is_empty());
+    ok(&alice, &env, &["share", &url, "q3.bin", "-r", "bob"]);
+    let err = ok(
+        &alice,
+        &env,
+        &["unshare", "--rekey", &url, "q3.bin", "-r", "bob"],
+    );
+    assert!(err.contains("new key"), "{err}");
+    assert!(names(&bob, &env, &url).is_empty());
+    ok(
+        &alice,
+        &env,
+        &["pull", "-f", &url, "q3.bin", "-o", "back.bin"],
+    );
+    assert!(std::fs::read(alice.join("back.bin")).unwrap() == data);
+
+    ok(&alice, &env, &["mv", &url, "mine.txt", "renamed.txt"]);
+    let mut listed = names(&alice, &env, &url);
+    listed.sort();
+    assert_eq!(listed, vec!["q3.bin", "renamed.txt"]);
+    ok(&alice, &env, &["rm", &url, "renamed.txt"]);
+    assert_eq!(names(&alice, &env, &url), vec!["q3.bin"]);
+    let err = fails(&alice, &env, &["rm", &url, "renamed.txt"]);
+    assert!(err.contains("renamed.txt"), "{err}");
+}
+
+/// TLS through the binary: the run's CA through AWS_CA_BUNDLE works; the
+/// system roots alone, or a certificate for another name, are refused in
+/// one line naming the host, before anything is sent.
+#[test]
+fn tls_through_the_binary_and_a_wrong_certificate_refused() {
+    let w = Weed::start_tls(false);
+    let home = user(&w);
+    std::fs::write(home.join("t.txt"), b"over tls").unwrap();
+    let url = format!("s3://{BUCKET}/tls");
+    let env = w.env();
+    ok(&home, &env, &["push", "t.txt", &url]);
+    let (_, out, _) = run(vault(&home, &env, &["pull", &url, "t.txt", "-o", "-"]));
+    assert_eq!(out, "over tls");
+    let mut untrusted = env.clone();
+    untrusted.remove("AWS_CA_BUNDLE");
+    for args in [
+        &["ls", url.as_str()][..],
+        &["push", "t.txt", url.as_str()][..],
+    ] {
+        let err = fails(&home, &untrusted, args);
+        assert!(
+            err.contains("AWS_CA_BUNDLE") && err.contains("127.0.0.1"),
+            "{err}"
+        );
+    }
+
+    let wrong = Weed::start_tls(true);
+    let home = user(&wrong);
+    std::fs::write(home.join("t.txt"), b"x").unwrap();
+    for args in [
+        &["ls", url.as_str()][..],
+        &["push", "t.txt", url.as_str()][..],
+        &["pull", url.as_str(), "t.txt"][..],
+    ] {
+        let err = fails(&home, &wrong.env(), args);
+        assert!(err.contains("127.0.0.1"), "{err}");
+        assert!(err.to_lowercase().contains("certificate"), "{err}");
+    }
+    assert!(!home.join("t.txt.tmp").exists());
+}
+
+/// No command's message carries a secret: a wrong secret key, a session
+/// token, keys from a profile file, a key pasted into --endpoint.
+#[test]
+fn secrets_never_appear_in_messages() {
+    let w = Weed::start();
+    let home = user(&w);
+    std::fs::write(home.join("s.txt"), b"s").unwrap();
+    let url = format!("s3://{BUCKET}/sec");
+    let secret = "WRONGsecretKEY0123456789abcdefghijklmnop";
+    let token = "SESSIONtokenVALUE-0123456789";
+    let mut env = w.env();
+    env.insert("AWS_SECRET_ACCESS_KEY".into(), secret.into());
+    env.insert("AWS_SESSION_TOKEN".into(), token.into());
+    let commands: [&[&str]; 7] = [
+        &["push", "s.txt", &url],
+        &["pull", &url, "s.txt"],
+        &["ls", &url],
+        &["rm", &url, "s.txt"],
+        &["mv", &url, "s.txt", "t.txt"],
+        &["share", &url, "s.txt", "-r", "nobody"],
+        &["unshare", &url, "s.txt", "-r", "nobody"],
+    ];
+    let real = w.secret_key().to_owned();
+    for args in commands {
+        let (ok, out, err) = run(vault(&home, &env, args));
+        assert!(!ok, "{args:?} succeeded with a wrong key");
+        for s in [secret, token, real.as_str()] {
+            assert!(
+                !err.contains(s) && !out.contains(s),
+                "{args:?} echoed a secret: {err}"
+            );
+        }
+    }
+    let (_, _, err) = run(vault(&home, &env, &["ls", &url]));
+    assert!(err.contains("authentication"), "{err}");
+
+    // The same keys from ~/.aws/credentials.
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    std::fs::write(
+        home.join(".aws/credentials"),
+        format!(
+            "[p]\naws_access_key_id = {}\naws_secret_access_key = {secret}\n",
+            w.access_key()
+        ),
+    )
+    .unwrap();
+    let mut penv = w.env();
+    penv.remove("AWS_ACCESS_KEY_ID");
+    penv.remove("AWS_SECRET_ACCESS_KEY");
+    penv.insert("AWS_PROFILE".into(), "p".into());
+    let err = fails(&home, &penv, &["ls", &url]);
+    assert!(!err.contains(secret), "{err}");
+
+    // A key pasted into the endpoint is refused without echoing it.
+    let ep = format!("http://{}:{secret}@127.0.0.1:{}", w.access_key(), w.port());
+    let err = fails(&home, &w.env(), &["ls", "--endpoint", &ep, &url]);
+    assert!(!err.contains(secret) && err.contains("***@"), "{err}");
 }

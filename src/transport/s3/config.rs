@@ -434,7 +434,10 @@ mod tests {
             "ht!tp://AKIDEXAMPLE:s3cr3tVALUE@[bad",
         ] {
             let m = parse_endpoint(e, false).unwrap_err().to_string();
-            assert!(!m.contains("s3cr3tVALUE") && !m.contains("AKIDEXAMPLE"), "{m}");
+            assert!(
+                !m.contains("s3cr3tVALUE") && !m.contains("AKIDEXAMPLE"),
+                "{m}"
+            );
             assert!(m.contains("***@"), "{m}");
             let m = run(
                 &[
