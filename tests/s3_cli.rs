@@ -557,3 +557,32 @@ fn secrets_never_appear_in_messages() {
     let err = fails(&home, &w.env(), &["ls", "--endpoint", &ep, &url]);
     assert!(!err.contains(secret) && err.contains("***@"), "{err}");
 }
+
+/// A read-only command sends no write (the conditional-write probe waits
+/// for the first write), so keys that may only read and list are enough
+/// for `ls` and `pull`; a push with them fails in one line and leaves
+/// nothing.
+#[test]
+fn read_only_keys_are_enough_for_ls_and_pull() {
+    let w = Weed::start();
+    let home = user(&w);
+    std::fs::write(home.join("r.txt"), b"readable").unwrap();
+    std::fs::write(home.join("w.txt"), b"not writable").unwrap();
+    let url = format!("s3://{BUCKET}/ro");
+    ok(&home, &w.env(), &["push", "r.txt", &url]);
+    let reader = w.reader_env();
+    assert_eq!(names(&home, &reader, &url), vec!["r.txt"]);
+    let (ok_, out, err) = run(vault(&home, &reader, &["pull", &url, "r.txt", "-o", "-"]));
+    assert!(ok_, "pull with read-only keys: {err}");
+    assert_eq!(out, "readable");
+    let err = fails(&home, &reader, &["push", "w.txt", &url]);
+    assert!(
+        err.contains("permission") || err.contains("denied"),
+        "{err}"
+    );
+    assert_eq!(
+        names(&home, &w.env(), &url),
+        vec!["r.txt"],
+        "nothing written"
+    );
+}

@@ -184,6 +184,8 @@ pub struct Weed {
     tls: bool,
     access_key: String,
     secret_key: String,
+    reader_access_key: String,
+    reader_secret_key: String,
 }
 
 impl Weed {
@@ -238,8 +240,10 @@ impl Weed {
         let d = dir.path();
         let access_key = format!("VT{}", random_hex(18).to_uppercase());
         let secret_key = random_hex(40);
+        let reader_access_key = format!("VR{}", random_hex(18).to_uppercase());
+        let reader_secret_key = random_hex(40);
         let ids = format!(
-            r#"{{"identities":[{{"name":"vault-test","credentials":[{{"accessKey":"{access_key}","secretKey":"{secret_key}"}}],"actions":["Admin","Read","List","Tagging","Write"]}}]}}"#
+            r#"{{"identities":[{{"name":"vault-test","credentials":[{{"accessKey":"{access_key}","secretKey":"{secret_key}"}}],"actions":["Admin","Read","List","Tagging","Write"]}},{{"name":"vault-reader","credentials":[{{"accessKey":"{reader_access_key}","secretKey":"{reader_secret_key}"}}],"actions":["Read","List"]}}]}}"#
         );
         fs::write(d.join("identities.json"), ids).expect("identities.json");
         let ports = free_ports(8);
@@ -348,6 +352,8 @@ impl Weed {
             tls: tls != Tls::Off,
             access_key,
             secret_key,
+            reader_access_key,
+            reader_secret_key,
         }
     }
 
@@ -512,6 +518,18 @@ impl Weed {
         if let Some(ca) = self.ca_file() {
             m.insert("AWS_CA_BUNDLE".into(), ca.display().to_string());
         }
+        m
+    }
+
+    /// [`Weed::env`] with the keys of a second user who may only read and
+    /// list (SeaweedFS actions `Read`, `List`).
+    pub fn reader_env(&self) -> HashMap<String, String> {
+        let mut m = self.env();
+        m.insert("AWS_ACCESS_KEY_ID".into(), self.reader_access_key.clone());
+        m.insert(
+            "AWS_SECRET_ACCESS_KEY".into(),
+            self.reader_secret_key.clone(),
+        );
         m
     }
 
