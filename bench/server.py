@@ -1,8 +1,9 @@
-"""The benchmarks' SSH server: a thin client of examples/bench_server.rs.
+"""The benchmarks' servers: a thin client of examples/bench_server.rs.
 
-That example is the one way to start the test server (the real OpenSSH
+That example is the one way to start the test servers (the real OpenSSH
 sshd of tests/common/sshd.rs, optionally behind the delaying proxy of
-tests/common/delayproxy.rs); this module starts it, reads the JSON line it
+tests/common/delayproxy.rs, and with s3=True the SeaweedFS of
+tests/common/seaweedfs.rs); this module starts it, reads the JSON line it
 prints, and talks to it over its standard input. Use as a context manager:
 
     with Server(delay_ms=20) as s:
@@ -11,8 +12,13 @@ prints, and talks to it over its standard input. Use as a context manager:
         s.sftp_batch(["ls"])
         s.stats()        # {"up", "down", "turns", "connections"} since reset()
 
+    with Server(s3=True) as s:
+        s.s3             # {"endpoint", "bucket", "region", "access_key", "secret_key", "data"}
+        s.s3_env()       # s.env plus the AWS_* variables vault reads
+        s.vacuum()       # give back the space of deleted objects now
+
 Closing its standard input (leaving the `with` block, or this process
-dying) stops sshd and the proxy and removes their folders.
+dying) stops sshd, the proxy and SeaweedFS and removes their folders.
 """
 import json
 import os
@@ -33,17 +39,20 @@ def binary(build=True):
 
 
 class Server:
-    def __init__(self, delay_ms=None, tmpdir=None, exe=None):
+    def __init__(self, delay_ms=None, tmpdir=None, exe=None, s3=False):
         """`delay_ms`: put the delaying proxy in front (ms each way; 0 for
         counting only). `tmpdir`: where the server's folder (keys, config,
-        the served files) and the client HOME go (default: $TMPDIR)."""
+        the served files) and the client HOME go (default: $TMPDIR).
+        `s3`: also start SeaweedFS (its data goes to `tmpdir` too)."""
         self.delay_ms = delay_ms
+        self.want_s3 = s3
         self.tmpdir = tmpdir
         self.exe = exe or binary()
         self.proc = None
 
     def __enter__(self):
         argv = [self.exe] + ([] if self.delay_ms is None else ["--delay-ms", str(self.delay_ms)])
+        argv += ["--s3"] if self.want_s3 else []
         env = dict(os.environ)
         if self.tmpdir:
             env["TMPDIR"] = os.path.abspath(self.tmpdir)
@@ -67,7 +76,24 @@ class Server:
         self.srv = info["srv"]
         self.env = dict(os.environ, HOME=self.home)
         self.env.pop("SSH_AUTH_SOCK", None)
+        self.s3 = info.get("s3")
         return self
+
+    def s3_env(self):
+        """`env` with the AWS_* variables vault (and the AWS tools) read for
+        this SeaweedFS; other AWS_* variables of this process are dropped."""
+        env = {k: v for k, v in self.env.items() if not k.startswith("AWS_")}
+        env.update({
+            "AWS_ACCESS_KEY_ID": self.s3["access_key"],
+            "AWS_SECRET_ACCESS_KEY": self.s3["secret_key"],
+            "AWS_ENDPOINT_URL": self.s3["endpoint"],
+            "AWS_REGION": self.s3["region"],
+        })
+        return env
+
+    def vacuum(self):
+        """Compact SeaweedFS's volumes now (frees the space of deleted objects)."""
+        return self._ask("vacuum")
 
     def _ask(self, line):
         self.proc.stdin.write(line + "\n")

@@ -1,11 +1,14 @@
-//! The one way benchmarks start their SSH server: the real OpenSSH sshd of
+//! The one way benchmarks start their servers: the real OpenSSH sshd of
 //! the tests (`tests/common/sshd.rs`: 127.0.0.1 only, a random port,
 //! per-run host and client keys, chacha20-poly1305@openssh.com only), and
 //! with `--delay-ms N` the delaying proxy of `tests/common/delayproxy.rs` in
-//! front of it, adding N ms each way (RTT + 2N).
+//! front of it, adding N ms each way (RTT + 2N); with `--s3`, also the
+//! SeaweedFS of the tests (`tests/common/seaweedfs.rs`: one `weed server`
+//! on 127.0.0.1, random ports and keys, its data in a temporary folder,
+//! the S3 gateway on plain HTTP with one bucket made).
 //!
 //! ```text
-//! cargo run --release --example bench_server -- [--delay-ms N]
+//! cargo run --release --example bench_server -- [--delay-ms N] [--s3]
 //! ```
 //!
 //! It prints one JSON line with everything a client needs, then serves
@@ -17,7 +20,9 @@
 //! - `stats`: `{"up":..,"down":..,"turns":..,"connections":..}` since the
 //!   last reset (see `delayproxy.rs` for what a turn is);
 //! - `reset`: zero the counters (answers with the stats before);
-//! - `delay N`: N ms each way from now on (answers `{"delay_ms":N}`).
+//! - `delay N`: N ms each way from now on (answers `{"delay_ms":N}`);
+//! - `vacuum` (with `--s3`): compact SeaweedFS's volumes now, giving back
+//!   the space of deleted objects (answers `{"vacuum":STATUS}`).
 //!
 //! The client HOME it writes has `~/.ssh/config` with two aliases, `ALIAS`
 //! through the proxy and `ALIAS-direct` to sshd itself (for set-up work that
@@ -25,11 +30,18 @@
 //! reads `~` from the password database, not `$HOME`: pass it `-F`), and
 //! `known_hosts` for both ports. Without `--delay-ms` both aliases and
 //! ports are sshd's.
+//!
+//! With `--s3` the JSON line has an `s3` object: `endpoint`
+//! (`http://127.0.0.1:PORT`), `bucket`, `region`, `access_key`,
+//! `secret_key` (made for this run only) and `data` (SeaweedFS's folder).
+//! The proxy does not stand in front of SeaweedFS.
 
 #[path = "../tests/common/delayproxy.rs"]
 mod delayproxy;
 #[path = "../tests/common/process.rs"]
 mod process;
+#[path = "../tests/common/seaweedfs.rs"]
+mod seaweedfs;
 #[path = "../tests/common/sshd.rs"]
 mod sshd;
 
@@ -48,17 +60,28 @@ use sshd::Sshd;
 const ALIAS: &str = "vaultbench";
 
 fn usage() -> ! {
-    eprintln!("usage: bench_server [--delay-ms N]   (N ms one way; stops when stdin closes)");
+    eprintln!(
+        "usage: bench_server [--delay-ms N] [--s3]   (N ms one way; stops when stdin closes)"
+    );
     std::process::exit(2);
 }
 
-fn parse_args() -> Option<u64> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.as_slice() {
-        [] => None,
-        [flag, n] if flag == "--delay-ms" => Some(n.parse().unwrap_or_else(|_| usage())),
-        _ => usage(),
+/// `(--delay-ms, --s3)`.
+fn parse_args() -> (Option<u64>, bool) {
+    let mut delay = None;
+    let mut s3 = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--delay-ms" if delay.is_none() => {
+                let n = args.next().unwrap_or_else(|| usage());
+                delay = Some(n.parse().unwrap_or_else(|_| usage()));
+            }
+            "--s3" if !s3 => s3 = true,
+            _ => usage(),
+        }
     }
+    (delay, s3)
 }
 
 /// Write the client HOME: key, known_hosts for both ports, ssh config.
@@ -100,8 +123,11 @@ enum Event {
 }
 
 fn main() {
-    let delay_ms = parse_args();
+    let (delay_ms, with_s3) = parse_args();
     let sshd = Sshd::start();
+    // Started from this thread, which stays until the end: weed dies with
+    // it (PR_SET_PDEATHSIG), like sshd.
+    let weed = with_s3.then(seaweedfs::Weed::start);
     let proxy = delay_ms.map(|ms| DelayProxy::start(sshd.port(), Duration::from_millis(ms)));
     let port = proxy.as_ref().map_or(sshd.port(), DelayProxy::port);
     let home = tempfile::Builder::new()
@@ -113,6 +139,16 @@ fn main() {
         std::process::exit(1);
     }
     let ssh = home.path().join(".ssh");
+    let s3 = weed.as_ref().map(|w| {
+        json!({
+            "endpoint": w.endpoint(),
+            "bucket": seaweedfs::BUCKET,
+            "region": seaweedfs::REGION,
+            "access_key": w.access_key(),
+            "secret_key": w.secret_key(),
+            "data": w.data_dir(),
+        })
+    });
     let hello = json!({
         "port": port,
         "direct_port": sshd.port(),
@@ -127,6 +163,7 @@ fn main() {
         "key": ssh.join("id_ed25519"),
         "srv": sshd.server_root(),
         "pid": std::process::id(),
+        "s3": s3,
     });
     println!("{hello}");
     let _ = std::io::stdout().flush();
@@ -153,6 +190,13 @@ fn main() {
         let words: Vec<&str> = line.split_whitespace().collect();
         let answer = match (words.as_slice(), &proxy) {
             ([], _) => continue,
+            (["vacuum"], _) => match &weed {
+                Some(w) => match w.vacuum() {
+                    Ok(status) => json!({"vacuum": status}),
+                    Err(e) => json!({"error": format!("vacuum: {e}")}),
+                },
+                None => json!({"error": "no SeaweedFS: start with --s3"}),
+            },
             (_, None) => json!({"error": "no proxy: start with --delay-ms N"}),
             (["stats"], Some(p)) => stats(p),
             (["reset"], Some(p)) => {
@@ -173,6 +217,7 @@ fn main() {
         let _ = std::io::stdout().flush();
     }
     drop(proxy);
+    drop(weed);
     drop(sshd);
 }
 

@@ -36,6 +36,15 @@ fn connect_env(prefix: &str, env: &HashMap<String, String>) -> Result<S3Transpor
     })
 }
 
+/// Connect and send a first request (a listing of the vault root):
+/// connecting alone sends nothing, so refusals (authentication, TLS) show
+/// only here.
+fn reach(prefix: &str, env: &HashMap<String, String>) -> Result<S3Transport, TransportError> {
+    let mut t = connect_env(prefix, env)?;
+    t.list("")?;
+    Ok(t)
+}
+
 fn connect(w: &Weed, prefix: &str) -> S3Transport {
     connect_env(prefix, &w.env()).unwrap_or_else(|e| panic!("connect: {e}\n{}", w.logs()))
 }
@@ -81,13 +90,17 @@ fn puts_reads_lists_and_conditions() {
     assert!(p.atomic_create_new && p.atomic_replace);
     assert_eq!(p.min_part_size, 5 << 20);
 
-    // Sizes around the single-PUT limit (13 MiB): one PUT, or parts.
+    // Sizes around the single-PUT limit: one PUT, or parts (a last part
+    // of one byte, of a whole part, of less than a part).
+    let one = vault::transport::s3::SINGLE_PUT_MAX;
     for (i, len) in [
         0usize,
         1,
         65_537,
-        (13 << 20) - 1,
-        (13 << 20) + 1,
+        one - 1,
+        one,
+        one + 1,
+        2 * one,
         (21 << 20) + 5,
     ]
     .into_iter()
@@ -106,8 +119,9 @@ fn puts_reads_lists_and_conditions() {
         assert!(get(&mut t, &name) == data, "{name}: untouched");
     }
 
-    // Ranges: inside, across the end, past the end, empty.
-    let big = pattern((13 << 20) + 1, 4);
+    // Ranges: inside, across the end, past the end, empty (on the object
+    // of one PUT and a one-byte part, written above as number 5).
+    let big = pattern(one + 1, 5);
     let name = format!("objects/f{}", big.len());
     let at = 5 * CHUNK;
     assert_eq!(
@@ -135,7 +149,7 @@ fn puts_reads_lists_and_conditions() {
         .map(|e| (e.name, e.is_dir))
         .collect();
     names.sort();
-    assert_eq!(names.len(), 7, "{names:?}");
+    assert_eq!(names.len(), 9, "eight objects and one folder: {names:?}");
     assert!(names.contains(&("sub".into(), true)));
     assert!(!names.iter().any(|(n, _)| n == "elsewhere"));
     let root = t.list("").unwrap();
@@ -381,7 +395,7 @@ fn credentials_from_a_profile_file() {
     // The default profile holds a wrong key: a clear auth error.
     env.remove("AWS_PROFILE");
     env.insert("AWS_ENDPOINT_URL".to_owned(), w.endpoint());
-    let e = connect_env("prof", &env).err().expect("wrong key");
+    let e = reach("prof", &env).err().expect("wrong key");
     assert!(
         matches!(e, TransportError::S3(S3Error::AuthFailed { .. })),
         "{e}"
@@ -394,7 +408,7 @@ fn a_wrong_secret_key_is_a_clear_auth_error_without_the_secret() {
     let mut env = w.env();
     let wrong = "thisisnotthesecretkeyatall0123456789abcd".to_owned();
     env.insert("AWS_SECRET_ACCESS_KEY".into(), wrong.clone());
-    let e = connect_env("auth", &env).err().expect("refused");
+    let e = reach("auth", &env).err().expect("refused");
     assert!(
         matches!(e, TransportError::S3(S3Error::AuthFailed { .. })),
         "{e:?}"
@@ -409,7 +423,7 @@ fn a_wrong_secret_key_is_a_clear_auth_error_without_the_secret() {
     // A session token that does not belong is never echoed either.
     let mut env = w.env();
     env.insert("AWS_SESSION_TOKEN".into(), "TOKEN-SECRET-123".into());
-    if let Err(e) = connect_env("auth", &env) {
+    if let Err(e) = reach("auth", &env) {
         assert!(
             !e.to_string().contains("TOKEN-SECRET-123")
                 && !format!("{e:?}").contains("TOKEN-SECRET-123")
@@ -426,7 +440,7 @@ fn tls_with_the_runs_ca_through_aws_ca_bundle() {
     // Without the bundle the system roots do not know the run's CA.
     let mut env = w.env();
     env.remove("AWS_CA_BUNDLE");
-    let e = connect_env("tls", &env).err().expect("untrusted");
+    let e = reach("tls", &env).err().expect("untrusted");
     assert!(
         matches!(e, TransportError::S3(S3Error::CertificateUntrusted { .. })),
         "{e}"
@@ -436,7 +450,7 @@ fn tls_with_the_runs_ca_through_aws_ca_bundle() {
     let bogus = w.home().join("bogus.pem");
     std::fs::write(&bogus, b"not a certificate").unwrap();
     env.insert("AWS_CA_BUNDLE".into(), bogus.display().to_string());
-    let e = connect_env("tls", &env).err().expect("bad bundle");
+    let e = reach("tls", &env).err().expect("bad bundle");
     assert!(
         matches!(e, TransportError::S3(S3Error::BadCaBundle { .. })),
         "{e}"
@@ -446,7 +460,7 @@ fn tls_with_the_runs_ca_through_aws_ca_bundle() {
 #[test]
 fn tls_certificate_for_another_name_is_refused() {
     let w = Weed::start_tls(true);
-    let e = connect_env("tls", &w.env()).err().expect("wrong name");
+    let e = reach("tls", &w.env()).err().expect("wrong name");
     assert!(
         matches!(
             e,
@@ -478,8 +492,8 @@ fn plain_http_to_a_remote_host_is_refused_without_the_flag() {
     let mut opts = ConnectOptions::default();
     opts.insecure_plain_http = true;
     let e = S3Transport::connect_with_env(&target("p"), &opts, &|k: &str| env.get(k).cloned())
-        .err()
-        .expect("does not resolve");
+        .and_then(|mut t| t.list(""))
+        .expect_err("does not resolve");
     assert!(
         !matches!(e, TransportError::S3(S3Error::InsecureHttp { .. })),
         "{e}"

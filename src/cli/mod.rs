@@ -19,6 +19,7 @@ pub mod open;
 pub mod plugin_ui;
 pub mod pull_path;
 pub mod remote;
+pub mod s3_opts;
 pub mod seal;
 pub mod share;
 pub mod threads;
@@ -169,7 +170,7 @@ enum Command {
         #[arg(value_name = "FILE")]
         input: Option<PathBuf>,
     },
-    /// Seal files and upload them to a remote vault (sftp://, user@host:path, or a folder)
+    /// Seal files and upload them to a remote vault (sftp://, user@host:path, s3://bucket/prefix, or a folder)
     Push(remote::PushArgs),
     /// Download and open objects from a remote vault
     Pull(remote::PullArgs),

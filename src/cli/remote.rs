@@ -35,6 +35,8 @@ pub struct RemoteOpts {
     /// No progress bar
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub s3: super::s3_opts::S3Opts,
 }
 
 /// `vault push`.
@@ -172,6 +174,7 @@ pub fn connect(location: &str, opts: &RemoteOpts, create: bool) -> Result<Remote
     let mut copts = ConnectOptions::default();
     copts.accept_new = opts.accept_new;
     copts.identity = opts.ssh_identity.clone();
+    opts.s3.apply(&loc, &mut copts)?;
     let t = loc.connect(&copts)?;
     Ok(if create {
         RemoteVault::open_or_create(t)?

@@ -47,6 +47,13 @@ pub struct Properties {
     /// Whether [`PutMode::New`] refuses an existing target atomically (no
     /// check-then-act race between two writers).
     pub atomic_create_new: bool,
+    /// Whether folders exist on their own, as in a file system: `mkdir_all`
+    /// creates them, an empty one is listed, a put into a missing one fails
+    /// with `NotFound`, and listing a missing one is `NotFound`. Object
+    /// storage has none (`false`): `mkdir_all` only checks the path, a
+    /// folder is a prefix that exists while files are below it, a put
+    /// anywhere succeeds, and listing a prefix with nothing below is empty.
+    pub has_folders: bool,
 }
 
 /// What a put or a finished upload does to an existing file at its path.

@@ -245,6 +245,7 @@ impl Transport for LocalTransport {
             // Hard links; see the module documentation for file systems
             // without them.
             atomic_create_new: true,
+            has_folders: true,
         }
     }
 

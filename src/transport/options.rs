@@ -49,8 +49,8 @@ pub struct ConnectOptions {
     /// then cross the network unencrypted.
     pub insecure_plain_http: bool,
     /// S3: use a store that ignores `If-None-Match`/`If-Match`
-    /// (`--allow-unconditional-writes`): see docs/FORMAT.md for what can
-    /// then be lost.
+    /// (`--allow-lost-updates`): see docs/FORMAT.md for what can then be
+    /// lost.
     pub allow_unconditional_writes: bool,
 }
 

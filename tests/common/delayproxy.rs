@@ -1,6 +1,9 @@
 //! A TCP proxy on 127.0.0.1 that puts a test server "far away": it adds a
 //! fixed one-way delay to each direction of every connection, without
-//! capping throughput, and counts the round trips a client makes.
+//! capping throughput, and counts the round trips a client makes. It can
+//! also listen on another address of this machine
+//! ([`DelayProxy::start_on`]), to put a loopback server behind an address
+//! that is not loopback.
 //!
 //! **Delay.** Each direction of a connection has a reader thread and a
 //! writer thread joined by a queue. The reader stamps every chunk it
@@ -49,7 +52,7 @@
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -84,6 +87,7 @@ struct Counters {
 
 /// A running proxy; stops (and drops every connection) when dropped.
 pub struct DelayProxy {
+    ip: IpAddr,
     port: u16,
     delay_us: Arc<AtomicU64>,
     counters: Arc<Counters>,
@@ -96,7 +100,13 @@ impl DelayProxy {
     /// Listen on a free port of 127.0.0.1 and forward to `target_port`,
     /// delaying each direction by `one_way`.
     pub fn start(target_port: u16, one_way: Duration) -> DelayProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("binding the proxy");
+        DelayProxy::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), target_port, one_way)
+    }
+
+    /// Like [`DelayProxy::start`], listening on a free port of `ip` (an
+    /// address of this machine); the server is still reached on 127.0.0.1.
+    pub fn start_on(ip: IpAddr, target_port: u16, one_way: Duration) -> DelayProxy {
+        let listener = TcpListener::bind((ip, 0)).expect("binding the proxy");
         let port = listener.local_addr().expect("local addr").port();
         let delay_us = Arc::new(AtomicU64::new(micros(one_way)));
         let counters = Arc::new(Counters::default());
@@ -128,6 +138,7 @@ impl DelayProxy {
             }
         });
         DelayProxy {
+            ip,
             port,
             delay_us,
             counters,
@@ -176,7 +187,7 @@ impl DelayProxy {
 impl Drop for DelayProxy {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port)); // wake accept
+        let _ = TcpStream::connect((self.ip, self.port)); // wake accept
         if let Some(t) = self.accept.take() {
             let _ = t.join();
         }

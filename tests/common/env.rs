@@ -1,11 +1,13 @@
 //! A command that runs in a test home of its own: `HOME` points there, and
-//! none of the caller's vault, XDG, agent or passphrase settings leak in.
+//! none of the caller's vault, XDG, agent, passphrase or AWS settings leak
+//! in.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// `program` run in `home`, with `HOME=home` and the settings that would
-/// reach outside it removed; stdin is empty.
+/// reach outside it removed (every `AWS_*` variable too: an S3 test gives
+/// its store's own); stdin is empty.
 pub fn isolated(program: impl AsRef<std::ffi::OsStr>, home: &Path) -> Command {
     let mut c = Command::new(program);
     c.current_dir(home)
@@ -16,5 +18,10 @@ pub fn isolated(program: impl AsRef<std::ffi::OsStr>, home: &Path) -> Command {
         .env_remove("VAULT_PASSPHRASE_FILE")
         .env_remove("VAULT_PASSPHRASE_COMMAND")
         .stdin(Stdio::null());
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("AWS_") {
+            c.env_remove(k);
+        }
+    }
     c
 }

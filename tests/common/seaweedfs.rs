@@ -180,9 +180,12 @@ pub struct Weed {
     dir: TempDir,
     procs: Vec<Proc>,
     s3_port: u16,
+    master_port: u16,
     tls: bool,
     access_key: String,
     secret_key: String,
+    reader_access_key: String,
+    reader_secret_key: String,
 }
 
 impl Weed {
@@ -237,8 +240,10 @@ impl Weed {
         let d = dir.path();
         let access_key = format!("VT{}", random_hex(18).to_uppercase());
         let secret_key = random_hex(40);
+        let reader_access_key = format!("VR{}", random_hex(18).to_uppercase());
+        let reader_secret_key = random_hex(40);
         let ids = format!(
-            r#"{{"identities":[{{"name":"vault-test","credentials":[{{"accessKey":"{access_key}","secretKey":"{secret_key}"}}],"actions":["Admin","Read","List","Tagging","Write"]}}]}}"#
+            r#"{{"identities":[{{"name":"vault-test","credentials":[{{"accessKey":"{access_key}","secretKey":"{secret_key}"}}],"actions":["Admin","Read","List","Tagging","Write"]}},{{"name":"vault-reader","credentials":[{{"accessKey":"{reader_access_key}","secretKey":"{reader_secret_key}"}}],"actions":["Read","List"]}}]}}"#
         );
         fs::write(d.join("identities.json"), ids).expect("identities.json");
         let ports = free_ports(8);
@@ -343,9 +348,12 @@ impl Weed {
             dir,
             procs,
             s3_port,
+            master_port: ports[0],
             tls: tls != Tls::Off,
             access_key,
             secret_key,
+            reader_access_key,
+            reader_secret_key,
         }
     }
 
@@ -511,6 +519,41 @@ impl Weed {
             m.insert("AWS_CA_BUNDLE".into(), ca.display().to_string());
         }
         m
+    }
+
+    /// [`Weed::env`] with the keys of a second user who may only read and
+    /// list (SeaweedFS actions `Read`, `List`).
+    pub fn reader_env(&self) -> HashMap<String, String> {
+        let mut m = self.env();
+        m.insert("AWS_ACCESS_KEY_ID".into(), self.reader_access_key.clone());
+        m.insert(
+            "AWS_SECRET_ACCESS_KEY".into(),
+            self.reader_secret_key.clone(),
+        );
+        m
+    }
+
+    /// Ask the master to compact every volume now, so that the space of
+    /// deleted objects is given back (SeaweedFS otherwise waits for its
+    /// garbage threshold and a 15-minute timer). Returns the master's
+    /// status.
+    pub fn vacuum(&self) -> Result<u16, String> {
+        let url = format!(
+            "http://127.0.0.1:{}/vol/vacuum?garbageThreshold=0.0001",
+            self.master_port
+        );
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(600)))
+            .build()
+            .new_agent();
+        let resp = agent.get(&url).call().map_err(|e| e.to_string())?;
+        Ok(resp.status().as_u16())
+    }
+
+    /// The folder holding the store's data, logs and keys.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// An empty home folder for clients (for `~/.aws` tests).

@@ -7,7 +7,8 @@
 //!
 //! Most cases tamper with a local-folder vault (the layout is the same as
 //! on a server); `over_sftp` repeats a representative set through a real
-//! sshd. Each test prints how many cases it ran.
+//! sshd, `over_s3` through a real SeaweedFS. Each test prints how many
+//! cases it ran.
 //!
 //! One test binary (each links OpenSSL and libssh2): [`support`] holds what
 //! the cases share; each other module is one family of cases.
@@ -16,6 +17,7 @@
 mod common;
 mod names;
 mod replay;
+mod s3;
 mod sftp;
 mod stray;
 mod support;

@@ -212,10 +212,25 @@ fn signer_credentials(
     }
 }
 
+/// `e` with anything between `scheme://` and an `@` of its authority
+/// replaced by `***`: a key or secret pasted into an endpoint never reaches
+/// a message, whether or not the URL parses.
+fn redacted_endpoint(e: &str) -> String {
+    let Some(start) = e.find("://").map(|i| i + 3) else {
+        return e.to_owned();
+    };
+    let rest = &e[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@') {
+        Some(at) => format!("{}***{}", &e[..start], &e[start + at..]),
+        None => e.to_owned(),
+    }
+}
+
 /// Check an endpoint URL and the plain-HTTP rule.
 fn parse_endpoint(e: &str, insecure_plain_http: bool) -> Result<url::Url, TransportError> {
     let bad = |reason: &str| S3Error::BadEndpoint {
-        endpoint: e.to_owned(),
+        endpoint: redacted_endpoint(e),
         reason: reason.to_owned(),
     };
     let u = url::Url::parse(e).map_err(|err| bad(&err.to_string()))?;
@@ -407,6 +422,39 @@ mod tests {
         assert!(parse_s3_url("bkt/a//b").is_err());
         assert!(parse_s3_url("bkt/../x").is_err());
         assert!(parse_s3_url("/x").is_err());
+    }
+
+    #[test]
+    fn credentials_in_an_endpoint_are_never_echoed() {
+        let opts = ConnectOptions::default();
+        for e in [
+            "https://AKIDEXAMPLE:s3cr3tVALUE@s3.example.com",
+            "https://s3cr3tVALUE@s3.example.com/",
+            "https://AKIDEXAMPLE:s3cr3tVALUE@s3.example.com:notaport",
+            "ht!tp://AKIDEXAMPLE:s3cr3tVALUE@[bad",
+        ] {
+            let m = parse_endpoint(e, false).unwrap_err().to_string();
+            assert!(
+                !m.contains("s3cr3tVALUE") && !m.contains("AKIDEXAMPLE"),
+                "{m}"
+            );
+            assert!(m.contains("***@"), "{m}");
+            let m = run(
+                &[
+                    ("AWS_ACCESS_KEY_ID", "k"),
+                    ("AWS_SECRET_ACCESS_KEY", "s"),
+                    ("AWS_ENDPOINT_URL", e),
+                    ("HOME", "/nonexistent"),
+                ],
+                &opts,
+            )
+            .err()
+            .expect("refused")
+            .to_string();
+            assert!(!m.contains("s3cr3tVALUE"), "{m}");
+        }
+        assert_eq!(redacted_endpoint("https://h:9000"), "https://h:9000");
+        assert_eq!(redacted_endpoint("https://h/a@b"), "https://h/a@b");
     }
 
     fn run(vars: &[(&str, &str)], opts: &ConnectOptions) -> Result<Resolved, TransportError> {

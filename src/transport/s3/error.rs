@@ -141,9 +141,9 @@ pub enum S3Error {
     /// The store ignores `If-None-Match: *` (or `If-Match`), so creating an
     /// object without replacing another cannot be guaranteed.
     #[error(
-        "{endpoint} does not support conditional writes ({detail}): two concurrent pushes \
-         could overwrite each other; refusing to use it (--allow-unconditional-writes accepts \
-         that risk)"
+        "{endpoint} does not support conditional writes ({detail}): two commands rewriting \
+         one object at once could silently undo each other's change; refusing to use it \
+         (--allow-lost-updates accepts that risk)"
     )]
     NoConditionalWrites {
         /// The endpoint and bucket.

@@ -11,7 +11,9 @@
 //! Split by concern:
 //! - `config`: the location, endpoint, region, addressing and credentials;
 //! - `client`: signing (rusty-s3), HTTP (ureq, blocking), error mapping;
-//! - `transport`: the operations, readers and writers;
+//! - `transport`: the operations (requests sent, answers mapped);
+//! - `reader`: streaming a GET's body;
+//! - `writer`: whole puts and the parts of multipart uploads;
 //! - `probe`: the conditional-write check;
 //! - `xml`: the one response rusty-s3 does not parse;
 //! - `error`: [`S3Error`].
@@ -45,13 +47,15 @@ mod client;
 mod config;
 mod error;
 mod probe;
+mod reader;
 mod transport;
+mod writer;
 mod xml;
 
 pub use config::{EnvFn, S3Target};
 pub use error::S3Error;
-pub use transport::{
-    MIN_PART_SIZE, PART_SIZE, S3PartWriter, S3Reader, S3Transport, S3Writer, SINGLE_PUT_MAX,
-};
+pub use reader::S3Reader;
+pub use transport::S3Transport;
+pub use writer::{MIN_PART_SIZE, PART_SIZE, S3PartWriter, S3Writer, SINGLE_PUT_MAX};
 
 pub(crate) use config::parse_s3_url;

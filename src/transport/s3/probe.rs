@@ -3,15 +3,16 @@
 //! vault's guarantees on S3 rest on `If-None-Match: *` (an object is never
 //! created over another) and `If-Match` (a head is never replaced over a
 //! version the writer did not read). A store that ignores those headers
-//! accepts both requests and silently overwrites, so the backend asks
-//! once, at connect: under the vault prefix it writes a probe object
-//! `probe.HEX16.tmp` (at the vault's root, not in a sub-prefix: SeaweedFS
-//! keeps an emptied sub-prefix listed as a folder) with `If-None-Match: *` (must succeed), again
-//! with `If-None-Match: *` (must be refused with 412), then with a wrong
-//! `If-Match` (must be refused with 412), and removes it. Any other answer
-//! refuses the store with [`S3Error::NoConditionalWrites`], unless the user
-//! accepted the weaker guarantee (`allow_unconditional_writes`). Connections
-//! opened by `reconnect` share the result.
+//! accepts both requests and silently overwrites, so the backend asks once,
+//! before the first write through a location: under the vault prefix it
+//! writes a probe object `probe.HEX16.tmp` (at the vault's root, not in a
+//! sub-prefix: SeaweedFS keeps an emptied sub-prefix listed as a folder)
+//! with `If-None-Match: *` (must succeed), again with `If-None-Match: *`
+//! (must be refused with 412), then with a wrong `If-Match` (must be refused
+//! with 412), and removes it. Any other answer refuses the store with
+//! [`S3Error::NoConditionalWrites`], unless the user accepted the weaker
+//! guarantee (`allow_unconditional_writes`). Connections opened by
+//! `reconnect` share the result.
 
 use super::S3Error;
 use super::client::Client;

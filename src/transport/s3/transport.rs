@@ -2,7 +2,8 @@
 //! trait, version 2 (`/work/notes/transport-v2.md`), implemented natively.
 //!
 //! - `put(path, New)`: one PUT with `If-None-Match: *` (a 412 is
-//!   `AlreadyExists`), or, for a body over [`SINGLE_PUT_MAX`], a multipart
+//!   `AlreadyExists`), or, for a body over
+//!   [`SINGLE_PUT_MAX`](super::SINGLE_PUT_MAX), a multipart
 //!   upload completed with `If-None-Match: *`. Nothing is visible before the
 //!   writer finishes; a writer dropped unfinished aborts its upload.
 //! - `put(path, Replace)`: `If-Match` on the ETag this location last saw for
@@ -11,9 +12,10 @@
 //!   [`S3Error::Changed`]); unconditional when no ETag is known.
 //! - `begin_upload` / `write_part` / `finish_upload` / `abort_upload`: one
 //!   multipart upload written by several connections. A part writer at
-//!   `offset` cuts its bytes into parts of [`PART_SIZE`] (the last one up to
-//!   `PART_SIZE + MIN_PART_SIZE`), numbered `offset / MIN_PART_SIZE + 1`: any
-//!   part but the last is at least [`MIN_PART_SIZE`], so numbers grow with
+//!   `offset` cuts its bytes into parts of [`PART_SIZE`](super::PART_SIZE)
+//!   (the last one up to twice that), numbered `offset / MIN_PART_SIZE + 1`:
+//!   any part but the last is at least
+//!   [`MIN_PART_SIZE`](super::MIN_PART_SIZE), so numbers grow with
 //!   offsets and never collide, and no one has to tell the other
 //!   connections anything. `finish_upload` lists the parts, checks they add
 //!   up to the announced size and completes with the `put` conditions.
@@ -24,15 +26,17 @@
 //!   `stat` of a prefix with objects below it is a folder.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::{Arc, Mutex};
 
-use instant_xml::ToXml;
-use rusty_s3::actions::{CompleteMultipartUpload, CreateMultipartUpload, ListObjectsV2, ListParts};
+use rusty_s3::actions::{ListObjectsV2, ListParts};
 use rusty_s3::{Method, S3Action};
 
 use super::client::{Client, Response};
 use super::config::{EnvFn, S3Target, resolve};
+use super::reader::S3Reader;
+use super::writer::{
+    MIN_PART_SIZE, S3PartWriter, S3Writer, abort, complete, create_upload, list_parts, put_object,
+};
 use super::{S3Error, probe, xml};
 use crate::transport::backend::check_path;
 use crate::transport::{
@@ -40,20 +44,17 @@ use crate::transport::{
     Upload,
 };
 
-/// Largest body `put` sends as one PUT; above it, a multipart upload.
-pub const SINGLE_PUT_MAX: usize = PART_SIZE + MIN_PART_SIZE;
-/// Size of the parts a writer cuts (all but its last).
-pub const PART_SIZE: usize = 8 << 20;
-/// S3's smallest part except the last, and the unit of part numbers.
-pub const MIN_PART_SIZE: usize = 5 << 20;
-/// S3's largest part number.
-const MAX_PARTS: u64 = 10_000;
-
 /// State shared by every connection of one location.
-struct Shared {
+pub(super) struct Shared {
     /// The last ETag seen per transport path, for `If-Match` on replace.
-    etags: Mutex<HashMap<String, String>>,
-    /// Whether `New` is guaranteed (the probe passed, or was skipped by flag).
+    pub(super) etags: Mutex<HashMap<String, String>>,
+    /// Whether the store's conditional writes still have to be checked
+    /// (before this location's first write; false once they passed, or
+    /// when the user accepted a store without them).
+    probe_pending: Mutex<bool>,
+    /// Whether `New` is guaranteed (false only when the user accepted a
+    /// store without conditional writes: otherwise a write either has the
+    /// guarantee or is refused by the probe).
     atomic_create_new: bool,
 }
 
@@ -71,9 +72,10 @@ impl S3Transport {
     }
 
     /// Connect, reading variables through `env` instead of the process
-    /// environment (tests run many stores in one process). Probes
-    /// conditional writes once (see `probe`) unless
-    /// [`ConnectOptions::allow_unconditional_writes`] is set.
+    /// environment (tests run many stores in one process). Nothing is sent
+    /// yet; conditional writes are probed before the first write (see
+    /// `probe`) unless [`ConnectOptions::allow_unconditional_writes`] is
+    /// set.
     pub fn connect_with_env(
         t: &S3Target,
         opts: &ConnectOptions,
@@ -81,19 +83,32 @@ impl S3Transport {
     ) -> Result<S3Transport, TransportError> {
         let resolved = resolve(t, opts, env)?;
         let client = Client::new(resolved, t, opts)?;
-        let atomic_create_new = if opts.allow_unconditional_writes {
-            false
-        } else {
-            probe::conditional_writes(&client)?;
-            true
-        };
+        let check = !opts.allow_unconditional_writes;
         Ok(S3Transport {
             client,
             shared: Arc::new(Shared {
                 etags: Mutex::new(HashMap::new()),
-                atomic_create_new,
+                probe_pending: Mutex::new(check),
+                atomic_create_new: check,
             }),
         })
+    }
+
+    /// Before anything is written through this location: the
+    /// conditional-write probe, once for all its connections (the first
+    /// caller runs it while the others wait). A failed probe is not
+    /// remembered: the next write asks again.
+    fn before_write(&self) -> Result<(), TransportError> {
+        let mut pending = self
+            .shared
+            .probe_pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if *pending {
+            probe::conditional_writes(&self.client)?;
+            *pending = false;
+        }
+        Ok(())
     }
 
     /// `s3://bucket/prefix at endpoint`.
@@ -103,14 +118,19 @@ impl S3Transport {
 
     /// What this backend is like.
     pub fn properties(&self) -> Properties {
+        // The writers gather whole parts themselves (see `writer`), so the
+        // pieces handed to them only need to be large enough to keep call
+        // overhead small; smaller pieces keep the remote layer's queue
+        // (three per connection) small.
         Properties {
-            write_size: 1 << 20,
-            part_write_size: 1 << 20,
+            write_size: 256 << 10,
+            part_write_size: 256 << 10,
             read_size: 1 << 20,
             max_connections: 16,
             min_part_size: MIN_PART_SIZE as u64,
             atomic_replace: true,
             atomic_create_new: self.shared.atomic_create_new,
+            has_folders: false,
         }
     }
 
@@ -264,6 +284,20 @@ impl S3Transport {
                     },
                 )
             }
+            403 => {
+                // A HEAD answer has no body, so no error code: a wrong
+                // key and a missing permission look alike. A listing of
+                // the same key tells them apart.
+                let mut act = ListObjectsV2::new(&self.client.bucket, Some(self.client.creds()));
+                act.with_prefix(key.as_str());
+                act.with_max_keys(1);
+                let list = self.client.send(act, &[], &[], ctx)?;
+                if list.status().as_u16() == 200 {
+                    Err(self.client.status_error(resp, path, ctx))
+                } else {
+                    Err(self.client.status_error(list, path, ctx))
+                }
+            }
             _ => Err(self.client.status_error(resp, path, ctx)),
         }
     }
@@ -331,21 +365,20 @@ impl S3Transport {
     /// A whole object, visible at `path` when the writer finishes.
     pub fn put(&mut self, path: &str, mode: PutMode) -> Result<S3Writer, TransportError> {
         check_path(path, false)?;
-        Ok(S3Writer {
-            client: Arc::clone(&self.client),
-            shared: Arc::clone(&self.shared),
-            path: path.to_owned(),
-            key: self.client.key(path),
-            cond: self.condition(path, mode),
+        self.before_write()?;
+        Ok(S3Writer::new(
+            Arc::clone(&self.client),
+            Arc::clone(&self.shared),
+            path,
+            self.condition(path, mode),
             mode,
-            buf: Vec::new(),
-            upload: None,
-        })
+        ))
     }
 
     /// Start a multipart upload to `path`.
     pub fn begin_upload(&mut self, path: &str) -> Result<Upload, TransportError> {
         check_path(path, false)?;
+        self.before_write()?;
         let id = create_upload(&self.client, path, &self.client.key(path))?;
         Ok(Upload {
             path: path.to_owned(),
@@ -374,14 +407,7 @@ impl S3Transport {
         if resp.status().as_u16() != 200 {
             return Err(self.client.status_error(resp, &up.path, ctx));
         }
-        Ok(S3PartWriter {
-            client: Arc::clone(&self.client),
-            path: up.path.clone(),
-            key: self.client.key(&up.path),
-            upload_id: up.token.clone(),
-            offset,
-            buf: Vec::new(),
-        })
+        Ok(S3PartWriter::new(Arc::clone(&self.client), up, offset))
     }
 
     /// Make the upload visible at `up.path`, if its parts hold exactly
@@ -527,397 +553,6 @@ fn parse_http_date(s: &str) -> Option<u64> {
     u64::try_from(t.as_second()).ok()
 }
 
-/// The error for a failed conditional write.
-fn precondition_failed(path: &str, mode: PutMode) -> TransportError {
-    match mode {
-        PutMode::New => TransportError::AlreadyExists(path.to_owned()),
-        PutMode::Replace => S3Error::Changed(path.to_owned()).into(),
-    }
-}
-
-/// One PUT of a whole body; returns the new ETag.
-fn put_object(
-    c: &Client,
-    path: &str,
-    key: &str,
-    body: &[u8],
-    cond: Option<&(&'static str, String)>,
-    mode: PutMode,
-) -> Result<Option<String>, TransportError> {
-    let act = c.bucket.put_object(Some(c.creds()), key);
-    let headers: Vec<(&str, &str)> = cond.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let ctx = "writing";
-    let resp = c.send(act, &headers, body, ctx)?;
-    match resp.status().as_u16() {
-        200 => Ok(header(&resp, "etag")),
-        412 | 409 if cond.is_some() => Err(precondition_failed(path, mode)),
-        _ => Err(c.status_error(resp, path, ctx)),
-    }
-}
-
-fn create_upload(c: &Client, path: &str, key: &str) -> Result<String, TransportError> {
-    let act = c.bucket.create_multipart_upload(Some(c.creds()), key);
-    let ctx = "starting an upload";
-    let resp = c.send(act, &[], &[], ctx)?;
-    if resp.status().as_u16() != 200 {
-        return Err(c.status_error(resp, path, ctx));
-    }
-    let text = c.read_xml(resp, ctx)?;
-    let r = CreateMultipartUpload::parse_response(&text).map_err(|e| S3Error::BadResponse {
-        context: format!("{ctx} {path}"),
-        detail: e.to_string(),
-    })?;
-    Ok(r.upload_id().to_owned())
-}
-
-fn upload_part(
-    c: &Client,
-    path: &str,
-    key: &str,
-    id: &str,
-    number: u16,
-    body: &[u8],
-) -> Result<(), TransportError> {
-    let act = c.bucket.upload_part(Some(c.creds()), key, number, id);
-    let ctx = "writing a part";
-    let resp = c.send(act, &[], body, ctx)?;
-    match resp.status().as_u16() {
-        200 => Ok(()),
-        _ => Err(c.status_error(resp, path, ctx)),
-    }
-}
-
-/// The uploaded parts: (number, ETag, size), by number.
-fn list_parts(
-    c: &Client,
-    path: &str,
-    key: &str,
-    id: &str,
-) -> Result<Vec<(u16, String, u64)>, TransportError> {
-    let mut out = Vec::new();
-    let mut marker: Option<u16> = None;
-    let ctx = "listing the parts of";
-    loop {
-        let mut act = ListParts::new(&c.bucket, Some(c.creds()), key, id);
-        if let Some(m) = marker {
-            act.set_part_number_marker(m);
-        }
-        let resp = c.send(act, &[], &[], ctx)?;
-        if resp.status().as_u16() != 200 {
-            return Err(c.status_error(resp, path, ctx));
-        }
-        let text = c.read_xml(resp, ctx)?;
-        let page = ListParts::parse_response(&text).map_err(|e| S3Error::BadResponse {
-            context: format!("{ctx} {path}"),
-            detail: e.to_string(),
-        })?;
-        let before = out.len();
-        for p in &page.parts {
-            out.push((p.number, p.etag.clone(), p.size));
-        }
-        match page.next_part_number_marker {
-            Some(m) if out.len() > before && marker != Some(m) && u64::from(m) < MAX_PARTS => {
-                marker = Some(m)
-            }
-            _ => break,
-        }
-    }
-    out.sort_by_key(|p| p.0);
-    Ok(out)
-}
-
-/// The body of CompleteMultipartUpload, with each part's own number.
-/// (rusty-s3's action numbers the ETags it is given 1, 2, 3, ...; the part
-/// numbers here have gaps, so the body is built from this instead.)
-#[derive(ToXml)]
-#[xml(rename = "CompleteMultipartUpload")]
-struct CompleteBody<'a> {
-    parts: Vec<CompletePart<'a>>,
-}
-
-#[derive(ToXml)]
-#[xml(rename = "Part")]
-struct CompletePart<'a> {
-    #[xml(rename = "PartNumber")]
-    number: u16,
-    #[xml(rename = "ETag")]
-    etag: &'a str,
-}
-
-fn complete(
-    c: &Client,
-    path: &str,
-    key: &str,
-    id: &str,
-    parts: &[(u16, &str)],
-    cond: Option<&(&'static str, String)>,
-    mode: PutMode,
-) -> Result<Option<String>, TransportError> {
-    let ctx = "completing an upload of";
-    let body = CompleteBody {
-        parts: parts
-            .iter()
-            .map(|&(number, etag)| CompletePart { number, etag })
-            .collect(),
-    };
-    let body = instant_xml::to_string(&body).map_err(|e| S3Error::BadResponse {
-        context: format!("{ctx} {path}"),
-        detail: format!("cannot build the request: {e}"),
-    })?;
-    let act = CompleteMultipartUpload::new(&c.bucket, Some(c.creds()), key, id, std::iter::empty());
-    let headers: Vec<(&str, &str)> = cond.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let resp = c.send(act, &headers, body.as_bytes(), ctx)?;
-    match resp.status().as_u16() {
-        200 => {
-            let text = c.read_xml(resp, ctx)?;
-            // S3 may answer 200 and put the error in the body.
-            match rusty_s3::actions::CompleteMultipartUploadResponse::parse(&text) {
-                Ok(r) => Ok(Some(r.etag().to_owned())),
-                Err(_) => Err(S3Error::BadResponse {
-                    context: format!("{ctx} {path}"),
-                    detail: "no CompleteMultipartUploadResult in the answer".into(),
-                }
-                .into()),
-            }
-        }
-        412 | 409 if cond.is_some() => Err(precondition_failed(path, mode)),
-        _ => Err(c.status_error(resp, path, ctx)),
-    }
-}
-
-/// Abort an upload, best effort (errors are dropped: the sweep retries).
-pub(crate) fn abort(c: &Client, key: &str, id: &str) {
-    let act = c.bucket.abort_multipart_upload(Some(c.creds()), key, id);
-    let _ = c.send(act, &[], &[], "aborting an upload");
-}
-
-/// Reads one object or byte range as it arrives (never buffered whole).
-pub struct S3Reader {
-    client: Arc<Client>,
-    path: String,
-    body: Option<Box<dyn Read + Send>>,
-    failed: bool,
-}
-
-impl S3Reader {
-    fn empty(c: &Arc<Client>, path: &str) -> S3Reader {
-        S3Reader {
-            client: Arc::clone(c),
-            path: path.to_owned(),
-            body: None,
-            failed: false,
-        }
-    }
-
-    fn body(c: &Arc<Client>, path: &str, resp: Response, limit: Option<u64>) -> S3Reader {
-        let r = resp.into_body().into_reader();
-        let body: Box<dyn Read + Send> = match limit {
-            Some(n) => Box::new(r.take(n)),
-            None => Box::new(r),
-        };
-        S3Reader {
-            client: Arc::clone(c),
-            path: path.to_owned(),
-            body: Some(body),
-            failed: false,
-        }
-    }
-
-    /// Like `io::Read::read`, with this layer's error. A connection that
-    /// breaks (or a body shorter than announced) is an error, never an
-    /// early end.
-    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
-        if self.failed {
-            return Err(TransportError::ConnectionLost {
-                host: self.client.host.clone(),
-                detail: format!("reading {}: an earlier read failed", self.path),
-            });
-        }
-        let Some(b) = self.body.as_mut() else {
-            return Ok(0);
-        };
-        b.read(buf).map_err(|e| {
-            self.failed = true;
-            self.client.io_error(e, &format!("reading {}", self.path))
-        })
-    }
-
-    /// Read everything that is left.
-    pub fn read_to_end(&mut self, out: &mut Vec<u8>) -> Result<usize, TransportError> {
-        let start = out.len();
-        let mut buf = vec![0u8; 64 << 10];
-        loop {
-            let n = self.read(&mut buf)?;
-            if n == 0 {
-                return Ok(out.len() - start);
-            }
-            out.extend_from_slice(&buf[..n]);
-        }
-    }
-}
-
-/// A whole object being written; see [`S3Transport::put`].
-pub struct S3Writer {
-    client: Arc<Client>,
-    shared: Arc<Shared>,
-    path: String,
-    key: String,
-    mode: PutMode,
-    cond: Option<(&'static str, String)>,
-    buf: Vec<u8>,
-    /// Once the body outgrew one PUT: the upload id and the part ETags.
-    upload: Option<(String, Vec<String>)>,
-}
-
-impl S3Writer {
-    /// Buffer `data`; past [`SINGLE_PUT_MAX`] send parts of [`PART_SIZE`].
-    pub fn write_all(&mut self, data: &[u8]) -> Result<(), TransportError> {
-        self.buf.extend_from_slice(data);
-        while self.buf.len() >= PART_SIZE + MIN_PART_SIZE {
-            self.send_part(PART_SIZE)?;
-        }
-        Ok(())
-    }
-
-    fn send_part(&mut self, n: usize) -> Result<(), TransportError> {
-        if self.upload.is_none() {
-            let id = create_upload(&self.client, &self.path, &self.key)?;
-            self.upload = Some((id, Vec::new()));
-        }
-        let (id, etags) = self.upload.as_mut().expect("just set");
-        let number = u16::try_from(etags.len() + 1).unwrap_or(u16::MAX);
-        if u64::from(number) > MAX_PARTS {
-            return Err(S3Error::TooLarge {
-                path: self.path.clone(),
-                offset: (etags.len() * PART_SIZE) as u64,
-                max: MAX_PARTS * PART_SIZE as u64,
-            }
-            .into());
-        }
-        let act = self
-            .client
-            .bucket
-            .upload_part(Some(self.client.creds()), &self.key, number, id);
-        let ctx = "writing a part";
-        let resp = self.client.send(act, &[], &self.buf[..n], ctx)?;
-        if resp.status().as_u16() != 200 {
-            return Err(self.client.status_error(resp, &self.path, ctx));
-        }
-        let etag = header(&resp, "etag").ok_or_else(|| S3Error::BadResponse {
-            context: format!("{ctx} {}", self.path),
-            detail: "no ETag".into(),
-        })?;
-        etags.push(etag);
-        self.buf.drain(..n);
-        Ok(())
-    }
-
-    /// Mandatory: send what is buffered and make the object visible, with
-    /// the mode's condition.
-    pub fn finish(mut self) -> Result<(), TransportError> {
-        let etag = match self.upload.is_some() {
-            false => put_object(
-                &self.client,
-                &self.path,
-                &self.key,
-                &self.buf,
-                self.cond.as_ref(),
-                self.mode,
-            )?,
-            true => {
-                let n = self.buf.len();
-                self.send_part(n)?;
-                let (id, etags) = self.upload.as_ref().expect("checked");
-                let etags: Vec<(u16, &str)> =
-                    (1u16..).zip(etags.iter().map(String::as_str)).collect();
-                let r = complete(
-                    &self.client,
-                    &self.path,
-                    &self.key,
-                    id,
-                    &etags,
-                    self.cond.as_ref(),
-                    self.mode,
-                )?;
-                self.upload = None; // completed: nothing to abort
-                r
-            }
-        };
-        let mut m = self.shared.etags.lock().unwrap_or_else(|p| p.into_inner());
-        match etag {
-            Some(e) => m.insert(self.path.clone(), e),
-            None => m.remove(&self.path),
-        };
-        Ok(())
-    }
-}
-
-impl Drop for S3Writer {
-    fn drop(&mut self) {
-        if let Some((id, _)) = self.upload.take() {
-            abort(&self.client, &self.key, &id);
-        }
-    }
-}
-
-/// The bytes of one multipart upload from an offset on; see
-/// [`S3Transport::write_part`]. Dropping it unfinished leaves the upload
-/// to its owner (`abort_upload`, or the sweep).
-pub struct S3PartWriter {
-    client: Arc<Client>,
-    path: String,
-    key: String,
-    upload_id: String,
-    /// Offset of the first byte in `buf`.
-    offset: u64,
-    buf: Vec<u8>,
-}
-
-impl S3PartWriter {
-    /// Buffer `data`, sending parts of [`PART_SIZE`] once more than
-    /// `PART_SIZE + MIN_PART_SIZE` are held (so the last part, sent by
-    /// `finish`, is never below the minimum unless the whole range is).
-    pub fn write_all(&mut self, data: &[u8]) -> Result<(), TransportError> {
-        self.buf.extend_from_slice(data);
-        while self.buf.len() >= PART_SIZE + MIN_PART_SIZE {
-            self.send(PART_SIZE)?;
-        }
-        Ok(())
-    }
-
-    fn send(&mut self, n: usize) -> Result<(), TransportError> {
-        let number = self.offset / MIN_PART_SIZE as u64 + 1;
-        if number > MAX_PARTS {
-            return Err(S3Error::TooLarge {
-                path: self.path.clone(),
-                offset: self.offset,
-                max: MAX_PARTS * MIN_PART_SIZE as u64,
-            }
-            .into());
-        }
-        upload_part(
-            &self.client,
-            &self.path,
-            &self.key,
-            &self.upload_id,
-            number as u16,
-            &self.buf[..n],
-        )?;
-        self.buf.drain(..n);
-        self.offset += n as u64;
-        Ok(())
-    }
-
-    /// Mandatory: send the rest of the range.
-    pub fn finish(mut self) -> Result<(), TransportError> {
-        if !self.buf.is_empty() {
-            let n = self.buf.len();
-            self.send(n)?;
-        }
-        Ok(())
-    }
-}
-
 /// The trait is the inherent API, boxed.
 impl Transport for S3Transport {
     fn describe(&self) -> String {
@@ -980,29 +615,5 @@ impl Transport for S3Transport {
     }
     fn is_staging_leftover(&mut self, entry: &Entry) -> Result<bool, TransportError> {
         Ok(!entry.is_dir && probe::is_probe_name(&entry.name))
-    }
-}
-
-impl RemoteRead for S3Reader {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
-        S3Reader::read(self, buf)
-    }
-}
-
-impl RemoteWrite for S3Writer {
-    fn write_all(&mut self, buf: &[u8]) -> Result<(), TransportError> {
-        S3Writer::write_all(self, buf)
-    }
-    fn finish(self: Box<Self>) -> Result<(), TransportError> {
-        S3Writer::finish(*self)
-    }
-}
-
-impl RemoteWrite for S3PartWriter {
-    fn write_all(&mut self, buf: &[u8]) -> Result<(), TransportError> {
-        S3PartWriter::write_all(self, buf)
-    }
-    fn finish(self: Box<Self>) -> Result<(), TransportError> {
-        S3PartWriter::finish(*self)
     }
 }

@@ -205,6 +205,7 @@ impl Transport for SftpTransport {
             atomic_replace: true,
             // OpenSSH's RENAME is link(2) + unlink(2).
             atomic_create_new: true,
+            has_folders: true,
         }
     }
 
