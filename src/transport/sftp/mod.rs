@@ -38,6 +38,8 @@ mod file;
 pub(crate) mod glob;
 mod host_key;
 pub(crate) mod known_hosts;
+// Compiled in only once build.rs has checked libssh2's C declarations.
+#[cfg(vault_ssh_cipher)]
 mod ssh_cipher;
 mod status;
 
@@ -65,6 +67,18 @@ use crate::transport::location::SftpTarget;
 use crate::transport::options::ConnectOptions;
 use crate::transport::staging::{self, StagingFs};
 
+/// How many times libssh2 has called vault's Rust ChaCha20 and Poly1305
+/// (`ssh_cipher.rs`) in this process, or `None` if this build uses
+/// libssh2's own C (a system libssh2): after a transfer over
+/// `chacha20-poly1305@openssh.com` it must have grown, which is how the
+/// tests prove the override is really in the link.
+pub fn rust_cipher_calls() -> Option<u64> {
+    #[cfg(vault_ssh_cipher)]
+    return Some(ssh_cipher::calls());
+    #[cfg(not(vault_ssh_cipher))]
+    return None;
+}
+
 /// Most connections one transfer opens to one server.
 const MAX_CONNECTIONS: usize = 16;
 
@@ -85,6 +99,7 @@ impl std::fmt::Debug for SftpTransport {
 impl SftpTransport {
     /// Connect to `target` (see the module documentation for the steps).
     pub fn connect(target: &SftpTarget, opts: &ConnectOptions) -> Result<Self, TransportError> {
+        #[cfg(vault_ssh_cipher)]
         std::hint::black_box(&ssh_cipher::LINKED);
         let params = Params::resolve(target, opts)?;
         Self::open(Arc::new(params), None)
