@@ -9,6 +9,7 @@ pub mod cutproxy;
 pub mod delayproxy;
 pub mod env;
 pub mod process;
+pub mod pty;
 pub mod seaweedfs;
 pub mod sshd;
 

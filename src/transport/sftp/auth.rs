@@ -8,7 +8,7 @@
 //!    skipped. An encrypted key's passphrase is asked on the terminal;
 //! 3. keyboard-interactive, then password, only on a terminal.
 //!
-//! Prompts go to the terminal (`/dev/tty`, through `rpassword`) and happen
+//! Prompts go to the terminal (`/dev/tty`, through [`crate::tty`]) and happen
 //! only when `ConnectOptions::interactive` is set (by default: standard
 //! input is a terminal) and the config has no `BatchMode yes`; otherwise
 //! nothing ever prompts, so a non-interactive run fails fast instead of
@@ -130,11 +130,10 @@ pub(crate) fn authenticate(
     if allows("password") {
         if interactive {
             for _ in 0..3 {
-                let Ok(pw) = rpassword::prompt_password(format!("{user}@{host}'s password: "))
+                let Ok(pw) = crate::tty::prompt_hidden(&format!("{user}@{host}'s password: "))
                 else {
                     break;
                 };
-                let pw = Zeroizing::new(pw);
                 if pw.is_empty() {
                     break;
                 }
@@ -357,11 +356,10 @@ fn try_key_files(
         let mut outcome = format!("{shown} (no passphrase given)");
         for _ in 0..3 {
             let Ok(pp) =
-                rpassword::prompt_password(format!("Enter passphrase for key '{shown}': "))
+                crate::tty::prompt_hidden(&format!("Enter passphrase for key '{shown}': "))
             else {
                 break;
             };
-            let pp = Zeroizing::new(pp);
             if pp.is_empty() {
                 break;
             }
@@ -455,7 +453,16 @@ impl KeyboardInteractivePrompt for TtyPrompter {
         }
         prompts
             .iter()
-            .map(|p| rpassword::prompt_password(printable(&p.text)).unwrap_or_default())
+            .map(|p| {
+                let text = printable(&p.text);
+                if p.echo {
+                    crate::tty::prompt_visible(&text).unwrap_or_default()
+                } else {
+                    crate::tty::prompt_hidden(&text)
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default()
+                }
+            })
             .collect()
     }
 }
