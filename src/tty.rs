@@ -211,9 +211,11 @@ fn to_string(bytes: Zeroizing<Vec<u8>>) -> io::Result<Zeroizing<String>> {
 /// back as described in the module documentation whatever happens.
 pub fn prompt_hidden(prompt: &str) -> io::Result<Zeroizing<String>> {
     let tty = open_tty()?;
-    (&tty).write_all(prompt.as_bytes())?;
+    // Echo off before the prompt shows, so nothing typed after it echoes.
     let hidden = Hidden::new(&tty)?;
-    let line = read_line(&tty);
+    let line = (&tty)
+        .write_all(prompt.as_bytes())
+        .and_then(|()| read_line(&tty));
     drop(hidden);
     match line? {
         Some(l) => to_string(l),
