@@ -32,7 +32,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
-use vault::transport::{AgentSocket, ConnectOptions};
+use vault::transport::{AgentSocket, ConfigFiles, ConnectOptions};
 
 /// Where Debian and most distributions install the server.
 const SSHD: &str = "/usr/sbin/sshd";
@@ -452,6 +452,12 @@ impl ClientHome {
     pub fn options(&self) -> ConnectOptions {
         let mut o = ConnectOptions::default();
         o.home = Some(self.dir.path().to_owned());
+        // Only this home's ~/.ssh/config: the machine's /etc/ssh/ssh_config
+        // (Debian's sets `HashKnownHosts yes`) must not change the tests.
+        o.ssh_config = ConfigFiles {
+            user: None,
+            system: None,
+        };
         o.agent = AgentSocket::Disabled;
         o.interactive = false;
         o.connect_timeout = Some(Duration::from_secs(10));
