@@ -1,5 +1,6 @@
-//! A real OpenSSH `sshd` for tests, on 127.0.0.1 only, with everything in a
-//! temporary folder.
+//! A real OpenSSH `sshd` for tests, on 127.0.0.1 (or, for the `ProxyJump`
+//! tests, an address in a network namespace of its own, `netns.rs`), with
+//! everything in a temporary folder.
 //!
 //! Each [`Sshd`] generates its own ed25519 host key and client key, writes
 //! its own `sshd_config` (`ListenAddress 127.0.0.1`, a random free port,
@@ -113,6 +114,12 @@ fn is_root() -> bool {
 pub struct Sshd {
     dir: TempDir,
     port: u16,
+    /// The address listened on (`127.0.0.1` unless started elsewhere).
+    listen: String,
+    /// The network namespace it runs in (see `netns.rs`), if not this one.
+    netns: Option<String>,
+    /// Whether clients may open TCP forwardings (`ProxyJump` through it).
+    forwarding: bool,
     child: Option<Child>,
     user: String,
     host_pub: String,
@@ -122,6 +129,13 @@ pub struct Sshd {
 impl Sshd {
     /// Start a server (panics with the server's log if it does not come up).
     pub fn start() -> Sshd {
+        Sshd::start_in(None, "127.0.0.1", false)
+    }
+
+    /// Start a server in network namespace `netns` (`None`: this one) on
+    /// address `listen`, letting clients forward TCP through it if
+    /// `forwarding` (to be a `ProxyJump` host).
+    pub fn start_in(netns: Option<&str>, listen: &str, forwarding: bool) -> Sshd {
         if !Path::new(SSHD).exists() {
             missing_tool(SSHD);
         }
@@ -145,6 +159,9 @@ impl Sshd {
         let mut s = Sshd {
             dir,
             port: 0,
+            listen: listen.to_owned(),
+            netns: netns.map(str::to_owned),
+            forwarding,
             child: None,
             user: current_user(),
             host_pub,
@@ -162,7 +179,7 @@ impl Sshd {
         let d = self.dir.path();
         let cfg = format!(
             "Port {port}\n\
-             ListenAddress 127.0.0.1\n\
+             ListenAddress {listen}\n\
              HostKey {d}/ssh_host_ed25519_key\n\
              PidFile {d}/sshd.pid\n\
              AuthorizedKeysFile {d}/authorized_keys\n\
@@ -177,7 +194,7 @@ impl Sshd {
              UseDNS no\n\
              PrintMotd no\n\
              X11Forwarding no\n\
-             AllowTcpForwarding no\n\
+             AllowTcpForwarding {forwarding}\n\
              AllowAgentForwarding no\n\
              PermitTunnel no\n\
              MaxStartups 100\n\
@@ -185,6 +202,8 @@ impl Sshd {
              Ciphers chacha20-poly1305@openssh.com\n\
              LogLevel VERBOSE\n",
             port = self.port,
+            listen = self.listen,
+            forwarding = if self.forwarding { "yes" } else { "no" },
             d = d.display(),
             user = self.user,
         );
@@ -205,7 +224,15 @@ impl Sshd {
             let cfg = self.write_config();
             let log_path = self.dir.path().join("sshd.log");
             let log = fs::File::create(&log_path).expect("sshd.log");
-            let mut cmd = Command::new(SSHD);
+            let mut cmd = match &self.netns {
+                None => Command::new(SSHD),
+                Some(ns) => {
+                    // `ip netns exec` enters the namespace and execs sshd.
+                    let mut c = Command::new("ip");
+                    c.args(["netns", "exec", ns, SSHD]);
+                    c
+                }
+            };
             cmd.arg("-D")
                 .arg("-e")
                 .arg("-f")
@@ -238,7 +265,13 @@ impl Sshd {
             {
                 return false;
             }
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+            if self.netns.is_some() {
+                // Not reachable from here: its own log says when it is up.
+                let want = format!("Server listening on {} port {}", self.listen, self.port);
+                if self.log().contains(&want) {
+                    return true;
+                }
+            } else if let Ok(mut s) = TcpStream::connect((self.listen.as_str(), self.port)) {
                 let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
                 let mut buf = [0u8; 8];
                 if s.read_exact(&mut buf).is_ok() && buf.starts_with(b"SSH-2.0") {
@@ -272,7 +305,12 @@ impl Sshd {
         self.launch(Some(port));
     }
 
-    /// The port the server listens on (127.0.0.1 only).
+    /// The address the server listens on.
+    pub fn listen(&self) -> &str {
+        &self.listen
+    }
+
+    /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -293,11 +331,12 @@ impl Sshd {
         format!("sftp://{ALIAS}{}/{sub}", self.server_root().display())
     }
 
-    /// `sftp://user@127.0.0.1:port/<server_root>/<sub>`, without the alias.
+    /// `sftp://user@ADDRESS:port/<server_root>/<sub>`, without the alias.
     pub fn direct_url(&self, sub: &str) -> String {
         format!(
-            "sftp://{}@127.0.0.1:{}{}/{sub}",
+            "sftp://{}@{}:{}{}/{sub}",
             self.user,
+            self.listen,
             self.port,
             self.server_root().display()
         )
@@ -305,7 +344,7 @@ impl Sshd {
 
     /// The name the server is filed under in known_hosts.
     pub fn known_hosts_name(&self) -> String {
-        format!("[127.0.0.1]:{}", self.port)
+        format!("[{}]:{}", self.listen, self.port)
     }
 
     /// The server's host public key file.
@@ -361,8 +400,8 @@ impl Sshd {
             None => String::new(),
         };
         let config = format!(
-            "Host {ALIAS}\n  HostName 127.0.0.1\n  Port {}\n  User {}\n{identity}\nHost *\n  GlobalKnownHostsFile /dev/null\n",
-            self.port, self.user
+            "Host {ALIAS}\n  HostName {}\n  Port {}\n  User {}\n{identity}\nHost *\n  GlobalKnownHostsFile /dev/null\n",
+            self.listen, self.port, self.user
         );
         fs::write(ssh.join("config"), config).expect("config");
         if let Some(kh) = known_hosts {

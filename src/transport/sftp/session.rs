@@ -91,7 +91,7 @@ pub(crate) fn connect(p: &Params, hint: Option<&Credentials>) -> Result<Connecte
     set_host_key_algorithms(&sess, p, &kh_files, &kh_name)?;
     if let Err(e) = sess.handshake() {
         if let (ProxyGuard::Command(child), Proxy::Command(cmd)) = (&mut guard, &p.cfg.proxy)
-            && let Ok(Some(status)) = child.try_wait()
+            && let Some(status) = exited(child)
         {
             return Err(SshError::Proxy {
                 host: host.to_owned(),
@@ -112,4 +112,19 @@ pub(crate) fn connect(p: &Params, hint: Option<&Credentials>) -> Result<Connecte
         guard,
         creds: Credentials { this, via },
     })
+}
+
+/// The exit status of a proxy command whose connection just ended, if it
+/// ended (waiting a moment: its socket closes just before it is reaped).
+fn exited(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(300);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            _ => return None,
+        }
+    }
 }
