@@ -16,6 +16,7 @@ pub mod io;
 pub mod keyring;
 pub mod keys;
 pub mod open;
+pub mod other_reading;
 pub mod plugin_ui;
 pub mod pull_path;
 pub mod remote;

@@ -179,7 +179,7 @@ pub fn connect(location: &str, opts: &RemoteOpts, create: bool) -> Result<Remote
     Ok(if create {
         RemoteVault::open_or_create(t)?
     } else {
-        RemoteVault::open(t)?
+        RemoteVault::open(t).map_err(|e| super::other_reading::explain(&loc, &copts, e))?
     })
 }
 

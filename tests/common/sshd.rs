@@ -4,8 +4,8 @@
 //!
 //! Each [`Sshd`] generates its own ed25519 host key and client key, writes
 //! its own `sshd_config` (`ListenAddress 127.0.0.1`, a random free port,
-//! `Subsystem sftp internal-sftp`, `UsePAM no`, `StrictModes no`, public-key
-//! login for the current user only), runs `sshd -D -e -f CONFIG` and waits
+//! `Subsystem sftp internal-sftp -d` a login folder of its own, `UsePAM no`,
+//! `StrictModes no`, public-key login for the current user only), runs `sshd -D -e -f CONFIG` and waits
 //! until the port answers with an SSH banner. Dropping it stops the server
 //! and every process it forked (found through /proc, killed by pid), and
 //! removes the folder. As a safety net the server also dies with the test
@@ -151,6 +151,7 @@ impl Sshd {
         )
         .expect("authorized_keys");
         fs::create_dir(dir.path().join("srv")).expect("srv");
+        fs::create_dir(dir.path().join("login")).expect("login");
         if is_root() && !Path::new("/run/sshd").exists() {
             fs::create_dir_all("/run/sshd").expect("creating /run/sshd (privilege separation)");
             fs::set_permissions("/run/sshd", fs::Permissions::from_mode(0o755))
@@ -183,7 +184,7 @@ impl Sshd {
              HostKey {d}/ssh_host_ed25519_key\n\
              PidFile {d}/sshd.pid\n\
              AuthorizedKeysFile {d}/authorized_keys\n\
-             Subsystem sftp internal-sftp\n\
+             Subsystem sftp internal-sftp -d {d}/login\n\
              UsePAM no\n\
              StrictModes no\n\
              PermitRootLogin prohibit-password\n\
@@ -324,6 +325,13 @@ impl Sshd {
     /// inspect directly.
     pub fn server_root(&self) -> PathBuf {
         self.dir.path().join("srv")
+    }
+
+    /// The folder SFTP sessions start in (`internal-sftp -d`), which
+    /// relative paths (`host:path`, `sftp://host/~/path`) are relative to:
+    /// in the test folder, so that they never touch the real home folder.
+    pub fn login_folder(&self) -> PathBuf {
+        self.dir.path().join("login")
     }
 
     /// `sftp://ALIAS/<server_root>/<sub>`, using the client config alias.
