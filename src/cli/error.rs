@@ -229,7 +229,7 @@ impl CliError {
                 "choose another name, or `vault contacts rm NAME` first".into()
             }
             CliError::Remote(RemoteError::NameExists(_)) => {
-                "use --force to replace it, or --name to push under another name".into()
+                "use --force to replace it, or choose another name (with push: --name NAME)".into()
             }
             CliError::Remote(RemoteError::NoSuchName(_)) => {
                 "`vault ls REMOTE` lists the objects you can open".into()

@@ -61,8 +61,12 @@ Environment:
   VAULT_HOME                keystore folder (default $XDG_CONFIG_HOME/vault or ~/.config/vault)
   VAULT_PASSPHRASE_FILE     file holding the passphrase (instead of asking on the terminal)
   VAULT_PASSPHRASE_COMMAND  command printing the passphrase
-  VAULT_THREADS             worker threads for seal and open when --threads is not given
-                            (default: all cores; 1 = serial)
+  VAULT_THREADS             when --threads is not given: worker threads for seal and open
+                            (default: all cores; 1 = serial), and SSH connections (with
+                            their sealing/opening threads) per large file for push and
+                            pull (default 3)
+  VAULT_SSH_CONFIG          the only ssh config file to read, as `ssh -F` (default
+                            ~/.ssh/config, then /etc/ssh/ssh_config)
   VAULT_SSH_IDENTITY        SSH private keys (`:`-separated) the remote commands may try
   VAULT_PLUGIN_TIMEOUT      seconds an age plugin may stay silent before it is stopped (60)
 
