@@ -10,6 +10,7 @@
 //! not an error worth a message: vault exits quietly with status 141, as a
 //! process killed by SIGPIPE would.
 
+pub mod docs;
 pub mod error;
 pub mod hardening;
 pub mod io;
@@ -194,6 +195,11 @@ enum Command {
         #[command(subcommand)]
         command: share::ContactsCommand,
     },
+    /// Print a shell completion script (e.g. `vault completions bash >
+    /// ~/.local/share/bash-completion/completions/vault`)
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page (`vault man | man -l -`), or write them all
+    Man(docs::ManArgs),
 }
 
 /// What `seal` and `open` share about writing their output.
@@ -264,6 +270,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Share(a) => share::share(&a),
         Command::Unshare(a) => share::unshare(&a),
         Command::Contacts { command } => share::contacts(&command),
+        Command::Completions(a) => docs::completions(&a),
+        Command::Man(a) => docs::man(&a),
     }
 }
 
