@@ -47,7 +47,6 @@ impl Home {
         c.current_dir(self.dir.path())
             .env("HOME", self.dir.path())
             .env("XDG_RUNTIME_DIR", self.dir.path())
-            .env("VAULT_AGENT_TTL", "0")
             .env_remove("VAULT_HOME")
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("VAULT_PASSPHRASE_FILE")
@@ -89,10 +88,22 @@ fn wrong_passphrase_leaves_the_terminal_as_found() {
     let pty = Pty::open();
     let before = pty.modes();
     let mut child = h.open_on(&pty, &h.path("out"));
-    pty.wait_for("Passphrase", &mut child);
-    pty.type_text("not it\r");
+    // Three tries on a terminal, as ssh gives; each one wrong.
+    for n in 1..=3 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while pty.screen().matches("Passphrase for").count() < n {
+            assert!(
+                std::time::Instant::now() < deadline && child.try_wait().expect("wait").is_none(),
+                "prompt {n} never came; screen:\n{}",
+                pty.screen()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        pty.type_text("not it\r");
+    }
     let st = wait(&mut child, || pty.screen());
     assert_eq!(st.code(), Some(1), "screen:\n{}", pty.screen());
+    assert_eq!(pty.screen().matches("Passphrase for").count(), 3);
     assert!(!h.path("out").exists());
     assert_eq!(pty.modes(), before);
 }
