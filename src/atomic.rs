@@ -10,7 +10,9 @@
 //! it.
 //!
 //! Temporary files are registered so that the signal handler installed by
-//! [`install_signal_cleanup`] removes them on SIGINT, SIGTERM and SIGHUP.
+//! [`install_signal_cleanup`] removes them on SIGINT, SIGTERM and SIGHUP;
+//! the same handler puts the terminal back if a prompt had turned echo off
+//! ([`crate::tty`]).
 
 use std::fs;
 use std::io::{self, Write};
@@ -34,10 +36,11 @@ fn unregister(p: &Path) {
     }
 }
 
-/// Remove registered temporary files and exit with status 130 on SIGINT,
-/// SIGTERM or SIGHUP. Call once, early in `main`.
+/// Remove registered temporary files, restore the terminal, and exit with
+/// status 130 on SIGINT, SIGTERM or SIGHUP. Call once, early in `main`.
 pub fn install_signal_cleanup() {
     let _ = ctrlc::set_handler(|| {
+        crate::tty::restore_after_signal();
         if let Ok(v) = PENDING.lock() {
             for p in v.iter() {
                 let _ = fs::remove_file(p);

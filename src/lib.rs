@@ -16,7 +16,9 @@
 //! - [`remote`] (above crypto and transport): a vault of sealed objects on a
 //!   transport (push, pull, ls, share);
 //! - [`atomic`]: local files that appear whole or not at all (used by the
-//!   keystore and the command line).
+//!   keystore and the command line);
+//! - [`tty`]: prompts on the terminal that leave it as they found it (used
+//!   by the keystore and the SSH transport).
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
@@ -30,3 +32,4 @@ pub mod fuzzing;
 pub mod keystore;
 pub mod remote;
 pub mod transport;
+pub mod tty;

@@ -22,6 +22,27 @@ pub enum KeySource {
     IdentityFiles,
 }
 
+/// The details of [`CliError::NoVaultAtThisReading`].
+#[derive(Debug)]
+pub struct OtherReading {
+    /// The error at the path as written.
+    pub error: RemoteError,
+    /// The other reading of the path.
+    pub other: vault::transport::SftpTarget,
+    /// Whether a vault is there.
+    pub exists: bool,
+}
+
+impl std::fmt::Display for OtherReading {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.exists {
+            write!(f, "{}; but there is a vault at {}", self.error, self.other)
+        } else {
+            write!(f, "{}; there is none at {} either", self.error, self.other)
+        }
+    }
+}
+
 /// Everything that can go wrong in a command.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -38,6 +59,10 @@ pub enum CliError {
     /// From the remote-vault layer.
     #[error("{}", remote_message(.0))]
     Remote(RemoteError),
+    /// No vault at an SFTP path as written, and what the other reading of
+    /// the path (absolute / in the login folder) holds.
+    #[error("{0}")]
+    NoVaultAtThisReading(Box<OtherReading>),
     /// No identity matched, with the source of the identities tried.
     #[error("{}", no_match_message(*.0))]
     NoMatchingIdentity(KeySource),
@@ -204,10 +229,20 @@ impl CliError {
                 "choose another name, or `vault contacts rm NAME` first".into()
             }
             CliError::Remote(RemoteError::NameExists(_)) => {
-                "use --force to replace it, or --name to push under another name".into()
+                "use --force to replace it, or choose another name (with push: --name NAME)".into()
             }
             CliError::Remote(RemoteError::NoSuchName(_)) => {
                 "`vault ls REMOTE` lists the objects you can open".into()
+            }
+            CliError::NoVaultAtThisReading(r) => {
+                let OtherReading { other, exists, .. } = &**r;
+                let forms = "`sftp://host/path` is an absolute path, while `host:path` and \
+                             `sftp://host/~/path` are in your login folder on the server";
+                if *exists {
+                    format!("{forms}; did you mean {other}?")
+                } else {
+                    format!("{forms}; the first `vault push FILE REMOTE` creates the vault")
+                }
             }
             CliError::Remote(RemoteError::NoVault(_)) => {
                 "check the path; the first `vault push FILE REMOTE` creates the vault".into()

@@ -10,12 +10,14 @@
 //! not an error worth a message: vault exits quietly with status 141, as a
 //! process killed by SIGPIPE would.
 
+pub mod docs;
 pub mod error;
 pub mod hardening;
 pub mod io;
 pub mod keyring;
 pub mod keys;
 pub mod open;
+pub mod other_reading;
 pub mod plugin_ui;
 pub mod pull_path;
 pub mod remote;
@@ -60,8 +62,12 @@ Environment:
   VAULT_HOME                keystore folder (default $XDG_CONFIG_HOME/vault or ~/.config/vault)
   VAULT_PASSPHRASE_FILE     file holding the passphrase (instead of asking on the terminal)
   VAULT_PASSPHRASE_COMMAND  command printing the passphrase
-  VAULT_THREADS             worker threads for seal and open when --threads is not given
-                            (default: all cores; 1 = serial)
+  VAULT_THREADS             when --threads is not given: worker threads for seal and open
+                            (default: all cores; 1 = serial), and SSH connections (with
+                            their sealing/opening threads) per large file for push and
+                            pull (default 3)
+  VAULT_SSH_CONFIG          the only ssh config file to read, as `ssh -F` (default
+                            ~/.ssh/config, then /etc/ssh/ssh_config)
   VAULT_SSH_IDENTITY        SSH private keys (`:`-separated) the remote commands may try
   VAULT_PLUGIN_TIMEOUT      seconds an age plugin may stay silent before it is stopped (60)
 
@@ -189,6 +195,11 @@ enum Command {
         #[command(subcommand)]
         command: share::ContactsCommand,
     },
+    /// Print a shell completion script (e.g. `vault completions bash >
+    /// ~/.local/share/bash-completion/completions/vault`)
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page (`vault man | man -l -`), or write them all
+    Man(docs::ManArgs),
 }
 
 /// What `seal` and `open` share about writing their output.
@@ -259,6 +270,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Share(a) => share::share(&a),
         Command::Unshare(a) => share::unshare(&a),
         Command::Contacts { command } => share::contacts(&command),
+        Command::Completions(a) => docs::completions(&a),
+        Command::Man(a) => docs::man(&a),
     }
 }
 

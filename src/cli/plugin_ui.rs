@@ -3,7 +3,6 @@
 //! ([`super::error::printable`]), and how long a silent plugin is waited
 //! for (`VAULT_PLUGIN_TIMEOUT`, seconds).
 
-use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use zeroize::Zeroizing;
@@ -17,15 +16,7 @@ pub const ENV_TIMEOUT: &str = "VAULT_PLUGIN_TIMEOUT";
 struct Terminal;
 
 fn tty_line(prompt: &str) -> Option<String> {
-    let mut tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .ok()?;
-    tty.write_all(prompt.as_bytes()).ok()?;
-    let mut line = String::new();
-    std::io::BufReader::new(tty).read_line(&mut line).ok()?;
-    Some(line.trim_end_matches(['\n', '\r']).to_owned())
+    vault::tty::prompt_visible(prompt).ok()
 }
 
 impl PluginUi for Terminal {
@@ -62,13 +53,12 @@ impl PluginUi for Terminal {
     }
 
     fn request_secret(&self, name: &str, text: &str) -> Option<Zeroizing<String>> {
-        rpassword::prompt_password(format!(
+        vault::tty::prompt_hidden(&format!(
             "age-plugin-{}: {} ",
             printable(name),
             printable(text)
         ))
         .ok()
-        .map(Zeroizing::new)
     }
 }
 

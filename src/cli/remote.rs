@@ -35,6 +35,11 @@ pub struct RemoteOpts {
     /// No progress bar
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Show the progress bar even when the output is standard output
+    /// (by default it is left out then: a pager reading it shares the
+    /// terminal with the bar)
+    #[arg(long, conflicts_with = "quiet")]
+    pub progress: bool,
     #[command(flatten)]
     pub s3: super::s3_opts::S3Opts,
 }
@@ -179,7 +184,7 @@ pub fn connect(location: &str, opts: &RemoteOpts, create: bool) -> Result<Remote
     Ok(if create {
         RemoteVault::open_or_create(t)?
     } else {
-        RemoteVault::open(t)?
+        RemoteVault::open(t).map_err(|e| super::other_reading::explain(&loc, &copts, e))?
     })
 }
 
@@ -201,8 +206,11 @@ fn find<'a>(listing: &'a Listing, name: &str) -> Result<&'a Object, CliError> {
         .ok_or_else(|| RemoteError::NoSuchName(name.to_owned()).into())
 }
 
-fn progress(len: u64, label: &str, quiet: bool) -> ProgressBar {
-    if quiet || !io::stderr().is_terminal() {
+/// A progress bar on stderr, unless `-q`, or stderr is not a terminal, or
+/// the output goes to standard output (`-o -`, likely into a pager on the
+/// same terminal) without `--progress`.
+fn progress(len: u64, label: &str, opts: &RemoteOpts, to_stdout: bool) -> ProgressBar {
+    if opts.quiet || !io::stderr().is_terminal() || (to_stdout && !opts.progress) {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
@@ -278,7 +286,7 @@ pub fn push(a: &PushArgs) -> Result<(), CliError> {
             }
             Input::Stdin(_) => (0, vault::remote::now(), false),
         };
-        let bar = progress(len, name, a.remote.quiet);
+        let bar = progress(len, name, &a.remote, false);
         let spec = PushSpec {
             name,
             mtime,
@@ -368,7 +376,8 @@ pub fn pull(a: &PullArgs) -> Result<(), CliError> {
             }
         }
         let mut out = target.create(a.force)?;
-        let bar = progress(obj.meta.size, &obj.meta.name, a.remote.quiet);
+        let to_stdout = matches!(target, super::io::Target::Stdout);
+        let bar = progress(obj.meta.size, &obj.meta.name, &a.remote, to_stdout);
         let result = match out.positioned() {
             // A regular file takes writes at offsets: split over connections.
             Some(file) => vault.pull_to_file(obj, &file, &|n| bar.inc(n)),

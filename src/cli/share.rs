@@ -89,7 +89,15 @@ pub fn contacts(cmd: &ContactsCommand) -> Result<(), CliError> {
     let ks = Keystore::locate()?;
     match cmd {
         ContactsCommand::Add { name, key } => {
-            let key = vault::crypto::parse_recipient(&key.join(" "))?;
+            let key = key.join(" ");
+            if key.ends_with("...") {
+                // Pasted from the README, where `age1...` stands for a key.
+                return Err(CliError::Usage(format!(
+                    "{key:?} is a placeholder, not a key: use the whole key that `vault id` \
+                     prints on {name}'s side (or their SSH .pub file)"
+                )));
+            }
+            let key = vault::crypto::parse_recipient(&key)?;
             if let Some(other) = ks.name_of(&key.to_string()) {
                 eprintln!("vault: note: this key is also saved as {other:?}");
             }

@@ -74,7 +74,10 @@ impl FromStr for X25519Recipient {
     type Err = CryptoError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bytes = decode_key(s, PUBLIC_HRP).ok_or_else(|| {
-            CryptoError::InvalidKey("not a valid X25519 public key (age1...)".into())
+            CryptoError::InvalidKey(
+                "not a valid X25519 public key (those are `age1` and 58 more letters and digits)"
+                    .into(),
+            )
         })?;
         if s.bytes().any(|c| c.is_ascii_uppercase()) {
             return Err(CryptoError::InvalidKey(

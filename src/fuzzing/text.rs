@@ -180,9 +180,8 @@ pub fn ssh_config(data: &[u8]) {
     }
 }
 
-/// A file and a session for [`known_hosts`], made once per thread.
+/// A file for [`known_hosts`], made once per thread.
 struct KnownHostsEnv {
-    session: ssh2::Session,
     _dir: tempfile::TempDir,
     file: PathBuf,
 }
@@ -214,7 +213,6 @@ pub fn known_hosts(data: &[u8]) {
         let env = env.get_or_insert_with(|| {
             let dir = tempfile::tempdir().expect("a temporary folder");
             KnownHostsEnv {
-                session: ssh2::Session::new().expect("a libssh2 session"),
                 file: dir.path().join("known_hosts"),
                 _dir: dir,
             }
@@ -224,17 +222,21 @@ pub fn known_hosts(data: &[u8]) {
         let name = ["example.com", "[example.com]:2222"][data.len() % 2];
         std::fs::write(&env.file, data).expect("writing the temporary file");
         let files = std::slice::from_ref(&env.file);
-        let before = known_hosts::check(&env.session, files, name, &key);
-        let _ = known_hosts::known_key_algorithms(&env.session, files, name);
-        known_hosts::append(&env.file, name, &key).expect("appending");
-        let after = known_hosts::check(&env.session, files, name, &key);
+        let before = known_hosts::check(files, name, &key);
+        let _ = known_hosts::known_key_algorithms(files, name);
+        // Hashed or not, the way `--accept-new` and `HashKnownHosts` do.
+        known_hosts::append(&env.file, name, &key, data.len().is_multiple_of(3))
+            .expect("appending");
+        let _ = known_hosts::cert_authority(files, name);
+        let _ = known_hosts::other_names(files, &key);
+        let after = known_hosts::check(files, name, &key);
         match before {
             Verdict::Revoked { .. } => {
                 assert!(matches!(after, Verdict::Revoked { .. }), "{after:?}")
             }
             _ => assert_eq!(after, Verdict::Known),
         }
-        let algs = known_hosts::known_key_algorithms(&env.session, files, name);
+        let algs = known_hosts::known_key_algorithms(files, name);
         assert!(algs.iter().any(|a| a == "ssh-ed25519"), "{algs:?}");
     });
 }

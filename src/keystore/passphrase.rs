@@ -3,7 +3,7 @@
 //! In order: the file named by `VAULT_PASSPHRASE_FILE`, the output of the
 //! command in `VAULT_PASSPHRASE_COMMAND` (run with `sh -c`), or the
 //! terminal, read from `/dev/tty` without echo (so it works when stdin and
-//! stdout carry data). The environment conventions follow restic
+//! stdout carry data; [`crate::tty`] puts the terminal back on every path). The environment conventions follow restic
 //! (`RESTIC_PASSWORD_FILE`, `RESTIC_PASSWORD_COMMAND`) and borg. One trailing
 //! newline is stripped from file and command output. There is deliberately
 //! no variable holding the passphrase itself: environments leak into process
@@ -83,9 +83,7 @@ fn read_env() -> Result<Option<Zeroizing<String>>, KeystoreError> {
 }
 
 fn prompt(text: &str) -> Result<Zeroizing<String>, KeystoreError> {
-    rpassword::prompt_password(text)
-        .map(Zeroizing::new)
-        .map_err(|_| KeystoreError::NoPassphrase)
+    crate::tty::prompt_hidden(text).map_err(|_| KeystoreError::NoPassphrase)
 }
 
 /// Read a passphrase to unlock something.

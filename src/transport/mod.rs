@@ -38,8 +38,8 @@
 //! connection from a live one.
 
 // The only unsafe code is in `sftp::ffi`, `sftp::ssh_cipher` (C calls into
-// and out of libssh2) and `sftp::connect` (`getpwuid_r`), which allow it
-// where it is.
+// and out of libssh2), `sftp::connect` (`getpwuid_r`) and `sftp::proxy`
+// (`poll`), which allow it where it is.
 #![deny(unsafe_code)]
 
 mod backend;
@@ -57,7 +57,7 @@ pub use local::LocalTransport;
 pub use location::{Location, SftpTarget};
 pub use options::{AgentSocket, ConnectOptions};
 pub use s3::{S3Error, S3Target, S3Transport};
-pub use sftp::{SftpTransport, SshError};
+pub use sftp::{ConfigFiles, SftpTransport, SshError};
 
 impl Location {
     /// Open a transport for this location. Can be called any number of

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::sftp::ConfigFiles;
+
 /// Where ssh-agent is found, for [`ConnectOptions::agent`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum AgentSocket {
@@ -18,15 +20,18 @@ pub enum AgentSocket {
 
 /// How to connect: the command-line flags that matter to a transport.
 ///
-/// `Default` gives OpenSSH's behaviour: `$HOME`, `$SSH_AUTH_SOCK`, prompts
-/// only when standard input is a terminal, unknown hosts refused.
+/// `Default` gives OpenSSH's behaviour: `$HOME`, `$SSH_AUTH_SOCK`, the
+/// user's and the system's ssh config, prompts (and the question about an
+/// unknown host) only when standard input is a terminal.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ConnectOptions {
-    /// Record the key of a host not yet in known_hosts (`--accept-new`).
-    /// A changed key is refused regardless.
+    /// Record the key of a host not yet in known_hosts (`--accept-new`),
+    /// for the target and every `ProxyJump` host on the way. A changed key
+    /// is refused regardless.
     pub accept_new: bool,
-    /// An identity file to try before any configured one (`-i`).
+    /// An identity file to try before any configured one (`-i`), for the
+    /// target only (as `ssh -i` with `-J`).
     pub identity: Option<PathBuf>,
     /// Whether passphrases and passwords may be asked on the terminal
     /// (`/dev/tty`, so this works even when standard input is a pipe).
@@ -36,6 +41,9 @@ pub struct ConnectOptions {
     pub interactive: bool,
     /// The home folder holding `.ssh/` (defaults to `$HOME`).
     pub home: Option<PathBuf>,
+    /// The ssh configuration files read (default: `~/.ssh/config` then
+    /// `/etc/ssh/ssh_config`, or only `$VAULT_SSH_CONFIG`, as `ssh -F`).
+    pub ssh_config: ConfigFiles,
     /// Which ssh-agent to use.
     pub agent: AgentSocket,
     /// Overrides the ssh config's `ConnectTimeout` (default 20 seconds).
@@ -62,6 +70,7 @@ impl Default for ConnectOptions {
             identity: None,
             interactive: std::io::stdin().is_terminal(),
             home: None,
+            ssh_config: ConfigFiles::default(),
             agent: AgentSocket::FromEnv,
             connect_timeout: None,
             io_timeout: Duration::from_secs(120),

@@ -1,6 +1,7 @@
 //! A command that runs in a test home of its own: `HOME` points there, and
 //! none of the caller's vault, XDG, agent, passphrase or AWS settings leak
-//! in.
+//! in, nor the machine's `/etc/ssh/ssh_config` (only the home's own
+//! `~/.ssh/config` is read, through `VAULT_SSH_CONFIG`).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -12,6 +13,7 @@ pub fn isolated(program: impl AsRef<std::ffi::OsStr>, home: &Path) -> Command {
     let mut c = Command::new(program);
     c.current_dir(home)
         .env("HOME", home)
+        .env("VAULT_SSH_CONFIG", home.join(".ssh/config"))
         .env_remove("VAULT_HOME")
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("SSH_AUTH_SOCK")

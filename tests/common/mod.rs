@@ -8,7 +8,9 @@ pub mod cli;
 pub mod cutproxy;
 pub mod delayproxy;
 pub mod env;
+pub mod netns;
 pub mod process;
+pub mod pty;
 pub mod seaweedfs;
 pub mod sshd;
 

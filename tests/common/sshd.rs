@@ -1,10 +1,11 @@
-//! A real OpenSSH `sshd` for tests, on 127.0.0.1 only, with everything in a
-//! temporary folder.
+//! A real OpenSSH `sshd` for tests, on 127.0.0.1 (or, for the `ProxyJump`
+//! tests, an address in a network namespace of its own, `netns.rs`), with
+//! everything in a temporary folder.
 //!
 //! Each [`Sshd`] generates its own ed25519 host key and client key, writes
 //! its own `sshd_config` (`ListenAddress 127.0.0.1`, a random free port,
-//! `Subsystem sftp internal-sftp`, `UsePAM no`, `StrictModes no`, public-key
-//! login for the current user only), runs `sshd -D -e -f CONFIG` and waits
+//! `Subsystem sftp internal-sftp -d` a login folder of its own, `UsePAM no`,
+//! `StrictModes no`, public-key login for the current user only), runs `sshd -D -e -f CONFIG` and waits
 //! until the port answers with an SSH banner. Dropping it stops the server
 //! and every process it forked (found through /proc, killed by pid), and
 //! removes the folder. As a safety net the server also dies with the test
@@ -32,7 +33,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
-use vault::transport::{AgentSocket, ConnectOptions};
+use vault::transport::{AgentSocket, ConfigFiles, ConnectOptions};
 
 /// Where Debian and most distributions install the server.
 const SSHD: &str = "/usr/sbin/sshd";
@@ -113,6 +114,12 @@ fn is_root() -> bool {
 pub struct Sshd {
     dir: TempDir,
     port: u16,
+    /// The address listened on (`127.0.0.1` unless started elsewhere).
+    listen: String,
+    /// The network namespace it runs in (see `netns.rs`), if not this one.
+    netns: Option<String>,
+    /// Whether clients may open TCP forwardings (`ProxyJump` through it).
+    forwarding: bool,
     child: Option<Child>,
     user: String,
     host_pub: String,
@@ -122,6 +129,13 @@ pub struct Sshd {
 impl Sshd {
     /// Start a server (panics with the server's log if it does not come up).
     pub fn start() -> Sshd {
+        Sshd::start_in(None, "127.0.0.1", false)
+    }
+
+    /// Start a server in network namespace `netns` (`None`: this one) on
+    /// address `listen`, letting clients forward TCP through it if
+    /// `forwarding` (to be a `ProxyJump` host).
+    pub fn start_in(netns: Option<&str>, listen: &str, forwarding: bool) -> Sshd {
         if !Path::new(SSHD).exists() {
             missing_tool(SSHD);
         }
@@ -137,6 +151,7 @@ impl Sshd {
         )
         .expect("authorized_keys");
         fs::create_dir(dir.path().join("srv")).expect("srv");
+        fs::create_dir(dir.path().join("login")).expect("login");
         if is_root() && !Path::new("/run/sshd").exists() {
             fs::create_dir_all("/run/sshd").expect("creating /run/sshd (privilege separation)");
             fs::set_permissions("/run/sshd", fs::Permissions::from_mode(0o755))
@@ -145,6 +160,9 @@ impl Sshd {
         let mut s = Sshd {
             dir,
             port: 0,
+            listen: listen.to_owned(),
+            netns: netns.map(str::to_owned),
+            forwarding,
             child: None,
             user: current_user(),
             host_pub,
@@ -162,11 +180,11 @@ impl Sshd {
         let d = self.dir.path();
         let cfg = format!(
             "Port {port}\n\
-             ListenAddress 127.0.0.1\n\
+             ListenAddress {listen}\n\
              HostKey {d}/ssh_host_ed25519_key\n\
              PidFile {d}/sshd.pid\n\
              AuthorizedKeysFile {d}/authorized_keys\n\
-             Subsystem sftp internal-sftp\n\
+             Subsystem sftp internal-sftp -d {d}/login\n\
              UsePAM no\n\
              StrictModes no\n\
              PermitRootLogin prohibit-password\n\
@@ -177,7 +195,7 @@ impl Sshd {
              UseDNS no\n\
              PrintMotd no\n\
              X11Forwarding no\n\
-             AllowTcpForwarding no\n\
+             AllowTcpForwarding {forwarding}\n\
              AllowAgentForwarding no\n\
              PermitTunnel no\n\
              MaxStartups 100\n\
@@ -185,6 +203,8 @@ impl Sshd {
              Ciphers chacha20-poly1305@openssh.com\n\
              LogLevel VERBOSE\n",
             port = self.port,
+            listen = self.listen,
+            forwarding = if self.forwarding { "yes" } else { "no" },
             d = d.display(),
             user = self.user,
         );
@@ -205,7 +225,15 @@ impl Sshd {
             let cfg = self.write_config();
             let log_path = self.dir.path().join("sshd.log");
             let log = fs::File::create(&log_path).expect("sshd.log");
-            let mut cmd = Command::new(SSHD);
+            let mut cmd = match &self.netns {
+                None => Command::new(SSHD),
+                Some(ns) => {
+                    // `ip netns exec` enters the namespace and execs sshd.
+                    let mut c = Command::new("ip");
+                    c.args(["netns", "exec", ns, SSHD]);
+                    c
+                }
+            };
             cmd.arg("-D")
                 .arg("-e")
                 .arg("-f")
@@ -238,7 +266,13 @@ impl Sshd {
             {
                 return false;
             }
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+            if self.netns.is_some() {
+                // Not reachable from here: its own log says when it is up.
+                let want = format!("Server listening on {} port {}", self.listen, self.port);
+                if self.log().contains(&want) {
+                    return true;
+                }
+            } else if let Ok(mut s) = TcpStream::connect((self.listen.as_str(), self.port)) {
                 let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
                 let mut buf = [0u8; 8];
                 if s.read_exact(&mut buf).is_ok() && buf.starts_with(b"SSH-2.0") {
@@ -272,7 +306,12 @@ impl Sshd {
         self.launch(Some(port));
     }
 
-    /// The port the server listens on (127.0.0.1 only).
+    /// The address the server listens on.
+    pub fn listen(&self) -> &str {
+        &self.listen
+    }
+
+    /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -288,16 +327,24 @@ impl Sshd {
         self.dir.path().join("srv")
     }
 
+    /// The folder SFTP sessions start in (`internal-sftp -d`), which
+    /// relative paths (`host:path`, `sftp://host/~/path`) are relative to:
+    /// in the test folder, so that they never touch the real home folder.
+    pub fn login_folder(&self) -> PathBuf {
+        self.dir.path().join("login")
+    }
+
     /// `sftp://ALIAS/<server_root>/<sub>`, using the client config alias.
     pub fn url(&self, sub: &str) -> String {
         format!("sftp://{ALIAS}{}/{sub}", self.server_root().display())
     }
 
-    /// `sftp://user@127.0.0.1:port/<server_root>/<sub>`, without the alias.
+    /// `sftp://user@ADDRESS:port/<server_root>/<sub>`, without the alias.
     pub fn direct_url(&self, sub: &str) -> String {
         format!(
-            "sftp://{}@127.0.0.1:{}{}/{sub}",
+            "sftp://{}@{}:{}{}/{sub}",
             self.user,
+            self.listen,
             self.port,
             self.server_root().display()
         )
@@ -305,7 +352,7 @@ impl Sshd {
 
     /// The name the server is filed under in known_hosts.
     pub fn known_hosts_name(&self) -> String {
-        format!("[127.0.0.1]:{}", self.port)
+        format!("[{}]:{}", self.listen, self.port)
     }
 
     /// The server's host public key file.
@@ -361,8 +408,8 @@ impl Sshd {
             None => String::new(),
         };
         let config = format!(
-            "Host {ALIAS}\n  HostName 127.0.0.1\n  Port {}\n  User {}\n{identity}\nHost *\n  GlobalKnownHostsFile /dev/null\n",
-            self.port, self.user
+            "Host {ALIAS}\n  HostName {}\n  Port {}\n  User {}\n{identity}\nHost *\n  GlobalKnownHostsFile /dev/null\n",
+            self.listen, self.port, self.user
         );
         fs::write(ssh.join("config"), config).expect("config");
         if let Some(kh) = known_hosts {
@@ -452,6 +499,12 @@ impl ClientHome {
     pub fn options(&self) -> ConnectOptions {
         let mut o = ConnectOptions::default();
         o.home = Some(self.dir.path().to_owned());
+        // Only this home's ~/.ssh/config: the machine's /etc/ssh/ssh_config
+        // (Debian's sets `HashKnownHosts yes`) must not change the tests.
+        o.ssh_config = ConfigFiles {
+            user: None,
+            system: None,
+        };
         o.agent = AgentSocket::Disabled;
         o.interactive = false;
         o.connect_timeout = Some(Duration::from_secs(10));

@@ -8,7 +8,7 @@
 //!    skipped. An encrypted key's passphrase is asked on the terminal;
 //! 3. keyboard-interactive, then password, only on a terminal.
 //!
-//! Prompts go to the terminal (`/dev/tty`, through `rpassword`) and happen
+//! Prompts go to the terminal (`/dev/tty`, through [`crate::tty`]) and happen
 //! only when `ConnectOptions::interactive` is set (by default: standard
 //! input is a terminal) and the config has no `BatchMode yes`; otherwise
 //! nothing ever prompts, so a non-interactive run fails fast instead of
@@ -92,61 +92,62 @@ pub(crate) fn authenticate(
     }
 
     let mut offered: Vec<Vec<u8>> = Vec::new();
-    if allows("publickey") {
-        match try_agent(sess, p, &mut tried, &mut offered) {
-            Ok(Some(c)) => return Ok(c),
-            Ok(None) => {}
-            Err(Fatal) => {
-                tried.push("(the server closed the connection: too many attempts?)".into());
-                return Err(auth_failed(tried));
-            }
-        }
-        match try_key_files(sess, p, &mut tried, &offered) {
-            Ok(Some(c)) => return Ok(c),
-            Ok(None) => {}
-            Err(Fatal) => {
-                tried.push("(the server closed the connection: too many attempts?)".into());
-                return Err(auth_failed(tried));
-            }
-        }
-    } else {
-        tried.push(format!(
-            "public keys (not accepted by the server, which offers: {methods})"
-        ));
-    }
-
     let interactive = p.interactive;
-    if allows("keyboard-interactive") {
-        if interactive {
-            let mut prompter = TtyPrompter;
-            match sess.userauth_keyboard_interactive(user, &mut prompter) {
-                Ok(()) if sess.authenticated() => return Ok(Credential::KeyboardInteractive),
-                _ => tried.push("keyboard-interactive (refused)".into()),
-            }
-        } else {
-            tried.push("keyboard-interactive (not asked: no terminal)".into());
-        }
-    }
-    if allows("password") {
-        if interactive {
-            for _ in 0..3 {
-                let Ok(pw) = rpassword::prompt_password(format!("{user}@{host}'s password: "))
-                else {
-                    break;
-                };
-                let pw = Zeroizing::new(pw);
-                if pw.is_empty() {
-                    break;
-                }
-                match sess.userauth_password(user, &pw) {
-                    Ok(()) if sess.authenticated() => return Ok(Credential::Password(pw)),
-                    Err(e) if is_fatal(&e) => break,
-                    _ => {}
+    for method in method_order(p) {
+        match method {
+            "publickey" if !allows("publickey") => tried.push(format!(
+                "public keys (not accepted by the server, which offers: {methods})"
+            )),
+            "publickey" => {
+                for step in [try_agent as KeyStep, try_key_files_step] {
+                    match step(sess, p, &mut tried, &mut offered) {
+                        Ok(Some(c)) => return Ok(c),
+                        Ok(None) => {}
+                        Err(Fatal) => {
+                            tried.push(
+                                "(the server closed the connection: too many attempts?)".into(),
+                            );
+                            return Err(auth_failed(tried));
+                        }
+                    }
                 }
             }
-            tried.push("password (refused)".into());
-        } else {
-            tried.push("password (not asked: no terminal)".into());
+            "keyboard-interactive" if allows("keyboard-interactive") => {
+                if interactive {
+                    let mut prompter = TtyPrompter;
+                    match sess.userauth_keyboard_interactive(user, &mut prompter) {
+                        Ok(()) if sess.authenticated() => {
+                            return Ok(Credential::KeyboardInteractive);
+                        }
+                        _ => tried.push("keyboard-interactive (refused)".into()),
+                    }
+                } else {
+                    tried.push("keyboard-interactive (not asked: no terminal)".into());
+                }
+            }
+            "password" if allows("password") => {
+                if interactive {
+                    for _ in 0..3 {
+                        let Ok(pw) =
+                            crate::tty::prompt_hidden(&format!("{user}@{host}'s password: "))
+                        else {
+                            break;
+                        };
+                        if pw.is_empty() {
+                            break;
+                        }
+                        match sess.userauth_password(user, &pw) {
+                            Ok(()) if sess.authenticated() => return Ok(Credential::Password(pw)),
+                            Err(e) if is_fatal(&e) => break,
+                            _ => {}
+                        }
+                    }
+                    tried.push("password (refused)".into());
+                } else {
+                    tried.push("password (not asked: no terminal)".into());
+                }
+            }
+            _ => {}
         }
     }
     Err(auth_failed(tried))
@@ -154,6 +155,43 @@ pub(crate) fn authenticate(
 
 /// The connection broke during authentication.
 struct Fatal;
+
+type KeyStep =
+    fn(&Session, &Params, &mut Vec<String>, &mut Vec<Vec<u8>>) -> Result<Option<Credential>, Fatal>;
+
+// The signature is `KeyStep`'s, shared with the agent step that pushes.
+#[allow(clippy::ptr_arg)]
+fn try_key_files_step(
+    sess: &Session,
+    p: &Params,
+    tried: &mut Vec<String>,
+    offered: &mut Vec<Vec<u8>>,
+) -> Result<Option<Credential>, Fatal> {
+    try_key_files(sess, p, tried, offered)
+}
+
+/// The methods to try, in order: `PreferredAuthentications` if set (only
+/// the methods vault has), else OpenSSH's `publickey,keyboard-interactive,
+/// password`; without those `PubkeyAuthentication`,
+/// `KbdInteractiveAuthentication` or `PasswordAuthentication` turned off.
+fn method_order(p: &Params) -> Vec<&'static str> {
+    const ALL: [&str; 3] = ["publickey", "keyboard-interactive", "password"];
+    let a = &p.cfg.auth;
+    let enabled = |m: &str| match m {
+        "publickey" => a.pubkey,
+        "keyboard-interactive" => a.keyboard_interactive,
+        "password" => a.password,
+        _ => false,
+    };
+    let order: Vec<&'static str> = match &a.preferred {
+        None => ALL.to_vec(),
+        Some(list) => list
+            .iter()
+            .filter_map(|m| ALL.iter().copied().find(|a| a.eq_ignore_ascii_case(m)))
+            .collect(),
+    };
+    order.into_iter().filter(|m| enabled(m)).collect()
+}
 
 fn try_hint(
     sess: &Session,
@@ -193,12 +231,21 @@ fn try_hint(
 
 /// Connect to the configured agent; `Ok(None)` when none is configured.
 fn connect_agent(sess: &Session, p: &Params) -> Result<Option<ssh2::Agent>, String> {
+    let from_env = || match std::env::var_os("SSH_AUTH_SOCK") {
+        Some(s) if !s.is_empty() => Some(PathBuf::from(s)),
+        _ => None,
+    };
     let path = match &p.agent {
         AgentSocket::Disabled => return Ok(None),
         AgentSocket::Path(path) => Some(path.clone()),
-        AgentSocket::FromEnv => match std::env::var_os("SSH_AUTH_SOCK") {
-            Some(s) if !s.is_empty() => Some(PathBuf::from(s)),
-            _ => return Ok(None),
+        // `IdentityAgent` in the config, as ssh reads it.
+        AgentSocket::FromEnv => match p.cfg.identity_agent.as_deref() {
+            Some("none") => return Ok(None),
+            None | Some("SSH_AUTH_SOCK") => match from_env() {
+                Some(s) => Some(s),
+                None => return Ok(None),
+            },
+            Some(path) => Some(PathBuf::from(path)),
         },
     };
     let mut agent = sess.agent().map_err(|e| e.message().to_owned())?;
@@ -357,11 +404,10 @@ fn try_key_files(
         let mut outcome = format!("{shown} (no passphrase given)");
         for _ in 0..3 {
             let Ok(pp) =
-                rpassword::prompt_password(format!("Enter passphrase for key '{shown}': "))
+                crate::tty::prompt_hidden(&format!("Enter passphrase for key '{shown}': "))
             else {
                 break;
             };
-            let pp = Zeroizing::new(pp);
             if pp.is_empty() {
                 break;
             }
@@ -455,7 +501,16 @@ impl KeyboardInteractivePrompt for TtyPrompter {
         }
         prompts
             .iter()
-            .map(|p| rpassword::prompt_password(printable(&p.text)).unwrap_or_default())
+            .map(|p| {
+                let text = printable(&p.text);
+                if p.echo {
+                    crate::tty::prompt_visible(&text).unwrap_or_default()
+                } else {
+                    crate::tty::prompt_hidden(&text)
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default()
+                }
+            })
             .collect()
     }
 }

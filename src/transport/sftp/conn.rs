@@ -17,6 +17,7 @@ use ssh2::{ErrorCode, FileStat, OpenFlags, OpenType, RenameFlags, Session, Sftp}
 
 use super::connect::Params;
 use super::ffi::{PosixRename, RenameError};
+use super::proxy::ProxyGuard;
 use super::status::{is_not_found, map_sftp_error, session_error};
 use crate::transport::backend::{Entry, PutMode};
 use crate::transport::error::TransportError;
@@ -32,6 +33,8 @@ pub(crate) struct Conn {
     pub renamer: Option<PosixRename>,
     pub sftp: Sftp,
     pub sess: Session,
+    /// What carries the session (a proxy command, a jump host): after it.
+    pub _proxy: ProxyGuard,
     pub params: Arc<Params>,
 }
 

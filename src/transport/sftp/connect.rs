@@ -1,14 +1,16 @@
 //! What a connection needs and how it is opened up to the SSH handshake:
-//! the ssh config applied to the host ([`Params::resolve`]), the TCP
-//! connection with a timeout, and the cipher order.
+//! the ssh config applied to the host and to each `ProxyJump` hop
+//! ([`Params::resolve`]), the TCP connection with a timeout (honouring
+//! `AddressFamily` and `ConnectionAttempts`), and the algorithm orders
+//! (`Ciphers`, `MACs`, `KexAlgorithms`).
 
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use ssh2::{MethodType, Session};
 
-use super::config::{self, HostConfig, Strict};
+use super::config::{self, AddressFamily, HostConfig, Jump, Proxy, Strict};
 use super::error::SshError;
 use super::glob::wildmatch;
 use super::status::{connect_error, session_error};
@@ -23,6 +25,10 @@ const DEFAULT_CIPHERS: &str = "chacha20-poly1305@openssh.com,aes128-ctr,aes192-c
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 pub(crate) const DEFAULT_KEEPALIVE_SECS: u32 = 15;
 
+/// Most hosts a connection passes through (`ProxyJump` chains, including
+/// jumps that the hops' own configs add).
+const MAX_HOPS: usize = 8;
+
 /// Everything needed to open (and re-open) a connection.
 pub(crate) struct Params {
     pub cfg: HostConfig,
@@ -35,29 +41,62 @@ pub(crate) struct Params {
     pub io_timeout: Duration,
     /// The vault root on the server: `""`, `/abs` or `rel`.
     pub root: String,
+    /// With `ProxyJump`: the last hop, through which this host is reached
+    /// (itself reached through its own `via`, if any).
+    pub via: Option<Box<Params>>,
 }
 
 impl Params {
     /// Apply the ssh config and the command-line options to `target`.
     pub fn resolve(target: &SftpTarget, opts: &ConnectOptions) -> Result<Params, TransportError> {
+        Self::resolve_host(
+            &target.host,
+            target.user.as_deref(),
+            target.port,
+            opts,
+            None,
+            0,
+            &target.to_string(),
+        )
+        .map(|mut p| {
+            p.root = target.path.clone();
+            p
+        })
+    }
+
+    /// The settings for one host: the target (`jumps` = `None`, its config
+    /// decides the proxy) or a `ProxyJump` hop (`jumps` = the hops before
+    /// it, which replace whatever its own config says, as `ssh -J` does;
+    /// the first hop keeps its own config's proxy).
+    fn resolve_host(
+        host: &str,
+        user: Option<&str>,
+        port: Option<u16>,
+        opts: &ConnectOptions,
+        jumps: Option<&[Jump]>,
+        depth: usize,
+        shown: &str,
+    ) -> Result<Params, TransportError> {
         let home = match &opts.home {
             Some(h) => h.clone(),
             None => std::env::var_os("HOME")
                 .filter(|h| !h.is_empty())
                 .map(PathBuf::from)
                 .ok_or_else(|| TransportError::BadLocation {
-                    input: target.to_string(),
+                    input: shown.to_owned(),
                     reason: "$HOME is not set, so ~/.ssh cannot be found".into(),
                 })?,
         };
         let local_user = local_user_name();
-        let cfg = config::resolve(
-            &home,
-            &target.host,
-            target.user.as_deref(),
-            target.port,
-            &local_user,
-        )?;
+        let mut cfg = config::resolve(&home, &opts.ssh_config, host, user, port, &local_user)?;
+        if let Some(j) = jumps {
+            cfg.proxy = if j.is_empty() {
+                Proxy::Direct
+            } else {
+                Proxy::Jump(j.to_vec())
+            };
+        }
+
         for (what, value) in [
             ("host name", Some(cfg.host_name.as_str())),
             ("user", Some(cfg.user.as_str())),
@@ -69,17 +108,46 @@ impl Params {
                     || v.chars().any(|c| c.is_control() || c.is_whitespace()))
             {
                 return Err(TransportError::BadLocation {
-                    input: target.to_string(),
-                    reason: format!("unusable {what} {v:?} after applying ~/.ssh/config"),
+                    input: shown.to_owned(),
+                    reason: format!("unusable {what} {v:?} after applying the ssh config"),
                 });
             }
         }
         let strict = if opts.accept_new {
             Strict::AcceptNew
         } else {
-            cfg.strict.unwrap_or(Strict::Yes)
+            cfg.strict.unwrap_or(Strict::Ask)
+        };
+        let via = match &cfg.proxy {
+            Proxy::Jump(hops) => {
+                if depth + 1 >= MAX_HOPS {
+                    return Err(SshError::Proxy {
+                        host: cfg.alias.clone(),
+                        reason: format!(
+                            "ProxyJump passes through more than {MAX_HOPS} hosts (a loop in the ssh config?)"
+                        ),
+                    }
+                    .into());
+                }
+                let (last, before) = hops.split_last().expect("ProxyJump has a host");
+                let mut hop_opts = opts.clone();
+                // `-i` is for the destination only, as with `ssh -J`.
+                hop_opts.identity = None;
+                let hop = Self::resolve_host(
+                    &last.host,
+                    last.user.as_deref(),
+                    last.port,
+                    &hop_opts,
+                    (!before.is_empty()).then_some(before),
+                    depth + 1,
+                    shown,
+                )?;
+                Some(Box::new(hop))
+            }
+            _ => None,
         };
         let params = Params {
+            via,
             interactive: opts.interactive && !cfg.batch_mode,
             connect_timeout: opts
                 .connect_timeout
@@ -88,7 +156,7 @@ impl Params {
             io_timeout: opts.io_timeout,
             identity: opts.identity.clone(),
             agent: opts.agent.clone(),
-            root: target.path.clone(),
+            root: String::new(),
             strict,
             home,
             cfg,
@@ -159,38 +227,58 @@ fn passwd_name() -> Option<String> {
 pub(crate) fn tcp_connect(p: &Params) -> Result<TcpStream, TransportError> {
     let host = &p.cfg.alias;
     let name = &p.cfg.host_name;
-    let addrs: Vec<_> = (name.as_str(), p.cfg.port)
+    let addrs: Vec<SocketAddr> = (name.as_str(), p.cfg.port)
         .to_socket_addrs()
         .map_err(|e| TransportError::Unreachable {
             host: host.clone(),
             addr: name.clone(),
             reason: format!("cannot resolve the host name: {e}"),
         })?
+        .filter(|a| match p.cfg.address_family {
+            AddressFamily::Any => true,
+            AddressFamily::Inet => a.is_ipv4(),
+            AddressFamily::Inet6 => a.is_ipv6(),
+        })
         .collect();
     let mut last = None;
-    for addr in &addrs {
-        match TcpStream::connect_timeout(addr, p.connect_timeout) {
-            Ok(s) => {
-                let _ = s.set_nodelay(true);
-                return Ok(s);
+    for attempt in 0..p.cfg.connection_attempts.max(1) {
+        if attempt > 0 {
+            // As ssh: one second between attempts.
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        for addr in &addrs {
+            match TcpStream::connect_timeout(addr, p.connect_timeout) {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    return Ok(s);
+                }
+                Err(e) => last = Some((addr.to_string(), e)),
             }
-            Err(e) => last = Some((addr.to_string(), e)),
         }
     }
     let Some((addr, e)) = last else {
         return Err(TransportError::Unreachable {
             host: host.clone(),
             addr: name.clone(),
-            reason: "the name has no address".into(),
+            reason: match p.cfg.address_family {
+                AddressFamily::Any => "the name has no address".into(),
+                AddressFamily::Inet => "the name has no IPv4 address (AddressFamily inet)".into(),
+                AddressFamily::Inet6 => "the name has no IPv6 address (AddressFamily inet6)".into(),
+            },
         });
     };
     Err(connect_error(host, addr, &e))
 }
 
-/// The cipher list from a `Ciphers` value (OpenSSH's `+`, `-`, `^` forms),
-/// filtered to what libssh2 supports.
-fn cipher_list(config: Option<&str>, supported: &[&str]) -> Vec<String> {
-    let default: Vec<String> = DEFAULT_CIPHERS.split(',').map(str::to_owned).collect();
+/// An algorithm list from a config value (OpenSSH's `+` append, `-`
+/// remove, `^` put first, or a plain list), over `default`, filtered to
+/// what libssh2 supports, without repeats.
+pub(crate) fn algorithm_list(
+    config: Option<&str>,
+    default: &[&str],
+    supported: &[&str],
+) -> Vec<String> {
+    let default: Vec<String> = default.iter().map(|s| (*s).to_owned()).collect();
     let list: Vec<String> = match config {
         None => default,
         Some(v) => {
@@ -219,23 +307,55 @@ fn cipher_list(config: Option<&str>, supported: &[&str]) -> Vec<String> {
     out
 }
 
-pub(crate) fn set_ciphers(sess: &Session, p: &Params) -> Result<(), TransportError> {
-    let supported = sess.supported_algs(MethodType::CryptCs).unwrap_or_default();
-    let list = cipher_list(p.cfg.ciphers.as_deref(), &supported);
-    if list.is_empty() {
-        return Err(SshError::Protocol {
-            host: p.cfg.alias.clone(),
-            detail: format!(
-                "none of the configured Ciphers is supported (supported: {})",
-                supported.join(",")
-            ),
+/// Set the cipher, MAC and key-exchange orders: `Ciphers` over vault's
+/// default (chacha20-poly1305 first), `MACs` and `KexAlgorithms` over
+/// libssh2's own; and compression if `Compression yes`.
+pub(crate) fn set_methods(sess: &Session, p: &Params) -> Result<(), TransportError> {
+    let host = &p.cfg.alias;
+    let default_ciphers: Vec<&str> = DEFAULT_CIPHERS.split(',').collect();
+    for (what, methods, config, default) in [
+        (
+            "Ciphers",
+            [MethodType::CryptCs, MethodType::CryptSc],
+            p.cfg.ciphers.as_deref(),
+            Some(&default_ciphers),
+        ),
+        (
+            "MACs",
+            [MethodType::MacCs, MethodType::MacSc],
+            p.cfg.macs.as_deref(),
+            None,
+        ),
+        (
+            "KexAlgorithms",
+            [MethodType::Kex, MethodType::Kex],
+            p.cfg.kex_algorithms.as_deref(),
+            None,
+        ),
+    ] {
+        if config.is_none() && default.is_none() {
+            continue;
         }
-        .into());
+        let supported = sess.supported_algs(methods[0]).unwrap_or_default();
+        let list = algorithm_list(config, default.map_or(&supported, |d| d), &supported);
+        if list.is_empty() {
+            return Err(SshError::Protocol {
+                host: host.clone(),
+                detail: format!(
+                    "none of the configured {what} is supported (supported: {})",
+                    supported.join(",")
+                ),
+            }
+            .into());
+        }
+        let prefs = list.join(",");
+        for m in methods {
+            sess.method_pref(m, &prefs)
+                .map_err(|e| session_error(host, &e, &format!("setting {what}")))?;
+        }
     }
-    let prefs = list.join(",");
-    for m in [MethodType::CryptCs, MethodType::CryptSc] {
-        sess.method_pref(m, &prefs)
-            .map_err(|e| session_error(&p.cfg.alias, &e, "setting ciphers"))?;
+    if p.cfg.compression {
+        sess.set_compress(true);
     }
     Ok(())
 }
@@ -243,6 +363,11 @@ pub(crate) fn set_ciphers(sess: &Session, p: &Params) -> Result<(), TransportErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cipher_list(config: Option<&str>, supported: &[&str]) -> Vec<String> {
+        let default: Vec<&str> = DEFAULT_CIPHERS.split(',').collect();
+        algorithm_list(config, &default, supported)
+    }
 
     #[test]
     fn cipher_lists_follow_openssh_syntax() {

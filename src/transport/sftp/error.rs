@@ -1,6 +1,7 @@
-//! What only an SSH connection can report: an unusable ssh_config line, a
-//! host key that is unknown, changed or revoked, refused authentication,
-//! and SSH protocol failures. Carried as
+//! What only an SSH connection can report: an unusable ssh_config line or
+//! option, a host key that is unknown, rejected, changed, revoked or vouched
+//! for by a certificate authority vault cannot check, refused
+//! authentication, a proxy that failed, and SSH protocol failures. Carried as
 //! [`TransportError::Ssh`](crate::transport::TransportError::Ssh); every
 //! message is one line and says what to do next.
 
@@ -20,6 +21,23 @@ pub enum SshError {
         /// What is wrong.
         message: String,
     },
+    /// An ssh_config option in effect for the host that vault cannot carry
+    /// out, and that would change where or how it connects if ignored.
+    #[error(
+        "{}:{line}: vault cannot honour `{option}`: {reason}; ignoring it could change where or \
+         how vault connects, so remove it for the hosts you reach with vault",
+        .file.display()
+    )]
+    Unsupported {
+        /// The configuration file.
+        file: PathBuf,
+        /// Its 1-based line number.
+        line: usize,
+        /// The option and its value as written.
+        option: String,
+        /// Why vault cannot carry it out.
+        reason: String,
+    },
     /// The SSH protocol failed (key exchange, no common algorithm, ...).
     #[error("ssh protocol error with {host}: {detail}")]
     Protocol {
@@ -28,15 +46,18 @@ pub enum SshError {
         /// What libssh2 reported.
         detail: String,
     },
-    /// The host is not in any known_hosts file and accepting new hosts was
-    /// not asked for.
+    /// The host is not in any known_hosts file, and neither the options
+    /// nor a question on the terminal accepted it.
     #[error(
-        "the authenticity of host {host} cannot be established: {key_type} key fingerprint is \
-         {fingerprint}; if this is the right key, run again with --accept-new, or connect \
-         once with `ssh {}{user_host}` and accept it there",
+        "the authenticity of host {host} cannot be established ({why}): {key_type} key \
+         fingerprint is {fingerprint}; if this is the right key, run again with --accept-new, \
+         or connect once with `ssh {}{user_host}` and accept it there",
         if *.port == 22 { String::new() } else { format!("-p {} ", .port) }
     )]
     HostKeyUnknown {
+        /// Why nobody was asked: no terminal, `StrictHostKeyChecking yes`
+        /// (and where), `BatchMode yes`. (Boxed to keep the error small.)
+        why: Box<str>,
         /// The name looked up in known_hosts (`host` or `[host]:port`).
         host: String,
         /// `user@hostname` for the suggested `ssh` command.
@@ -47,6 +68,32 @@ pub enum SshError {
         key_type: String,
         /// `SHA256:` and the unpadded base64 of the key's SHA-256.
         fingerprint: String,
+    },
+    /// The user answered "no" when asked whether to trust the host key.
+    #[error(
+        "host key verification failed: the {key_type} key {fingerprint} of {host} was not accepted"
+    )]
+    HostKeyRejected {
+        /// The name looked up in known_hosts.
+        host: String,
+        /// The key type as OpenSSH shows it.
+        key_type: String,
+        /// The offered key's SHA256 fingerprint.
+        fingerprint: String,
+    },
+    /// known_hosts trusts a certificate authority for this host, which
+    /// vault cannot check (libssh2 does not verify host certificates), and
+    /// the host's own key is not pinned: refused rather than trusted on
+    /// first use, whatever the options.
+    #[error("{0}")]
+    HostCertificateUnsupported(Box<HostCertificate>),
+    /// `ProxyCommand` could not be started, or `ProxyJump` is unusable.
+    #[error("cannot reach {host} through its proxy: {reason}")]
+    Proxy {
+        /// The host as configured.
+        host: String,
+        /// What went wrong.
+        reason: String,
     },
     /// The host is known with a different key: refused whatever the options.
     #[error(
@@ -99,6 +146,48 @@ pub enum SshError {
     },
 }
 
+/// The details of [`SshError::HostCertificateUnsupported`].
+#[derive(Debug)]
+pub struct HostCertificate {
+    /// The name looked up in known_hosts.
+    pub host: String,
+    /// The offered key's type as OpenSSH shows it.
+    pub key_type: String,
+    /// The offered key's SHA256 fingerprint.
+    pub fingerprint: String,
+    /// The known_hosts file with the `@cert-authority` line.
+    pub ca_file: PathBuf,
+    /// Its 1-based line number.
+    pub ca_line: usize,
+    /// Where to pin the key (the first user known_hosts file).
+    pub known_hosts: PathBuf,
+    /// The known_hosts line that pins the offered key.
+    pub pin: String,
+    /// `ssh-keyscan` arguments for the host (`-p PORT HOST`).
+    pub scan: String,
+}
+
+impl std::fmt::Display for HostCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is vouched for by an SSH certificate authority ({} line {}), but vault cannot \
+             check host certificates (libssh2 does not verify them) and will not trust the host \
+             on first use instead; check that its {} key {} is the right one (for instance that \
+             `ssh-keyscan -c {}` shows a certificate from your CA for it), then pin the key by \
+             adding this line to {}: {}",
+            self.host,
+            self.ca_file.display(),
+            self.ca_line,
+            self.key_type,
+            self.fingerprint,
+            self.scan,
+            self.known_hosts.display(),
+            self.pin
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +196,7 @@ mod tests {
     #[test]
     fn messages_are_one_line() {
         let e = SshError::HostKeyUnknown {
+            why: "no terminal to ask on".into(),
             host: "[h]:2222".into(),
             user_host: "u@h".into(),
             port: 2222,

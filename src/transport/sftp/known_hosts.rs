@@ -10,11 +10,16 @@
 //! - the name looked up is `host` for port 22 and `[host]:port` otherwise,
 //!   lowercased (or `HostKeyAlias`), exactly as OpenSSH writes it;
 //! - plain host fields are OpenSSH pattern lists (`*`, `?`, `!negation`);
-//! - hashed fields (`|1|salt|hash`) are matched by libssh2 itself, one line
-//!   at a time, so no HMAC is written here;
+//! - hashed fields (`|1|salt|hash`, HMAC-SHA1 of the name keyed by the
+//!   salt) are matched, and written under `HashKnownHosts yes`
+//!   ([`append`]), with the `hmac` and `sha1` crates;
 //! - keys are compared as decoded blobs, with their type;
-//! - `@revoked` lines refuse the key they list; `@cert-authority` lines are
-//!   skipped (host certificates are not supported).
+//! - `@revoked` lines refuse the key they list; `@cert-authority` lines
+//!   are never taken as the host's key: vault cannot check host
+//!   certificates (libssh2 1.11 accepts a certificate as the host key but
+//!   does not verify its CA signature, principals or validity), so it never
+//!   asks for one, and [`cert_authority`] tells the caller that such a line
+//!   covers the host, which then must have its own key pinned.
 //!
 //! The verdict follows OpenSSH: a matching key is accepted; otherwise a key
 //! of the same type under the host's name means the key CHANGED, and is
@@ -30,8 +35,9 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use hmac::{Hmac, KeyInit, Mac};
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use ssh2::{CheckResult, KnownHostFileKind, Session};
 
 use super::glob::pattern_list_matches;
 use crate::transport::error::TransportError;
@@ -139,27 +145,42 @@ fn parse_line(line: &str) -> Option<Line<'_>> {
 }
 
 /// Whether a line's host field selects `name`.
-fn host_field_matches(sess: &Session, hosts: &str, name: &str) -> bool {
-    if hosts.starts_with("|1|") {
-        // Let libssh2 do the HMAC-SHA1: load just this host field with a
-        // placeholder key and look the name up with a different key; a
-        // mismatch means the name matched.
-        let Ok(mut kh) = sess.known_hosts() else {
-            return false;
-        };
-        let probe = format!(
-            "{hosts} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlaceholderPlaceholderPlaceholder00"
-        );
-        if kh.read_str(&probe, KnownHostFileKind::OpenSSH).is_err() {
-            return false;
-        }
-        matches!(
-            kh.check(name, b"not the placeholder"),
-            CheckResult::Mismatch
-        )
-    } else {
-        pattern_list_matches(name, hosts) == Some(true)
+fn host_field_matches(hosts: &str, name: &str) -> bool {
+    match hosts.strip_prefix("|1|") {
+        Some(hashed) => hashed_matches(hashed, name),
+        None => pattern_list_matches(name, hosts) == Some(true),
     }
+}
+
+/// `salt|hash` (both base64) against `name`: the hash is
+/// HMAC-SHA1[salt](name), compared in constant time.
+fn hashed_matches(hashed: &str, name: &str) -> bool {
+    let Some((salt, hash)) = hashed.split_once('|') else {
+        return false;
+    };
+    let (Ok(salt), Ok(hash)) = (STANDARD.decode(salt), STANDARD.decode(hash)) else {
+        return false;
+    };
+    let Ok(mut mac) = <Hmac<Sha1> as KeyInit>::new_from_slice(&salt) else {
+        return false;
+    };
+    mac.update(name.as_bytes());
+    mac.verify_slice(&hash).is_ok()
+}
+
+/// `name` as `HashKnownHosts yes` writes it: `|1|salt|hash` with a random
+/// 20-byte salt.
+pub(crate) fn hashed_name(name: &str) -> Result<String, std::io::Error> {
+    let mut salt = [0u8; 20];
+    getrandom::fill(&mut salt).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(&salt)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    mac.update(name.as_bytes());
+    Ok(format!(
+        "|1|{}|{}",
+        STANDARD.encode(salt),
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
 }
 
 /// Read a known_hosts file; a missing or unreadable file is empty (as in
@@ -172,7 +193,7 @@ fn read_text(path: &Path) -> String {
 }
 
 /// Check `key` for `name` against `files`, in order.
-pub(crate) fn check(sess: &Session, files: &[PathBuf], name: &str, key: &ServerKey) -> Verdict {
+pub(crate) fn check(files: &[PathBuf], name: &str, key: &ServerKey) -> Verdict {
     let mut known = false;
     let mut changed: Option<(PathBuf, usize)> = None;
     for file in files {
@@ -186,7 +207,7 @@ pub(crate) fn check(sess: &Session, files: &[PathBuf], name: &str, key: &ServerK
                 Some("@revoked") => true,
                 Some(_) => continue,
             };
-            if !host_field_matches(sess, line.hosts, name) {
+            if !host_field_matches(line.hosts, name) {
                 continue;
             }
             let same_key = line.key_type == key.type_name
@@ -214,14 +235,14 @@ pub(crate) fn check(sess: &Session, files: &[PathBuf], name: &str, key: &ServerK
 
 /// The host-key algorithms to ask for first, because keys of these types
 /// are already known for `name` (as OpenSSH's `order_hostkeyalgs` does).
-pub(crate) fn known_key_algorithms(sess: &Session, files: &[PathBuf], name: &str) -> Vec<String> {
+pub(crate) fn known_key_algorithms(files: &[PathBuf], name: &str) -> Vec<String> {
     let mut algs: Vec<String> = Vec::new();
     for file in files {
         for raw in read_text(file).lines() {
             let Some(line) = parse_line(raw) else {
                 continue;
             };
-            if line.marker.is_some() || !host_field_matches(sess, line.hosts, name) {
+            if line.marker.is_some() || !host_field_matches(line.hosts, name) {
                 continue;
             }
             let names: &[&str] = if line.key_type == "ssh-rsa" {
@@ -239,9 +260,59 @@ pub(crate) fn known_key_algorithms(sess: &Session, files: &[PathBuf], name: &str
     algs
 }
 
-/// Append `name key` to `file` in OpenSSH's format, creating its folder
-/// (0700) and the file (0600) if needed.
-pub(crate) fn append(file: &Path, name: &str, key: &ServerKey) -> Result<(), TransportError> {
+/// The first `@cert-authority` line whose hosts select `name`.
+pub(crate) fn cert_authority(files: &[PathBuf], name: &str) -> Option<(PathBuf, usize)> {
+    for file in files {
+        for (idx, raw) in read_text(file).lines().enumerate() {
+            if let Some(line) = parse_line(raw)
+                && line.marker == Some("@cert-authority")
+                && host_field_matches(line.hosts, name)
+            {
+                return Some((file.clone(), idx + 1));
+            }
+        }
+    }
+    None
+}
+
+/// The other entries that list `key` (as `file:line: hosts`, hashed hosts
+/// shown as such), for the question about an unknown host.
+pub(crate) fn other_names(files: &[PathBuf], key: &ServerKey) -> Vec<String> {
+    let mut out = Vec::new();
+    for file in files {
+        for (idx, raw) in read_text(file).lines().enumerate() {
+            let Some(line) = parse_line(raw) else {
+                continue;
+            };
+            if line.marker.is_none()
+                && line.key_type == key.type_name
+                && STANDARD.decode(line.key).is_ok_and(|b| b == key.blob)
+            {
+                let hosts = if line.hosts.starts_with("|1|") {
+                    "[hashed name]"
+                } else {
+                    line.hosts
+                };
+                out.push(format!("{}:{}: {hosts}", file.display(), idx + 1));
+            }
+        }
+    }
+    out
+}
+
+/// The known_hosts line that pins `key` for `name`.
+pub(crate) fn entry_line(name: &str, key: &ServerKey) -> String {
+    format!("{name} {} {}", key.type_name, STANDARD.encode(&key.blob))
+}
+
+/// Append `name key` to `file` in OpenSSH's format (the name hashed if
+/// `hash`), creating its folder (0700) and the file (0600) if needed.
+pub(crate) fn append(
+    file: &Path,
+    name: &str,
+    key: &ServerKey,
+    hash: bool,
+) -> Result<(), TransportError> {
     let io_err = |e: std::io::Error| TransportError::Io {
         context: format!("recording the host key in {}", file.display()),
         source: e,
@@ -272,11 +343,13 @@ pub(crate) fn append(file: &Path, name: &str, key: &ServerKey) -> Result<(), Tra
             line.push('\n');
         }
     }
-    line.push_str(&format!(
-        "{name} {} {}\n",
-        key.type_name,
-        STANDARD.encode(&key.blob)
-    ));
+    let shown = if hash {
+        hashed_name(name).map_err(io_err)?
+    } else {
+        name.to_owned()
+    };
+    line.push_str(&entry_line(&shown, key));
+    line.push('\n');
     f.write_all(line.as_bytes()).map_err(io_err)?;
     f.sync_all().map_err(io_err)
 }
@@ -308,10 +381,6 @@ mod tests {
         let p = dir.join(name);
         fs::write(&p, text).expect("write");
         p
-    }
-
-    fn sess() -> Session {
-        Session::new().expect("session")
     }
 
     #[test]
@@ -346,31 +415,30 @@ mod tests {
             entry("[h]:2222,alias", &bad)
         );
         let f = write(d.path(), "kh", &text);
-        let s = sess();
         assert_eq!(
-            check(&s, std::slice::from_ref(&f), "[h]:2222", &good),
+            check(std::slice::from_ref(&f), "[h]:2222", &good),
             Verdict::Changed {
                 file: f.clone(),
                 line: 6
             }
         );
         assert_eq!(
-            check(&s, std::slice::from_ref(&f), "[h]:2222", &bad),
+            check(std::slice::from_ref(&f), "[h]:2222", &bad),
             Verdict::Known
         );
         // A plain `h` entry does not cover another port.
         let f2 = write(d.path(), "kh2", &entry("h", &bad));
         assert_eq!(
-            check(&s, std::slice::from_ref(&f2), "[h]:2222", &good),
+            check(std::slice::from_ref(&f2), "[h]:2222", &good),
             Verdict::Unknown
         );
         assert_eq!(
-            check(&s, std::slice::from_ref(&f2), "h", &good),
+            check(std::slice::from_ref(&f2), "h", &good),
             Verdict::Changed { file: f2, line: 1 }
         );
         // Missing files are empty.
         assert_eq!(
-            check(&s, &[d.path().join("none")], "h", &good),
+            check(&[d.path().join("none")], "h", &good),
             Verdict::Unknown
         );
     }
@@ -381,7 +449,7 @@ mod tests {
         let good = key(1);
         let f1 = write(d.path(), "a", &entry("h", &key(2)));
         let f2 = write(d.path(), "b", &entry("h", &good));
-        assert_eq!(check(&sess(), &[f1, f2], "h", &good), Verdict::Known);
+        assert_eq!(check(&[f1, f2], "h", &good), Verdict::Known);
     }
 
     #[test]
@@ -389,17 +457,16 @@ mod tests {
         let d = tempfile::tempdir().expect("tempdir");
         let k = key(1);
         let f = write(d.path(), "kh", &entry("*.lan,!evil.lan", &k));
-        let s = sess();
         assert_eq!(
-            check(&s, std::slice::from_ref(&f), "box.lan", &k),
+            check(std::slice::from_ref(&f), "box.lan", &k),
             Verdict::Known
         );
         assert_eq!(
-            check(&s, std::slice::from_ref(&f), "evil.lan", &k),
+            check(std::slice::from_ref(&f), "evil.lan", &k),
             Verdict::Unknown
         );
         assert_eq!(
-            check(&s, std::slice::from_ref(&f), "BOX.LAN", &k),
+            check(std::slice::from_ref(&f), "BOX.LAN", &k),
             Verdict::Known
         );
     }
@@ -414,22 +481,72 @@ mod tests {
             .expect("ssh-keygen -H failed (is openssh-client installed? run .ci/run)");
         assert!(hashed.starts_with("|1|"), "{hashed}");
         let f = write(d.path(), "kh", &format!("{hashed}\n"));
-        let s = sess();
         assert_eq!(
-            check(&s, std::slice::from_ref(&f), "[127.0.0.1]:2222", &k),
+            check(std::slice::from_ref(&f), "[127.0.0.1]:2222", &k),
             Verdict::Known
         );
         assert_eq!(
-            check(&s, std::slice::from_ref(&f), "[127.0.0.1]:2222", &key(2)),
+            check(std::slice::from_ref(&f), "[127.0.0.1]:2222", &key(2)),
             Verdict::Changed {
                 file: f.clone(),
                 line: 1
             }
         );
         assert_eq!(
-            check(&s, std::slice::from_ref(&f), "127.0.0.1", &k),
+            check(std::slice::from_ref(&f), "127.0.0.1", &k),
             Verdict::Unknown
         );
+    }
+
+    #[test]
+    fn hashed_entries_written_here_are_found_by_openssh() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let f = d.path().join("kh");
+        let k = key(1);
+        append(&f, "[127.0.0.1]:2222", &k, true).expect("append");
+        append(&f, "[127.0.0.1]:2222", &k, true).expect("append again");
+        let text = fs::read_to_string(&f).expect("read");
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.iter().all(|l| l.starts_with("|1|")), "{text}");
+        assert_ne!(lines[0], lines[1], "a fresh salt each time");
+        assert!(!text.contains("127.0.0.1"));
+        assert_eq!(
+            check(std::slice::from_ref(&f), "[127.0.0.1]:2222", &k),
+            Verdict::Known
+        );
+        assert_eq!(
+            check(std::slice::from_ref(&f), "127.0.0.1", &k),
+            Verdict::Unknown
+        );
+        let out = std::process::Command::new("ssh-keygen")
+            .args(["-F", "[127.0.0.1]:2222", "-f"])
+            .arg(&f)
+            .output()
+            .expect("ssh-keygen -F (is openssh-client installed?)");
+        assert!(out.status.success(), "ssh-keygen -F finds the hashed entry");
+    }
+
+    #[test]
+    fn cert_authority_lines_are_found_but_never_trusted_as_keys() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let k = key(1);
+        let f = write(
+            d.path(),
+            "kh",
+            &format!(
+                "# ca\n@cert-authority *.lan,[*.lan]:* {}\n",
+                entry("x", &k).split_once(' ').expect("entry").1
+            ),
+        );
+        let files = std::slice::from_ref(&f);
+        assert_eq!(check(files, "box.lan", &k), Verdict::Unknown);
+        assert_eq!(cert_authority(files, "box.lan"), Some((f.clone(), 2)));
+        assert_eq!(
+            cert_authority(files, "[box.lan]:2222"),
+            Some((f.clone(), 2))
+        );
+        assert_eq!(cert_authority(files, "other"), None);
+        assert_eq!(other_names(files, &k), Vec::<String>::new());
     }
 
     fn hash_with_ssh_keygen(dir: &Path, name: &str, k: &ServerKey) -> Option<String> {
@@ -456,7 +573,7 @@ mod tests {
         let text = format!("{}\n@revoked {}\n", entry("h", &k), entry("*", &k));
         let f = write(d.path(), "kh", &text);
         assert_eq!(
-            check(&sess(), std::slice::from_ref(&f), "h", &k),
+            check(std::slice::from_ref(&f), "h", &k),
             Verdict::Revoked { file: f, line: 2 }
         );
     }
@@ -470,7 +587,7 @@ mod tests {
         );
         let f = write(d.path(), "kh", &text);
         assert_eq!(
-            known_key_algorithms(&sess(), &[f], "h"),
+            known_key_algorithms(&[f], "h"),
             vec!["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa", "ssh-ed25519"]
         );
     }
@@ -481,17 +598,17 @@ mod tests {
         let d = tempfile::tempdir().expect("tempdir");
         let f = d.path().join("new/.ssh/known_hosts");
         let k = key(1);
-        append(&f, "[h]:2222", &k).expect("append");
+        append(&f, "[h]:2222", &k, false).expect("append");
         let mode = |p: &Path| fs::metadata(p).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode(&f), 0o600);
         assert_eq!(mode(f.parent().expect("parent")), 0o700);
         assert_eq!(
-            check(&sess(), std::slice::from_ref(&f), "[h]:2222", &k),
+            check(std::slice::from_ref(&f), "[h]:2222", &k),
             Verdict::Known
         );
 
         let g = write(d.path(), "g", "x ssh-ed25519 AAAA");
-        append(&g, "h", &k).expect("append");
+        append(&g, "h", &k, false).expect("append");
         let text = fs::read_to_string(&g).expect("read");
         assert_eq!(text.lines().nth(1), Some(entry("h", &k).as_str()));
     }

@@ -2,18 +2,26 @@
 //! own client where it matters for safety and usability.
 //!
 //! Connecting ([`SftpTransport::connect`]):
-//! 1. `~/.ssh/config` is applied to the host (`config.rs`, `connect.rs`);
-//! 2. TCP connect to each resolved address with a timeout (`ConnectTimeout`,
-//!    default 20 s), `TCP_NODELAY`;
+//! 1. `~/.ssh/config` then `/etc/ssh/ssh_config` are applied to the host
+//!    and to each `ProxyJump` hop (`config/`, `connect.rs`); an option vault
+//!    cannot carry out that would change where or how it connects is
+//!    refused, naming it;
+//! 2. the connection: TCP to each resolved address with a timeout
+//!    (`ConnectTimeout`, default 20 s), `TCP_NODELAY`; or a `ProxyCommand`;
+//!    or a channel through the `ProxyJump` host, connected first by these
+//!    same steps (`proxy.rs`, `session.rs`);
 //! 3. SSH handshake preferring `chacha20-poly1305@openssh.com` (libssh2's
 //!    AES-GCM calls OpenSSL once per 16-byte block and is about 40% slower
 //!    here; its ChaCha20 and Poly1305 are replaced by RustCrypto's in
-//!    `ssh_cipher.rs`), unless the config's `Ciphers` says otherwise, and
-//!    asking first for host-key types already known for the host;
+//!    `ssh_cipher.rs`), unless the config's `Ciphers` says otherwise
+//!    (`MACs`, `KexAlgorithms`, `HostKeyAlgorithms` too), and asking first
+//!    for host-key types already known for the host;
 //! 4. host-key verification against known_hosts (`host_key.rs`,
-//!    `known_hosts.rs`): unknown hosts are refused unless accept-new was
-//!    asked for (then recorded with a notice on stderr); changed keys are
-//!    always refused;
+//!    `known_hosts.rs`): an unknown host is asked about on the terminal as
+//!    ssh does, or recorded with `--accept-new` or
+//!    `StrictHostKeyChecking accept-new`, or refused; changed keys, and
+//!    hosts vouched for only by a certificate authority, are always
+//!    refused;
 //! 5. authentication in OpenSSH's order (`auth.rs`);
 //! 6. the SFTP subsystem. The session stays blocking, with a per-call
 //!    timeout (`io_timeout`, libssh2 counts it over a whole API call) and
@@ -38,25 +46,27 @@ mod file;
 pub(crate) mod glob;
 mod host_key;
 pub(crate) mod known_hosts;
+mod proxy;
+mod session;
+// Compiled in only once build.rs has checked libssh2's C declarations.
+#[cfg(vault_ssh_cipher)]
 mod ssh_cipher;
 mod status;
 
 use std::io::{BufReader, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use ssh2::Session;
-
+pub use self::config::ConfigFiles;
 pub use self::error::SshError;
 
-use self::auth::Credential;
 use self::conn::{Conn, entry};
-use self::connect::{DEFAULT_KEEPALIVE_SECS, Params, millis, set_ciphers, tcp_connect};
+use self::connect::{DEFAULT_KEEPALIVE_SECS, Params, millis};
 use self::file::{
     Kind, PART_WRITE_CHUNK, READ_CHUNK, RangeReader, SftpReader, SftpWriter, WRITE_CHUNK,
 };
-use self::host_key::{prefer_known_host_key_types, verify_host_key};
-use self::status::{handshake_error, map_file_io, session_error};
+use self::session::Credentials;
+use self::status::map_file_io;
 use crate::transport::backend::{
     Entry, Properties, PutMode, RemoteRead, RemoteWrite, Transport, Upload, check_path,
 };
@@ -65,13 +75,25 @@ use crate::transport::location::SftpTarget;
 use crate::transport::options::ConnectOptions;
 use crate::transport::staging::{self, StagingFs};
 
+/// How many times libssh2 has called vault's Rust ChaCha20 and Poly1305
+/// (`ssh_cipher.rs`) in this process, or `None` if this build uses
+/// libssh2's own C (a system libssh2): after a transfer over
+/// `chacha20-poly1305@openssh.com` it must have grown, which is how the
+/// tests prove the override is really in the link.
+pub fn rust_cipher_calls() -> Option<u64> {
+    #[cfg(vault_ssh_cipher)]
+    return Some(ssh_cipher::calls());
+    #[cfg(not(vault_ssh_cipher))]
+    return None;
+}
+
 /// Most connections one transfer opens to one server.
 const MAX_CONNECTIONS: usize = 16;
 
 /// A vault on an SFTP server, over one SSH connection.
 pub struct SftpTransport {
     conn: Conn,
-    credential: Arc<Credential>,
+    credential: Arc<Credentials>,
 }
 
 impl std::fmt::Debug for SftpTransport {
@@ -85,38 +107,18 @@ impl std::fmt::Debug for SftpTransport {
 impl SftpTransport {
     /// Connect to `target` (see the module documentation for the steps).
     pub fn connect(target: &SftpTarget, opts: &ConnectOptions) -> Result<Self, TransportError> {
+        #[cfg(vault_ssh_cipher)]
         std::hint::black_box(&ssh_cipher::LINKED);
         let params = Params::resolve(target, opts)?;
         Self::open(Arc::new(params), None)
     }
 
-    fn open(params: Arc<Params>, hint: Option<&Credential>) -> Result<Self, TransportError> {
+    fn open(params: Arc<Params>, hint: Option<&Credentials>) -> Result<Self, TransportError> {
         let p = &*params;
         let host = p.cfg.alias.as_str();
-        let tcp = tcp_connect(p)?;
-        let mut sess = Session::new().map_err(|e| session_error(host, &e, "starting"))?;
-        sess.set_tcp_stream(tcp);
-        sess.set_blocking(true);
-        sess.set_timeout(millis(p.connect_timeout));
-        set_ciphers(&sess, p)?;
-
-        let kh_name = match &p.cfg.host_key_alias {
-            Some(a) => a.to_ascii_lowercase(),
-            None => known_hosts::lookup_name(&p.cfg.host_name, p.cfg.port),
-        };
-        let kh_files: Vec<PathBuf> = p
-            .cfg
-            .user_known_hosts
-            .iter()
-            .chain(p.cfg.global_known_hosts.iter())
-            .cloned()
-            .collect();
-        prefer_known_host_key_types(&sess, &kh_files, &kh_name);
-
-        sess.handshake().map_err(|e| handshake_error(host, &e))?;
-        verify_host_key(&sess, p, &kh_files, &kh_name)?;
-        let credential = auth::authenticate(&sess, p, hint)?;
-
+        let session::Connected {
+            sess, guard, creds, ..
+        } = session::connect(p, hint)?;
         sess.set_timeout(millis(p.io_timeout));
         sess.set_keepalive(
             false,
@@ -137,9 +139,10 @@ impl SftpTransport {
                 renamer: None,
                 sftp,
                 sess,
+                _proxy: guard,
                 params,
             },
-            credential: Arc::new(credential),
+            credential: Arc::new(creds),
         })
     }
 

@@ -23,33 +23,69 @@
 //! state layout (`struct chacha_ctx { u32 input[16]; }`: constants, key,
 //! 64-bit block counter, 64-bit nonce, all little-endian words).
 //!
-//! What guards it: a mistake here breaks every SSH packet, so each test
-//! that talks to the real OpenSSH `sshd` with this cipher (libssh2's first
-//! choice in vault, see `DEFAULT_CIPHERS`) checks it against an
-//! independent implementation; the unit tests below add known answers and
-//! a C-equivalence check of the counter bookkeeping. If a libssh2 update
-//! renamed these functions, its own C would be linked again and only the
-//! speed would change; if it changed `struct chacha_ctx`, the SSH tests
-//! would fail. With a system libssh2 instead of the bundled one
-//! (`LIBSSH2_SYS_USE_PKG_CONFIG`), a shared library may or may not route
-//! its internal calls here; either way only the speed differs.
+//! What guards it, so that a libssh2 change fails loudly instead of
+//! corrupting packets or silently going slow:
+//! - `libssh2-sys` is pinned to one exact version in Cargo.toml;
+//! - `build.rs` compiles `ssh_cipher_check.c` against that version's own
+//!   `chacha.h` and `poly1305.h`: static asserts on the four prototypes
+//!   and on `struct chacha_ctx` fail the build if either changed (libssh2
+//!   1.11.1 declared `u_int bytes` where 1.11.2 has `size_t`). Only after
+//!   that check passes does `build.rs` set `cfg(vault_ssh_cipher)`, which
+//!   compiles this module in; with a system libssh2
+//!   (`LIBSSH2_SYS_USE_PKG_CONFIG`) there is nothing to check against, so
+//!   the module is left out and libssh2's C runs;
+//! - every call is counted ([`calls`]); `tests/ssh_cipher.rs` pushes over
+//!   the test sshd (which allows only chacha20-poly1305) and fails unless
+//!   the count grew by at least one per SSH packet, so if libssh2 renamed or
+//!   hid these functions and its own C came back, a test fails;
+//! - each SFTP test talks to the real OpenSSH `sshd` with this cipher,
+//!   which checks it against an independent implementation; the unit tests
+//!   below add known answers, libssh2's own C outputs
+//!   (`vectors/ssh/libssh2_primitives.txt`) and the counter bookkeeping.
+//!
+//! The global C names are a cost of the approach: any other C code in the
+//! same program that calls `chacha_keysetup` & co. gets these. vault links
+//! no other C that defines or calls them (OpenSSL's ChaCha20 has other
+//! names).
 //!
 //! What makes the linker take these: `SftpTransport::connect` refers to
 //! [`LINKED`], so the object holding them is loaded from this crate's rlib
 //! before libssh2's archive is searched (`#[used]` alone keeps them in an
-//! object, not the object in the link). A program that used libssh2's
-//! ChaCha20 without ever calling `connect` could get the C versions, which
-//! changes speed only; `nm target/release/vault` shows which ones are in.
+//! object, not the object in the link).
 //!
-//! `vectors/ssh/` holds known answers made by libssh2's own C functions;
-//! the tests below replay them.
-#![allow(unsafe_code)]
+//! # Upgrading libssh2-sys
+//! 1. Change the pin in Cargo.toml and `LIBSSH2_SYS_VERSION` in build.rs.
+//! 2. Build: a failed static assert in `ssh_cipher_check.c` means the C
+//!    interface changed; read the new `chacha.c`/`poly1305.c` and
+//!    `cipher-chachapoly.c`, change the functions below to match, then the
+//!    asserts.
+//! 3. Diff `cipher-chachapoly.c` against the previous version even if the
+//!    build passes: new calls, a 128-bit key, or counter use other than
+//!    one block per 64 bytes must be reflected here.
+//! 4. Regenerate `vectors/ssh/libssh2_primitives.txt` from the new C
+//!    (`vectors/ssh/README.md` says how) and run `cargo test ssh_cipher` and
+//!    `cargo test --test ssh_cipher` (the call counter over a real sshd).
+//!
+//! Unsafe code: each `extern "C"` definition is `unsafe` (C calls it with
+//! raw pointers, under the contract in its `# Safety` section) and each
+//! `unsafe` block says why it holds; the crate denies `unsafe_code`
+//! elsewhere.
 
 use chacha20::ChaCha20Legacy;
 use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
 use poly1305::Poly1305;
 use poly1305::universal_hash::{KeyInit, UniversalHash};
+use std::sync::atomic::{AtomicU64, Ordering};
 use zeroize::Zeroize;
+
+/// Calls into [`chacha_encrypt_bytes`] and [`poly1305_auth`] so far.
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// How many times libssh2 called the ChaCha20 or Poly1305 defined here
+/// (two to four per SSH packet with chacha20-poly1305@openssh.com).
+pub fn calls() -> u64 {
+    CALLS.load(Ordering::Relaxed)
+}
 
 /// libssh2's `struct chacha_ctx`.
 #[repr(C)]
@@ -74,6 +110,7 @@ fn le_words(bytes: &[u8], out: &mut [u32]) {
 /// # Safety
 /// `x` must point to a writable `struct chacha_ctx`, `k` to `kbits / 8`
 /// readable bytes (32 or 16).
+#[allow(unsafe_code)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn chacha_keysetup(x: *mut ChachaCtx, k: *const u8, kbits: u32) {
     // SAFETY: the caller's contract above.
@@ -97,6 +134,7 @@ pub unsafe extern "C" fn chacha_keysetup(x: *mut ChachaCtx, k: *const u8, kbits:
 /// # Safety
 /// `x` must point to a writable `struct chacha_ctx`, `iv` to 8 readable
 /// bytes, `counter` to 8 readable bytes or be null.
+#[allow(unsafe_code)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn chacha_ivsetup(x: *mut ChachaCtx, iv: *const u8, counter: *const u8) {
     // SAFETY: the caller's contract above.
@@ -127,6 +165,7 @@ pub unsafe extern "C" fn chacha_ivsetup(x: *mut ChachaCtx, iv: *const u8, counte
 /// `x` must point to a `struct chacha_ctx` set up by the two functions
 /// above with a 256-bit key; `m` and `c` to `bytes` bytes, readable and
 /// writable respectively, either the same buffer or not overlapping.
+#[allow(unsafe_code)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn chacha_encrypt_bytes(
     x: *mut ChachaCtx,
@@ -134,6 +173,7 @@ pub unsafe extern "C" fn chacha_encrypt_bytes(
     c: *mut u8,
     bytes: usize,
 ) {
+    CALLS.fetch_add(1, Ordering::Relaxed);
     if bytes == 0 {
         return;
     }
@@ -181,8 +221,10 @@ pub unsafe extern "C" fn chacha_encrypt_bytes(
 /// # Safety
 /// `out` must point to 16 writable bytes, `m` to `inlen` readable bytes,
 /// `key` to 32 readable bytes.
+#[allow(unsafe_code)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn poly1305_auth(out: *mut u8, m: *const u8, inlen: usize, key: *const u8) {
+    CALLS.fetch_add(1, Ordering::Relaxed);
     // SAFETY: the caller's contract above.
     let (msg, key) = unsafe {
         let msg: &[u8] = if inlen == 0 {
@@ -220,6 +262,7 @@ pub static LINKED: (KeySetup, IvSetup, EncryptBytes, Poly1305Auth) = (
 );
 
 #[cfg(test)]
+#[allow(unsafe_code)] // calls the definitions above as libssh2 would
 mod tests {
     use super::*;
 
