@@ -55,8 +55,22 @@ pub enum RemoteError {
     /// Another client changed the object between this command's reading it
     /// and writing it; nothing was lost, and running again acts on the
     /// current version.
-    #[error("{0:?} was changed by another client at the same time; nothing was lost; run the command again")]
+    #[error(
+        "{0:?} was changed by another client at the same time; nothing was lost; run the command again"
+    )]
     Conflict(String),
+    /// `unshare` of someone who is not a recipient of the object.
+    #[error("{who} is not a recipient of {name:?}")]
+    NotARecipient {
+        /// Who (a contact name or key).
+        who: String,
+        /// The object's name.
+        name: String,
+    },
+    /// `unshare` would leave the object without a key able to open it, or
+    /// without any of the user's own keys.
+    #[error("{0}")]
+    LastKey(String),
     /// A signal asked the command to stop; what it was writing on the
     /// server was removed (best effort).
     #[error("interrupted; partial output removed")]

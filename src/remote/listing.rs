@@ -24,6 +24,9 @@ use crate::transport::TransportError;
 /// Heads to read one by one before the listing reads the packs instead.
 pub(super) const PACK_READ_MIN: usize = 8;
 /// Heads read one by one in a listing before it leaves a pack of them.
+/// What reading one head gave, and its bytes if read whole (for a pack).
+type HeadRead = (Outcome, Option<Vec<u8>>);
+
 pub(super) const PACK_WRITE_MIN: usize = 32;
 /// Heads per extra connection below which a listing reads on one.
 const READS_PER_CONNECTION: usize = 16;
@@ -84,7 +87,10 @@ pub struct Listing {
 impl Listing {
     /// The objects named `name`, newest first.
     pub fn named(&self, name: &str) -> Vec<&Object> {
-        self.objects.iter().filter(|o| o.meta.name == name).collect()
+        self.objects
+            .iter()
+            .filter(|o| o.meta.name == name)
+            .collect()
     }
 
     /// The one object named `name` (or, with `id`, the one with that id or
@@ -358,10 +364,10 @@ impl RemoteVault {
     ) {
         match outcome {
             Outcome::Mine(obj, bytes) => {
-                if let Some(c) = self.cache.as_ref() {
-                    if bytes.len() as u64 == f.size {
-                        c.put_head(id, f.rev, &bytes);
-                    }
+                if let Some(c) = self.cache.as_ref()
+                    && bytes.len() as u64 == f.size
+                {
+                    c.put_head(id, f.rev, &bytes);
                 }
                 known.insert((id.to_owned(), f.rev), Known::Mine(obj));
             }
@@ -379,11 +385,7 @@ impl RemoteVault {
     /// id: the server rolled the object back (an honest server never does:
     /// revisions only grow, and `rm` removes an object whole). They are
     /// reported, not shown.
-    fn check_rollbacks(
-        &self,
-        missing: &mut Vec<(String, HeadFile)>,
-        out: &mut Listing,
-    ) {
+    fn check_rollbacks(&self, missing: &mut Vec<(String, HeadFile)>, out: &mut Listing) {
         let Some(c) = self.cache.as_ref() else {
             return;
         };
@@ -417,7 +419,7 @@ impl RemoteVault {
         missing: &[(String, HeadFile)],
         scan: &Scan,
         ids: &[X25519Identity],
-    ) -> Result<Vec<(Outcome, Option<Vec<u8>>)>, RemoteError> {
+    ) -> Result<Vec<HeadRead>, RemoteError> {
         let k = (missing.len() / READS_PER_CONNECTION)
             .clamp(1, self.transfers)
             .min(self.t.properties().max_connections.max(1));

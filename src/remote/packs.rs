@@ -90,11 +90,8 @@ impl RemoteVault {
                     }
                 }
             }
-            drop(r);
-            if let Some(e) = bridge.take_error() {
-                // A pack that cannot be read is only a missed hint.
-                let _ = e;
-            }
+            // A pack that cannot be read is only a missed hint.
+            let _ = bridge.take_error();
         }
         let consolidate = packs.len() > MAX_PACKS || (packs.len() > 1 && live * 2 < total);
         Ok(PackRead {
@@ -105,7 +102,10 @@ impl RemoteVault {
     }
 
     /// Leave a pack of these heads (id, rev, head bytes). Best effort.
-    pub(super) fn write_pack(&mut self, heads: &[(String, u64, Vec<u8>)]) -> Result<(), RemoteError> {
+    pub(super) fn write_pack(
+        &mut self,
+        heads: &[(String, u64, Vec<u8>)],
+    ) -> Result<(), RemoteError> {
         if heads.is_empty() {
             return Ok(());
         }
