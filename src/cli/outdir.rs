@@ -154,6 +154,16 @@ impl OutDir {
 }
 
 /// A file being pulled: a temporary file in its folder until committed.
+/// `secs` after the epoch as a file time, if the system can hold it
+/// (up to the year 9999).
+pub fn representable(secs: u64) -> Option<std::time::SystemTime> {
+    const YEAR_10000: u64 = 253_402_300_800;
+    if secs >= YEAR_10000 {
+        return None;
+    }
+    UNIX_EPOCH.checked_add(Duration::from_secs(secs))
+}
+
 pub struct SafeFile {
     dir: Dir,
     temp: String,
@@ -181,9 +191,10 @@ impl SafeFile {
     pub fn commit(mut self, mtime: Option<u64>) -> Result<(), CliError> {
         let f = self.file.take().expect("committed once");
         let err = |e| CliError::Output(self.shown.clone(), e);
-        if let Some(t) = mtime {
-            f.set_modified(UNIX_EPOCH + Duration::from_secs(t))
-                .map_err(err)?;
+        // A time the system cannot represent (it came from the object's
+        // metadata, which anyone who can seal to you wrote) is left unset.
+        if let Some(t) = mtime.and_then(representable) {
+            f.set_modified(t).map_err(err)?;
         }
         f.sync_all().map_err(err)?;
         f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(

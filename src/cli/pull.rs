@@ -256,8 +256,9 @@ fn pull_to_output(
     })?;
     out.commit()
         .map_err(|e| CliError::Output(target.name(), e))?;
-    if let Target::Regular(p) = &target {
-        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(o.meta.mtime);
+    if let Target::Regular(p) = &target
+        && let Some(t) = super::outdir::representable(o.meta.mtime)
+    {
         let _ = std::fs::File::options()
             .write(true)
             .open(p)

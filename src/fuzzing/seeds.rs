@@ -84,7 +84,11 @@ pub fn generated() -> Vec<Seed> {
         let head = crate::remote::codec::head::build(&mut rng, &header, &file_key, &meta, None);
         add("remote_head", name, head);
         add("remote_metadata", name, meta.encode());
-        add("vault_header", &format!("head_{name}"), header_bytes.clone());
+        add(
+            "vault_header",
+            &format!("head_{name}"),
+            header_bytes.clone(),
+        );
         // The same record as an earlier vault wrote it (version 1).
         let mut v1 = meta.clone();
         v1.version = 1;

@@ -52,7 +52,8 @@ impl RemoteVault {
         let conns = self.connections_for(k)?;
         std::thread::scope(|s| {
             for conn in conns {
-                let (queue, results, failed, stop, work) = (&queue, &results, &failed, &stop, &work);
+                let (queue, results, failed, stop, work) =
+                    (&queue, &results, &failed, &stop, &work);
                 s.spawn(move || {
                     loop {
                         if stop.load(Ordering::Relaxed) {

@@ -171,7 +171,8 @@ impl Cache {
         let mut salt = [0u8; 16];
         rng.fill_bytes(&mut salt);
         let plain = encode(self.snapshot, &self.entries);
-        let Ok((_, sealed)) = pipeline::seal_payload(self.key(&salt), &mut &plain[..], Vec::new(), 1)
+        let Ok((_, sealed)) =
+            pipeline::seal_payload(self.key(&salt), &mut &plain[..], Vec::new(), 1)
         else {
             return;
         };
@@ -228,7 +229,10 @@ impl Cache {
 
     fn head_file(&self, id: &str, rev: u64) -> PathBuf {
         let shard = id.get(..2).unwrap_or("00");
-        self.dir.join("heads").join(shard).join(format!("{id}.{rev}.h"))
+        self.dir
+            .join("heads")
+            .join(shard)
+            .join(format!("{id}.{rev}.h"))
     }
 
     /// The cached bytes of head (ID, REV), if present with `size` bytes.
@@ -435,16 +439,31 @@ mod tests {
         assert_eq!(again.head(id, 2, 10).as_deref(), Some(&b"head bytes"[..]));
         assert!(again.head(id, 2, 11).is_none(), "wrong size");
         // Another location, or other keys: a cold cache.
-        assert!(Cache::open(root.path(), "sftp://h/w", std::slice::from_ref(&me)).unwrap().entries.is_empty());
+        assert!(
+            Cache::open(root.path(), "sftp://h/w", std::slice::from_ref(&me))
+                .unwrap()
+                .entries
+                .is_empty()
+        );
         let other = X25519Identity::generate(&mut os_rng());
-        assert!(Cache::open(root.path(), "sftp://h/v", &[other]).unwrap().entries.is_empty());
+        assert!(
+            Cache::open(root.path(), "sftp://h/v", &[other])
+                .unwrap()
+                .entries
+                .is_empty()
+        );
         // A damaged index is dropped, not trusted.
         let idx = again.index.clone();
         let mut b = fs::read(&idx).unwrap();
         let last = b.len() - 1;
         b[last] ^= 1;
         fs::write(&idx, b).unwrap();
-        assert!(Cache::open(root.path(), "sftp://h/v", &[me]).unwrap().entries.is_empty());
+        assert!(
+            Cache::open(root.path(), "sftp://h/v", &[me])
+                .unwrap()
+                .entries
+                .is_empty()
+        );
         assert!(!idx.exists());
     }
 }

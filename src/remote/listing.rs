@@ -246,6 +246,9 @@ impl RemoteVault {
         };
         let mut all: HashMap<String, Vec<HeadFile>> = HashMap::new();
         for e in entries {
+            if e.is_dir {
+                continue; // never an object file; a server that puts one there is ignored
+            }
             match ObjectFile::parse(&e.name) {
                 Some(ObjectFile::Payload(id)) => {
                     scan.payloads.insert(id.to_owned(), (e.size, e.mtime));

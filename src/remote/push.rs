@@ -29,7 +29,7 @@ use crate::crypto::file::{FILE_KEY_LEN, payload_key};
 use crate::crypto::header::NONCE_LEN;
 use crate::crypto::suite::PayloadKey;
 use crate::crypto::{
-    CopyError, FileKey, Header, Recipient, Suite, StreamWriter, bound, os_rng, pipeline,
+    CopyError, FileKey, Header, Recipient, StreamWriter, Suite, bound, os_rng, pipeline,
 };
 use crate::transport::{PutMode, Transport};
 
@@ -68,7 +68,10 @@ pub(super) struct Fresh {
 }
 
 impl Fresh {
-    pub fn new<R: CryptoRng + ?Sized>(rng: &mut R, spec: &PushSpec<'_>) -> Result<Fresh, RemoteError> {
+    pub fn new<R: CryptoRng + ?Sized>(
+        rng: &mut R,
+        spec: &PushSpec<'_>,
+    ) -> Result<Fresh, RemoteError> {
         names::check(spec.name)?;
         let mut list: Vec<&dyn Recipient> = Vec::new();
         let mut strings: Vec<String> = Vec::new();

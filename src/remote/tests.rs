@@ -40,7 +40,9 @@ fn push_list_pull_rename_remove() {
         assert_eq!(l.objects[0].meta.size, len as u64);
         let lb = v.list(std::slice::from_ref(&bob)).unwrap();
         assert_eq!((lb.objects.len(), lb.others), (0, 1));
-        let o = v.open_object(&l.objects[0], std::slice::from_ref(&alice)).unwrap();
+        let o = v
+            .open_object(&l.objects[0], std::slice::from_ref(&alice))
+            .unwrap();
         let mut out = Vec::new();
         v.pull(&o, &mut out).unwrap();
         assert_eq!(out, data);
@@ -69,12 +71,19 @@ fn push_list_pull_rename_remove() {
         assert!(matches!(again, Err(RemoteError::Conflict(_))), "{len}");
         let l = v.list(std::slice::from_ref(&alice)).unwrap();
         assert!(l.named("b.txt").len() == 1 && l.named("docs/a.txt").is_empty());
-        let o = v.open_object(&l.objects[0], std::slice::from_ref(&alice)).unwrap();
+        let o = v
+            .open_object(&l.objects[0], std::slice::from_ref(&alice))
+            .unwrap();
         let mut out = Vec::new();
         v.pull(&o, &mut out).unwrap();
         assert_eq!(out, data, "the payload survives a rewrite");
         v.remove(&l.objects[0]).unwrap();
-        assert!(v.list(std::slice::from_ref(&alice)).unwrap().objects.is_empty());
+        assert!(
+            v.list(std::slice::from_ref(&alice))
+                .unwrap()
+                .objects
+                .is_empty()
+        );
     }
     // Nothing on disk names the object.
     for e in walk(&root) {
@@ -121,10 +130,16 @@ fn parallel_push_and_pull_round_trip_and_detect_damage() {
     );
 
     let l = v.list(std::slice::from_ref(&alice)).unwrap();
-    let obj = &v.open_object(&l.objects[0], std::slice::from_ref(&alice)).unwrap();
+    let obj = &v
+        .open_object(&l.objects[0], std::slice::from_ref(&alice))
+        .unwrap();
     use sha2::Digest;
     let sha: [u8; 32] = sha2::Sha256::digest(&data).into();
-    assert_eq!(obj.obj.meta.sha256, Some(sha), "hashed beside the connections");
+    assert_eq!(
+        obj.obj.meta.sha256,
+        Some(sha),
+        "hashed beside the connections"
+    );
     let pull = |v: &mut RemoteVault| {
         let out = tempfile::tempfile().unwrap();
         let r = v.pull_to_file(obj, &out, &|_| {});

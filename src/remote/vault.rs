@@ -324,7 +324,10 @@ impl RemoteVault {
             return removed;
         };
         for (id, (_, mtime)) in &scan.payloads {
-            if !scan.heads.contains_key(id) && old(*mtime) && self.t.remove(&payload_path(id)).is_ok() {
+            if !scan.heads.contains_key(id)
+                && old(*mtime)
+                && self.t.remove(&payload_path(id)).is_ok()
+            {
                 removed += 1;
             }
         }
@@ -334,7 +337,10 @@ impl RemoteVault {
             }
         }
         for (id, rev) in listing.map(|l| l.incomplete.as_slice()).unwrap_or_default() {
-            let stale = scan.heads.get(id).is_some_and(|f| f.rev == *rev && old(f.mtime));
+            let stale = scan
+                .heads
+                .get(id)
+                .is_some_and(|f| f.rev == *rev && old(f.mtime));
             if stale && self.t.remove(&head_path(id, *rev)).is_ok() {
                 removed += 1;
                 if self.t.remove(&payload_path(id)).is_ok() {

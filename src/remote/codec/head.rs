@@ -145,9 +145,7 @@ fn check_binding(
         return if rev == 0 {
             Ok(meta.recipients.len())
         } else {
-            Err(damaged(
-                "a version 1 head is stored as a numbered revision",
-            ))
+            Err(damaged("a version 1 head is stored as a numbered revision"))
         };
     }
     if meta.id != id || meta.rev != rev {
@@ -155,11 +153,8 @@ fn check_binding(
             "this head was sealed for another object or revision",
         ));
     }
-    let parsed: Vec<Option<Box<dyn Recipient>>> = meta
-        .recipients
-        .iter()
-        .map(|s| parse_recipient(s))
-        .collect();
+    let parsed: Vec<Option<Box<dyn Recipient>>> =
+        meta.recipients.iter().map(|s| parse_recipient(s)).collect();
     let list: Vec<Option<&dyn Recipient>> = parsed.iter().map(|r| r.as_deref()).collect();
     match bound::verify(header, file_key, &list) {
         Ok(bound::Unchecked::None) => Ok(0),
@@ -179,7 +174,11 @@ pub fn build<R: CryptoRng + ?Sized>(
     meta: &Metadata,
     inline: Option<&[u8]>,
 ) -> Vec<u8> {
-    assert_eq!(meta.inline, inline.is_some(), "inline flag and payload agree");
+    assert_eq!(
+        meta.inline,
+        inline.is_some(),
+        "inline flag and payload agree"
+    );
     let mut head = header.to_bytes();
     let sealed = meta.seal(rng, file_key, &head);
     head.extend_from_slice(&sealed);
@@ -268,7 +267,11 @@ mod tests {
             assert_eq!(o.body_at, prefix_len(&m.head).unwrap());
         }
         let stranger = X25519Identity::generate(&mut os_rng());
-        assert!(open(&m.head, &m.id, 1, true, &[&stranger]).unwrap().is_none());
+        assert!(
+            open(&m.head, &m.id, 1, true, &[&stranger])
+                .unwrap()
+                .is_none()
+        );
         // Another id or revision: refused.
         let other = new_id(&mut os_rng());
         assert!(open(&m.head, &other, 1, true, &[&m.alice]).is_err());
@@ -276,7 +279,11 @@ mod tests {
         assert!(open(&m.head, &m.id, 0, true, &[&m.alice]).is_err());
         // A prefix is fine as a prefix, not as the whole file.
         let p = prefix_len(&m.head).unwrap();
-        assert!(open(&m.head[..p], &m.id, 1, false, &[&m.alice]).unwrap().is_some());
+        assert!(
+            open(&m.head[..p], &m.id, 1, false, &[&m.alice])
+                .unwrap()
+                .is_some()
+        );
         assert!(matches!(
             open(&m.head[..p], &m.id, 1, true, &[&m.alice]),
             Err(RemoteError::IncompleteHead)

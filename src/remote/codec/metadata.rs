@@ -360,7 +360,10 @@ mod tests {
         assert!(Metadata::decode(&rev0).is_none(), "revision 0 in v2");
         let mut twice = sample();
         twice.recipients[1] = twice.recipients[0].clone();
-        assert!(Metadata::decode(&twice.encode()).is_none(), "a repeated recipient");
+        assert!(
+            Metadata::decode(&twice.encode()).is_none(),
+            "a repeated recipient"
+        );
         assert!(twice.check().is_err());
     }
 }

@@ -62,8 +62,16 @@ pub fn raw_entry(id: &str, rev: u64, whole: u64, bytes: &[u8]) -> Vec<u8> {
         .collect();
     out.extend_from_slice(&raw);
     out.extend_from_slice(&rev.to_be_bytes());
-    out.extend_from_slice(&u32::try_from(whole).expect("heads are bounded").to_be_bytes());
-    out.extend_from_slice(&u32::try_from(bytes.len()).expect("heads are bounded").to_be_bytes());
+    out.extend_from_slice(
+        &u32::try_from(whole)
+            .expect("heads are bounded")
+            .to_be_bytes(),
+    );
+    out.extend_from_slice(
+        &u32::try_from(bytes.len())
+            .expect("heads are bounded")
+            .to_be_bytes(),
+    );
     out.extend_from_slice(bytes);
     out
 }
