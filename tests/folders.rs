@@ -139,3 +139,67 @@ fn push_and_pull_a_folder() {
     assert!(stderr(&a).contains("symbolic link"), "{}", stderr(&a));
     assert!(files_under(&elsewhere).is_empty(), "wrote through the link");
 }
+
+#[test]
+fn same_name_objects_are_refused_until_an_id_is_given() {
+    let alice = Client::new(ClientHome::bare());
+    let bob = Client::new(ClientHome::bare());
+    let vault = alice.path("v");
+    let v = vault.to_str().unwrap();
+    alice.write("x", b"from alice");
+    alice.vault(&["push", "x", v]).assert().success();
+    // Bob cannot open Alice's object, so his push of the same name does
+    // not clash for him.
+    bob.write("y", b"from bob");
+    let me = common::cli::public_key(&alice);
+    bob.vault(&["push", "-r", &me, "--name", "x", "y", v])
+        .assert()
+        .success();
+    let ls = alice.vault(&["ls", v]).assert().success();
+    let out = String::from_utf8_lossy(&ls.get_output().stdout).to_string();
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.lines().all(|l| l.starts_with("x  [id ")), "{out}");
+    assert!(stderr(&ls).contains("need --id"), "{}", stderr(&ls));
+    // A command on the name is refused and lists both.
+    let out_dir = alice.path("out");
+    fs::create_dir(&out_dir).unwrap();
+    let a = alice
+        .vault(&["pull", v, "x", "-C", out_dir.to_str().unwrap()])
+        .assert()
+        .failure();
+    let err = stderr(&a);
+    assert!(err.contains("2 objects you can open are named"), "{err}");
+    assert!(err.matches("id ").count() >= 2, "{err}");
+    assert!(files_under(&out_dir).is_empty());
+    // --id picks one (a prefix will do).
+    let json = alice.vault(&["ls", "--json", v]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let bobs = doc["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["size"] == 8)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    alice
+        .vault(&["pull", v, "x", "--id", &bobs[..10], "-o", "got"])
+        .assert()
+        .success();
+    assert_eq!(fs::read(alice.path("got")).unwrap(), b"from bob");
+    let a = alice
+        .vault(&["rm", v, "x", "--id", &bobs])
+        .assert()
+        .success();
+    assert!(
+        stderr(&a).contains(&format!("removed x (id {}", &bobs[..8])),
+        "{}",
+        stderr(&a)
+    );
+    alice
+        .vault(&["pull", v, "x", "-o", "mine"])
+        .assert()
+        .success();
+    assert_eq!(fs::read(alice.path("mine")).unwrap(), b"from alice");
+}

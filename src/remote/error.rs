@@ -42,7 +42,7 @@ pub enum RemoteError {
     IncompleteHead,
     /// More than one object you can open has this name; the command needs
     /// `--id` to know which.
-    #[error("{} objects you can open are named {name:?}; the command needs --id ID to know which", .objects.len())]
+    #[error("{} objects you can open are named {name:?} (listed above; two pushes of one name, or a push by someone else); add --id ID to choose one, or remove the one you do not want with `vault rm REMOTE NAME --id ID`", .objects.len())]
     Ambiguous {
         /// The name.
         name: String,
