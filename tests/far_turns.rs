@@ -115,11 +115,7 @@ fn one_object_commands_and_warm_ls_do_not_grow_with_the_vault() {
             vec!["mv", &small, "d/f0004", "moved"],
             vec!["mv", &big, "d/f0004", "moved"],
         ),
-        (
-            "rm",
-            vec!["rm", &small, "moved"],
-            vec!["rm", &big, "moved"],
-        ),
+        ("rm", vec!["rm", &small, "moved"], vec!["rm", &big, "moved"]),
     ] {
         let s = turns(&proxy, &c, &args_small);
         let b = turns(&proxy, &c, &args_big);

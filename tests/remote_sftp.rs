@@ -52,7 +52,10 @@ fn round_trips_names_and_listing() {
         .stdout("from stdin");
 
     // ls --long and --json carry sizes.
-    let long = c.vault(&["ls", "--long", "--bytes", &url]).output().unwrap();
+    let long = c
+        .vault(&["ls", "--long", "--bytes", &url])
+        .output()
+        .unwrap();
     let long = String::from_utf8(long.stdout).unwrap();
     assert!(
         long.lines()
