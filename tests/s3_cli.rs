@@ -442,11 +442,7 @@ fn share_unshare_mv_rm_between_two_users_over_s3() {
     assert!(err.contains("warning: --keep-key"), "{err}");
     assert!(names(&bob, &env, &url).is_empty());
     ok(&alice, &env, &["share", &url, "q3.bin", "-r", "bob"]);
-    let err = ok(
-        &alice,
-        &env,
-        &["unshare", &url, "q3.bin", "-r", "bob"],
-    );
+    let err = ok(&alice, &env, &["unshare", &url, "q3.bin", "-r", "bob"]);
     assert!(err.contains("new file key"), "{err}");
     assert!(names(&bob, &env, &url).is_empty());
     ok(
