@@ -263,8 +263,14 @@ class Bench:
         nmax = max(a.objects)
         ls = subprocess.run([self.vault, "ls", "--json", f"{s.srv}/v{nmax}"], env=self.venv,
                             check=True, capture_output=True, text=True).stdout
-        ids = [o["id"] for o in json.loads(ls)["objects"] if o["name"] == PULL_NAME]
-        self.pull_payload = f"{s.srv}/v{nmax}/objects/{ids[0]}.p"
+        objs = [o for o in json.loads(ls)["objects"] if o["name"] == PULL_NAME]
+        # Layout v2: a small object is one head file with its payload inline
+        # (objects/ID.REV.h); a larger one has objects/ID.p.
+        obj_dir = f"{s.srv}/v{nmax}/objects"
+        stem = objs[0]["id"]
+        mine = sorted(n for n in os.listdir(obj_dir) if n.startswith(stem))
+        payload = [n for n in mine if n.endswith(".p")]
+        self.pull_payload = f"{obj_dir}/{(payload or mine)[-1]}"
         help_push = subprocess.run([self.vault, "push", "--help"], env=self.venv,
                                    capture_output=True, text=True).stdout
         help_pull = subprocess.run([self.vault, "pull", "--help"], env=self.venv,

@@ -19,10 +19,37 @@ use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tempfile::NamedTempFile;
 
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static GRACEFUL: AtomicBool = AtomicBool::new(false);
+
+/// Let the signal handler give the running command time to stop by itself
+/// (remote commands: they remove what they were writing on the server).
+pub fn stop_gracefully() {
+    GRACEFUL.store(true, Ordering::SeqCst);
+}
+
+/// Whether SIGINT, SIGTERM or SIGHUP arrived: long work (a push, a pull)
+/// checks this between pieces and stops, so that what it was writing on a
+/// server is removed before the process exits.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
+/// Register a temporary file written by other means than [`AtomicFile`]
+/// (a pull's output under its folder), for removal on a signal.
+pub fn register_temp(p: &Path) {
+    register(p);
+}
+
+/// Undo [`register_temp`] once the file is renamed or removed.
+pub fn unregister_temp(p: &Path) {
+    unregister(p);
+}
 
 fn register(p: &Path) {
     if let Ok(mut v) = PENDING.lock() {
@@ -36,16 +63,26 @@ fn unregister(p: &Path) {
     }
 }
 
-/// Remove registered temporary files, restore the terminal, and exit with
-/// status 130 on SIGINT, SIGTERM or SIGHUP. Call once, early in `main`.
+/// On SIGINT, SIGTERM or SIGHUP: restore the terminal, remove registered
+/// temporary files, tell
+/// long work to stop ([`interrupted`]), give it a few seconds to remove
+/// what it was writing on a server (the command then exits with status
+/// 130 itself), and exit with status 130 if it has not by then. A second
+/// signal exits at once. Call once, early in `main`.
 pub fn install_signal_cleanup() {
     let _ = ctrlc::set_handler(|| {
+        let again = INTERRUPTED.swap(true, Ordering::SeqCst);
         crate::tty::restore_after_signal();
         if let Ok(v) = PENDING.lock() {
             for p in v.iter() {
                 let _ = fs::remove_file(p);
             }
         }
+        if again || !GRACEFUL.load(Ordering::SeqCst) {
+            eprintln!("vault: interrupted; partial output removed");
+            std::process::exit(130);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(5));
         eprintln!("vault: interrupted; partial output removed");
         std::process::exit(130);
     });
@@ -65,7 +102,7 @@ pub enum Mode {
 
 /// The process umask, read without changing it (Linux `/proc`); 022 if
 /// unknown.
-fn umask() -> u32 {
+pub fn umask() -> u32 {
     fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

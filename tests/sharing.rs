@@ -10,7 +10,7 @@ use common::cli::{Client, files_under, stderr};
 use common::pattern;
 use common::sshd::Sshd;
 
-/// The object files (head, payload) on the server.
+/// The object files (head `ID.REV.h`, payload `ID.p`) on the server.
 fn object_files(root: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let files = files_under(&root.join("objects"));
     let head = files
@@ -18,7 +18,11 @@ fn object_files(root: &std::path::Path) -> (std::path::PathBuf, std::path::PathB
         .find(|p| p.extension().is_some_and(|e| e == "h"))
         .unwrap()
         .clone();
-    let payload = head.with_extension("p");
+    let payload = files
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "p"))
+        .unwrap()
+        .clone();
     (head, payload)
 }
 
@@ -62,7 +66,7 @@ fn alice_shares_with_bob_then_carol_then_revokes_bob() {
         .assert()
         .success();
     assert!(
-        stderr(&a).contains("shared \"q3.xlsx\" with carol"),
+        stderr(&a).contains("shared q3.xlsx") && stderr(&a).contains("with carol"),
         "{}",
         stderr(&a)
     );
@@ -77,6 +81,10 @@ fn alice_shares_with_bob_then_carol_then_revokes_bob() {
         (after.ino(), after.mtime(), after.mtime_nsec(), after.len()),
         "the payload was not rewritten"
     );
+    let (new_head, _) = object_files(&root);
+    assert_ne!(new_head, head, "a new head revision, the old one removed");
+    assert!(!head.exists());
+    let head = new_head;
     let head_after = fs::read(&head).unwrap();
     assert_ne!(head_before, head_after);
     assert!(
@@ -93,32 +101,44 @@ fn alice_shares_with_bob_then_carol_then_revokes_bob() {
         .success();
     assert!(stderr(&a).contains("already shared"));
 
-    // Unshare without --rekey says plainly that it does not revoke.
+    // Unshare --keep-key only drops Bob's stanza, and says what he can
+    // still do with a file key he kept.
     bob.vault(&["contacts", "add", "alice", &common::cli::public_key(&alice)])
         .assert()
         .success();
     let old_head = fs::read(&head).unwrap();
     let a = alice
+        .vault(&["unshare", "--keep-key", &url, "q3.xlsx", "-r", "bob"])
+        .assert()
+        .success();
+    assert!(stderr(&a).contains("warning: --keep-key"), "{}", stderr(&a));
+    assert!(
+        stderr(&a).contains("still open the payload"),
+        "{}",
+        stderr(&a)
+    );
+    assert!(bob.ls(&url).is_empty());
+    let (kept_head, kept_payload) = object_files(&root);
+    assert_eq!(kept_payload, payload, "the payload was kept");
+    assert_ne!(kept_head, head, "a new head revision");
+    // The old head replayed under the new revision's name is refused: its
+    // sealed revision does not match.
+    let kept = fs::read(&kept_head).unwrap();
+    fs::write(&kept_head, &old_head).unwrap();
+    assert!(bob.ls(&url).is_empty(), "a replayed revision is not shown");
+    fs::write(&kept_head, &kept).unwrap();
+
+    // By default unshare re-keys: a new file key and payload.
+    alice
+        .vault(&["share", &url, "q3.xlsx", "-r", "bob"])
+        .assert()
+        .success();
+    assert_eq!(bob.ls(&url), vec!["q3.xlsx"]);
+    let a = alice
         .vault(&["unshare", &url, "q3.xlsx", "-r", "bob"])
         .assert()
         .success();
-    assert!(stderr(&a).contains("does not revoke"), "{}", stderr(&a));
-    assert!(stderr(&a).contains("--rekey"));
-    assert!(bob.ls(&url).is_empty());
-    // ...and indeed: Bob's kept copy of the old head still opens the payload.
-    fs::write(&head, &old_head).unwrap();
-    assert_eq!(
-        bob.ls(&url),
-        vec!["q3.xlsx"],
-        "an old head still works: no revocation"
-    );
-
-    // --rekey: a new file key; Bob's old head no longer opens anything.
-    let a = alice
-        .vault(&["unshare", "--rekey", &url, "q3.xlsx", "-r", "bob"])
-        .assert()
-        .success();
-    assert!(stderr(&a).contains("new key"), "{}", stderr(&a));
+    assert!(stderr(&a).contains("new file key"), "{}", stderr(&a));
     let (new_head, new_payload) = object_files(&root);
     assert_ne!(new_payload, payload, "a new object");
     assert!(!payload.exists());
@@ -130,17 +150,13 @@ fn alice_shares_with_bob_then_carol_then_revokes_bob() {
         .assert()
         .failure();
     assert!(!bob.path("stolen").exists(), "{}", stderr(&a));
-    // The old head still names the object for Alice, but its key does not
-    // open the new payload: a clear failure and no output, never old data.
+    // Alice's keys open the old head, but it names another object (its id
+    // is sealed in it): refused, no output, never old data.
     let a = alice
         .vault(&["pull", &url, "q3.xlsx", "-o", "x"])
         .assert()
         .failure();
-    assert!(
-        stderr(&a).contains("damaged or was modified"),
-        "{}",
-        stderr(&a)
-    );
+    assert!(stderr(&a).contains("cannot be read"), "{}", stderr(&a));
     assert!(!alice.path("x").exists());
 }
 
@@ -165,14 +181,7 @@ fn rekey_keeps_the_others_and_revokes_the_removed() {
         .assert()
         .success();
     alice
-        .vault(&[
-            "unshare",
-            "--rekey",
-            &url,
-            "f",
-            "-r",
-            &common::cli::public_key(&bob),
-        ])
+        .vault(&["unshare", &url, "f", "-r", &common::cli::public_key(&bob)])
         .assert()
         .success();
     assert!(bob.ls(&url).is_empty());
@@ -192,6 +201,14 @@ fn rekey_keeps_the_others_and_revokes_the_removed() {
         .assert()
         .failure();
     assert!(stderr(&a).contains("is not a recipient"));
+    assert_eq!(a.get_output().status.code(), Some(1), "not a usage error");
+    // Removing the last of your own keys is refused without --force.
+    let a = carol
+        .vault(&["unshare", &url, "f", "-r", &common::cli::public_key(&carol)])
+        .assert()
+        .failure();
+    assert!(stderr(&a).contains("last of your keys"), "{}", stderr(&a));
+    assert_eq!(carol.ls(&url), vec!["f"]);
 }
 
 #[test]

@@ -18,13 +18,16 @@ pub mod keyring;
 pub mod keys;
 pub mod open;
 pub mod other_reading;
+pub mod outdir;
 pub mod plugin_ui;
-pub mod pull_path;
+pub mod pull;
+pub mod push;
 pub mod remote;
 pub mod s3_opts;
 pub mod seal;
 pub mod share;
 pub mod threads;
+pub mod walk;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -177,9 +180,9 @@ enum Command {
         input: Option<PathBuf>,
     },
     /// Seal files and upload them to a remote vault (sftp://, user@host:path, s3://bucket/prefix, or a folder)
-    Push(remote::PushArgs),
+    Push(push::PushArgs),
     /// Download and open objects from a remote vault
-    Pull(remote::PullArgs),
+    Pull(pull::PullArgs),
     /// List the objects of a remote vault that you can open
     Ls(remote::LsArgs),
     /// Remove objects from a remote vault
@@ -262,8 +265,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 threads,
             )
         }
-        Command::Push(a) => remote::push(&a),
-        Command::Pull(a) => remote::pull(&a),
+        Command::Push(a) => push::push(&a),
+        Command::Pull(a) => pull::pull(&a),
         Command::Ls(a) => remote::ls(&a),
         Command::Rm(a) => remote::rm(&a),
         Command::Mv(a) => remote::mv(&a),

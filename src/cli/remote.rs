@@ -1,22 +1,25 @@
-//! `vault push`, `pull`, `ls`, `rm` and `mv`: the remote vault commands.
+//! What every remote command shares, and `vault ls`, `rm` and `mv`.
 //!
-//! Every command first lists the vault with the user's identity (names are
-//! sealed, so that is the only way to know them), then acts. Pushes and
-//! pulls stream through the same payload pipeline as `seal`/`open`, with a
-//! progress bar on a terminal.
+//! Every remote command connects first (host key, authentication), checks
+//! that the location is a vault, and only then unlocks the identity, and
+//! only if it needs it: a typo in the host or path shows before any
+//! passphrase prompt, and `ls` of an empty vault asks for none. Names are
+//! sealed, so finding an object means opening heads: the client cache
+//! (`$XDG_CACHE_HOME/vault`) keeps what earlier commands opened, and a
+//! command naming a few objects asks the server only about those
+//! ([`RemoteVault::find_fast`]). Each command that succeeds prints one
+//! line saying what it did to which object (`-q` silences it).
 
-use std::fs;
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::error::CliError;
-use super::io::{Input, Target};
-use super::keyring::{RecipientArgs, gather_x25519_recipients, remote_identities};
-use vault::crypto::{Suite, X25519Identity, os_rng};
-use vault::remote::{Listing, Object, PushSpec, RemoteError, RemoteVault, names};
+use super::error::{CliError, printable};
+use super::keyring::remote_identities;
+use vault::crypto::X25519Identity;
+use vault::remote::{Listing, Object, RemoteError, RemoteVault, Scan, names};
 use vault::transport::{ConnectOptions, Location};
 
 /// Options every remote command takes.
@@ -32,7 +35,11 @@ pub struct RemoteOpts {
     /// Record the host key of a host not yet in known_hosts (a changed key is always refused)
     #[arg(long)]
     pub accept_new: bool,
-    /// No progress bar
+    /// Connections for work on many objects (listing, folders, many files)
+    #[arg(long, value_name = "N", default_value_t = vault::remote::DEFAULT_TRANSFERS as u16,
+          value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub transfers: u16,
+    /// No progress bar and no success line
     #[arg(short = 'q', long)]
     pub quiet: bool,
     /// Show the progress bar even when the output is standard output
@@ -44,72 +51,15 @@ pub struct RemoteOpts {
     pub s3: super::s3_opts::S3Opts,
 }
 
-/// `vault push`.
-#[derive(Args, Debug)]
-pub struct PushArgs {
-    /// Also seal to this public key; repeatable
-    #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
-    pub recipients: Vec<String>,
-    /// Also seal to the public keys in FILE
-    #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
-    pub recipient_files: Vec<PathBuf>,
-    /// Name in the vault (default: the file's base name); only with one FILE
-    #[arg(long, value_name = "NAME")]
-    pub name: Option<String>,
-    /// Payload cipher
-    #[arg(long, value_name = "CIPHER", value_enum, default_value_t = super::Cipher::ChaCha20Poly1305)]
-    pub cipher: super::Cipher,
-    /// Do not add your own key as a recipient
-    #[arg(long)]
-    pub no_self: bool,
-    /// Replace objects that already have these names
-    #[arg(short = 'f', long)]
-    pub force: bool,
-    /// Refused with an explanation: remote objects are always in vault's
-    /// format (see `vault seal --age`)
-    #[arg(long, hide = true)]
-    pub age: bool,
-    /// SSH connections (and sealing threads) for one large file [env: VAULT_THREADS]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
-    pub threads: Option<u16>,
-    #[command(flatten)]
-    pub(crate) remote: RemoteOpts,
-    /// Files to push (- for stdin, with --name), then the REMOTE vault
-    #[arg(value_name = "FILE... REMOTE", num_args = 2.., required = true)]
-    pub args: Vec<String>,
-}
-
-/// `vault pull`.
-#[derive(Args, Debug)]
-pub struct PullArgs {
-    /// Write the (single) object to FILE; - for stdout
-    #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "dir")]
-    pub output: Option<PathBuf>,
-    /// Write objects under DIR, by name (default: the current folder)
-    #[arg(short = 'C', long = "dir", value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-    /// Replace existing local files
-    #[arg(short = 'f', long)]
-    pub force: bool,
-    /// SSH connections (and opening threads) for one large file [env: VAULT_THREADS]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
-    pub threads: Option<u16>,
-    #[command(flatten)]
-    pub(crate) remote: RemoteOpts,
-    /// The remote vault
-    #[arg(value_name = "REMOTE")]
-    pub location: String,
-    /// Names to pull
-    #[arg(value_name = "NAME", required = true)]
-    pub names: Vec<String>,
-}
-
 /// `vault ls`.
 #[derive(Args, Debug)]
 pub struct LsArgs {
-    /// Show size, modification time and recipients count
+    /// A table: size, modification and push times, recipients, name
     #[arg(short = 'l', long)]
     pub long: bool,
+    /// With --long: sizes in bytes rather than KiB, MiB, ...
+    #[arg(long, requires = "long")]
+    pub bytes: bool,
     /// Machine-readable output
     #[arg(long, conflicts_with = "long")]
     pub json: bool,
@@ -118,11 +68,17 @@ pub struct LsArgs {
     /// The remote vault
     #[arg(value_name = "REMOTE")]
     pub location: String,
+    /// Only objects named PREFIX or under PREFIX/
+    #[arg(value_name = "PREFIX")]
+    pub prefix: Option<String>,
 }
 
 /// `vault rm`.
 #[derive(Args, Debug)]
 pub struct RmArgs {
+    /// The object with this id (or id prefix), when several have the name
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
     #[command(flatten)]
     pub(crate) remote: RemoteOpts,
     /// The remote vault
@@ -136,9 +92,12 @@ pub struct RmArgs {
 /// `vault mv`.
 #[derive(Args, Debug)]
 pub struct MvArgs {
-    /// Replace an object that already has the new name
+    /// Replace the object(s) that already have the new name
     #[arg(short = 'f', long)]
     pub force: bool,
+    /// The object with this id (or id prefix), when several have the name
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
     #[command(flatten)]
     pub(crate) remote: RemoteOpts,
     /// The remote vault
@@ -152,65 +111,200 @@ pub struct MvArgs {
     pub new: String,
 }
 
-/// Connections one large push or pull may use: `--threads`, else
-/// `$VAULT_THREADS`, else [`DEFAULT_CONNECTIONS`]. The variable is checked
-/// by the same rule as for `seal` and `open`, and a value above
-/// [`MAX_CONNECTIONS`] (fine for local work on a big machine) is capped
-/// rather than refused, so one setting serves every command.
-fn connections(flag: Option<u16>) -> Result<usize, CliError> {
-    if let Some(n) = flag {
-        return Ok(usize::from(n));
-    }
-    super::threads::resolve(None, DEFAULT_CONNECTIONS, MAX_CONNECTIONS)
+/// The cache folder: `$XDG_CACHE_HOME/vault`, else `~/.cache/vault`.
+fn cache_root() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("vault"))
 }
 
-/// Most connections one transfer opens (`--threads` is limited to this).
-const MAX_CONNECTIONS: usize = 16;
+/// A connected vault, and the user's identities once unlocked.
+pub struct Session {
+    /// The vault.
+    pub vault: RemoteVault,
+    ids: Option<Vec<X25519Identity>>,
+    identity_files: Vec<PathBuf>,
+    /// `-q`.
+    pub quiet: bool,
+}
 
-/// Connections per large transfer by default: on 2 cores over loopback
-/// (docs/PERFORMANCE_SFTP.md) the gain flattens past 3 while each
-/// connection costs 5-9 MiB of buffers (libssh2 keeps 4 MiB of read-ahead
-/// per download); more can help on a real network with more cores.
-const DEFAULT_CONNECTIONS: usize = 3;
-
-/// Connect to `location` and open (or, for pushes, create) its vault.
-pub fn connect(location: &str, opts: &RemoteOpts, create: bool) -> Result<RemoteVault, CliError> {
+/// Connect to `location` and open (or, with `create`, create) its vault;
+/// nothing is unlocked yet.
+pub fn connect(location: &str, opts: &RemoteOpts, create: bool) -> Result<Session, CliError> {
+    vault::atomic::stop_gracefully();
     let loc = Location::parse(location)?;
     let mut copts = ConnectOptions::default();
     copts.accept_new = opts.accept_new;
     copts.identity = opts.ssh_identity.clone();
     opts.s3.apply(&loc, &mut copts)?;
     let t = loc.connect(&copts)?;
-    Ok(if create {
+    let mut vault = if create {
         RemoteVault::open_or_create(t)?
     } else {
         RemoteVault::open(t).map_err(|e| super::other_reading::explain(&loc, &copts, e))?
+    };
+    vault.set_transfers(usize::from(opts.transfers));
+    Ok(Session {
+        vault,
+        ids: None,
+        identity_files: opts.identity_files.clone(),
+        quiet: opts.quiet,
     })
 }
 
-/// List the vault and report what cannot be read, on stderr.
-pub fn list(vault: &mut RemoteVault, ids: &[X25519Identity]) -> Result<Listing, CliError> {
-    let listing = vault.list(ids)?;
-    for (id, why) in &listing.unreadable {
+impl Session {
+    /// The user's identities, unlocked on first use (the cache is attached
+    /// then: it is keyed by them).
+    pub fn ids(&mut self) -> Result<&[X25519Identity], CliError> {
+        Ok(self.vault_ids()?.1)
+    }
+
+    /// The vault and the identities (unlocked on first use), borrowed
+    /// together.
+    pub fn vault_ids(&mut self) -> Result<(&mut RemoteVault, &[X25519Identity]), CliError> {
+        if self.ids.is_none() {
+            let ids = remote_identities(&self.identity_files)?;
+            if let Some(root) = cache_root() {
+                self.vault.attach_cache(&root, &ids);
+            }
+            self.ids = Some(ids);
+        }
+        Ok((&mut self.vault, self.ids.as_deref().expect("set")))
+    }
+
+    /// The whole listing, with what cannot be read reported on stderr.
+    pub fn list(&mut self) -> Result<Listing, CliError> {
+        Ok(self.scan_list()?.1)
+    }
+
+    /// [`Session::list`], and the scan of `objects/` it came from.
+    pub fn scan_list(&mut self) -> Result<(Scan, Listing), CliError> {
+        let scan = self.vault.scan()?;
+        let l = self.list_scanned(&scan)?;
+        Ok((scan, l))
+    }
+
+    /// [`Session::list`] from a scan already made (unlocks only if the
+    /// vault holds anything).
+    pub fn list_scanned(&mut self, scan: &Scan) -> Result<Listing, CliError> {
+        if scan.is_empty() {
+            return Ok(Listing {
+                complete: true,
+                ..Listing::default()
+            });
+        }
+        let (vault, ids) = self.vault_ids()?;
+        let l = vault.list_scanned(scan, ids)?;
+        warn_unreadable(&l);
+        Ok(l)
+    }
+
+    /// The objects named `names`, without a listing when the cache allows.
+    pub fn find(&mut self, names: &[&str]) -> Result<Listing, CliError> {
+        let (vault, ids) = self.vault_ids()?;
+        let l = vault.find_fast(names, ids)?;
+        if l.complete {
+            warn_unreadable(&l);
+        }
+        Ok(l)
+    }
+
+    /// Save the cache; call at the end of the command.
+    pub fn done(&mut self) {
+        self.vault.save_cache();
+    }
+
+    /// Print a success line unless `-q`.
+    pub fn say(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("vault: {}", printable(line));
+        }
+    }
+}
+
+fn warn_unreadable(l: &Listing) {
+    for (id, why) in &l.unreadable {
         eprintln!(
             "vault: warning: object {id} cannot be read: {}",
-            super::error::printable(why)
+            printable(why)
         );
     }
-    Ok(listing)
 }
 
-fn find<'a>(listing: &'a Listing, name: &str) -> Result<&'a Object, CliError> {
-    listing
-        .find(name)
-        .ok_or_else(|| RemoteError::NoSuchName(name.to_owned()).into())
+/// The first 8 digits of an id, as messages show it.
+pub fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
 }
 
-/// A progress bar on stderr, unless `-q`, or stderr is not a terminal, or
-/// the output goes to standard output (`-o -`, likely into a pager on the
-/// same terminal) without `--progress`.
-fn progress(len: u64, label: &str, opts: &RemoteOpts, to_stdout: bool) -> ProgressBar {
-    if opts.quiet || !io::stderr().is_terminal() || (to_stdout && !opts.progress) {
+/// A size as people read it: `512 B`, `1.2 KiB`, `3.4 MiB`.
+pub fn human(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if v < 10.0 {
+        format!("{v:.1} {}", UNITS[u])
+    } else {
+        format!("{v:.0} {}", UNITS[u])
+    }
+}
+
+/// An RFC 3339 time; `@SECONDS` past the year 9999, which humantime cannot
+/// format (times come from metadata that anyone who can seal to you wrote).
+pub fn time_text(secs: u64) -> String {
+    const YEAR_10000: u64 = 253_402_300_800;
+    if secs >= YEAR_10000 {
+        return format!("@{secs}");
+    }
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// One line describing an object, for lists of same-name objects.
+pub fn describe(o: &Object) -> String {
+    format!(
+        "id {}  {}  modified {}  pushed {}  {} recipient{}: {}",
+        o.id,
+        human(o.meta.size),
+        time_text(o.meta.mtime),
+        time_text(o.meta.created),
+        o.meta.recipients.len(),
+        if o.meta.recipients.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        o.meta.recipients.join(", ")
+    )
+}
+
+/// The one object a command acts on, with the same-name rule: more than
+/// one object you can open with that name is refused (listed on stderr)
+/// unless `id` picks one.
+pub fn pick<'a>(l: &'a Listing, name: &str, id: Option<&str>) -> Result<&'a Object, CliError> {
+    match l.one(name, id) {
+        Ok(o) => Ok(o),
+        Err(RemoteError::Ambiguous { name, objects }) => {
+            for o in &objects {
+                eprintln!("vault:   {}", printable(&describe(o)));
+            }
+            Err(CliError::Remote(RemoteError::Ambiguous { name, objects }))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A progress bar on stderr, only on a terminal and without `-q`.
+pub fn progress(len: u64, label: &str, quiet: bool) -> ProgressBar {
+    if quiet || !io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
@@ -220,201 +314,32 @@ fn progress(len: u64, label: &str, opts: &RemoteOpts, to_stdout: bool) -> Progre
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    bar.set_message(super::error::printable(label));
+    bar.set_message(printable(label));
     bar
 }
 
-/// `vault push`.
-pub fn push(a: &PushArgs) -> Result<(), CliError> {
-    if a.age {
-        // An object's recipients live in a small head kept apart from its
-        // payload, so that sharing never re-uploads it; an age file has no
-        // such split.
-        return Err(CliError::Usage(
-            "push stores objects in vault's format, so that `vault share` never re-uploads them; \
-             for age users, `vault seal --age FILE` and copy FILE.age"
-                .into(),
-        ));
-    }
-    let (location, files) = a.args.split_last().expect("clap requires two");
-    if a.name.is_some() && files.len() > 1 {
-        return Err(CliError::Usage("--name works with one FILE only".into()));
-    }
-    let suite = Suite::from(a.cipher);
-    let recipients = gather_x25519_recipients(&RecipientArgs {
-        recipients: &a.recipients,
-        files: &a.recipient_files,
-        no_self: a.no_self,
-    })?;
-    // Names first, so that every mistake shows before anything is sent.
-    let mut jobs = Vec::new();
-    for f in files {
-        let name = match (&a.name, f.as_str()) {
-            (Some(n), _) => n.clone(),
-            (None, "-") => return Err(CliError::Usage("pushing stdin needs --name".into())),
-            (None, f) => names::default_name(Path::new(f))
-                .ok_or_else(|| CliError::Usage(format!("{f:?} has no file name; use --name")))?,
-        };
-        names::check(&name)?;
-        if jobs.iter().any(|(_, n): &(&String, String)| *n == name) {
-            return Err(CliError::Usage(format!("{name:?} is given twice")));
-        }
-        jobs.push((f, name));
-    }
-    let conns = connections(a.threads)?;
-    let ids = remote_identities(&a.remote.identity_files)?;
-    let mut vault = connect(location, &a.remote, true)?;
-    vault.set_connections(conns);
-    let listing = list(&mut vault, &ids)?;
-    if !a.force
-        && let Some((_, n)) = jobs.iter().find(|(_, n)| listing.find(n).is_some())
-    {
-        return Err(RemoteError::NameExists(n.clone()).into());
-    }
-    for (file, name) in &jobs {
-        let path = Path::new(file.as_str());
-        let mut input = Input::open(Some(path))?;
-        let (len, mtime, regular) = match &input {
-            Input::File(f, _) => {
-                let m = f.metadata().map_err(|e| CliError::Input(path.into(), e))?;
-                let mtime = m
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_secs());
-                (m.len(), mtime, m.is_file())
-            }
-            Input::Stdin(_) => (0, vault::remote::now(), false),
-        };
-        let bar = progress(len, name, &a.remote, false);
-        let spec = PushSpec {
-            name,
-            mtime,
-            suite,
-            recipients: &recipients,
-        };
-        let pushed = match &input {
-            // A regular file can be read at offsets, so split over connections.
-            Input::File(f, _) if regular => vault.push_file(
-                &mut os_rng(),
-                f.file(),
-                len,
-                &spec,
-                &|n| bar.inc(n),
-                &|| f.unchanged(),
-            ),
-            _ => vault.push(&mut os_rng(), &mut bar.wrap_read(&mut input), &spec),
-        };
-        pushed.map_err(|e| match e {
-            RemoteError::Io(e) => CliError::Input(path.into(), e),
-            other => other.into(),
-        })?;
-        bar.finish_and_clear();
-        if a.force {
-            // The new object is in place; remove what it replaces.
-            for old in listing.objects.iter().filter(|o| o.meta.name == *name) {
-                vault.remove(old)?;
-            }
-        }
-    }
-    vault.sweep();
-    Ok(())
-}
-
-/// Refuse to write through a symlinked folder inside DIR, so that a name
-/// like `a/b` cannot land outside DIR via a link `a -> /elsewhere`.
-fn check_no_symlinked_parents(dir: &Path, target: &Path) -> Result<(), CliError> {
-    let mut p = target.parent();
-    while let Some(d) = p {
-        if d == dir || d.as_os_str().is_empty() {
-            break;
-        }
-        if fs::symlink_metadata(d).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(CliError::Output(
-                target.to_path_buf(),
-                io::Error::other(format!("{} is a symbolic link", d.display())),
-            ));
-        }
-        p = d.parent();
-    }
-    Ok(())
-}
-
-/// `vault pull`.
-pub fn pull(a: &PullArgs) -> Result<(), CliError> {
-    if a.output.is_some() && a.names.len() > 1 {
-        return Err(CliError::Usage(
-            "-o works with one NAME only; use -C DIR".into(),
-        ));
-    }
-    let conns = connections(a.threads)?;
-    let ids = remote_identities(&a.remote.identity_files)?;
-    let mut vault = connect(&a.location, &a.remote, false)?;
-    vault.set_connections(conns);
-    let listing = list(&mut vault, &ids)?;
-    let objects: Vec<&Object> = a
-        .names
-        .iter()
-        .map(|n| find(&listing, n))
-        .collect::<Result<_, _>>()?;
-    let dir = a.dir.clone().unwrap_or_else(|| PathBuf::from("."));
-    let mut targets = Vec::new();
-    for obj in &objects {
-        targets.push(match &a.output {
-            Some(o) => Target::resolve(Some(o), a.force, None)?,
-            // Names come from the server: no link under DIR is followed.
-            None => super::pull_path::target_under(&dir, &obj.meta.name, a.force)?,
-        });
-    }
-    for (obj, target) in objects.iter().zip(targets) {
-        if let super::io::Target::Regular(p) = &target {
-            if a.output.is_none() {
-                check_no_symlinked_parents(&dir, p)?;
-            }
-            if let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-                fs::create_dir_all(parent).map_err(|e| CliError::Output(p.clone(), e))?;
-            }
-        }
-        let mut out = target.create(a.force)?;
-        let to_stdout = matches!(target, super::io::Target::Stdout);
-        let bar = progress(obj.meta.size, &obj.meta.name, &a.remote, to_stdout);
-        let result = match out.positioned() {
-            // A regular file takes writes at offsets: split over connections.
-            Some(file) => vault.pull_to_file(obj, &file, &|n| bar.inc(n)),
-            None => vault.pull(obj, &mut bar.wrap_write(&mut out)),
-        };
-        bar.finish_and_clear();
-        result.map_err(|e| match e {
-            RemoteError::Io(e) => CliError::Output(target.name(), e),
-            other => other.into(),
-        })?;
-        out.commit()
-            .map_err(|e| CliError::Output(target.name(), e))?;
-    }
-    Ok(())
-}
-
-/// An RFC 3339 time; `@SECONDS` past the year 9999, which humantime cannot
-/// format (times come from metadata that anyone who can seal to you wrote).
-fn time_text(secs: u64) -> String {
-    const YEAR_10000: u64 = 253_402_300_800;
-    if secs >= YEAR_10000 {
-        return format!("@{secs}");
-    }
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-    humantime::format_rfc3339_seconds(t).to_string()
+/// Whether `name` is `prefix` or under `prefix/`.
+pub fn under(name: &str, prefix: &str) -> bool {
+    let p = prefix.trim_end_matches('/');
+    p.is_empty() || name == p || name.strip_prefix(p).is_some_and(|r| r.starts_with('/'))
 }
 
 /// `vault ls`.
 pub fn ls(a: &LsArgs) -> Result<(), CliError> {
-    let ids = remote_identities(&a.remote.identity_files)?;
-    let mut vault = connect(&a.location, &a.remote, false)?;
-    let listing = list(&mut vault, &ids)?;
+    let mut s = connect(&a.location, &a.remote, false)?;
+    let listing = s.list()?;
+    s.done();
+    let prefix = a.prefix.as_deref().unwrap_or("");
+    let shown: Vec<&Object> = listing
+        .objects
+        .iter()
+        .filter(|o| under(&o.meta.name, prefix))
+        .collect();
+    let dup = listing.duplicates();
     let mut out = io::stdout().lock();
     let w = |e| CliError::Output("<stdout>".into(), e);
     if a.json {
-        let objects: Vec<serde_json::Value> = listing
-            .objects
+        let objects: Vec<serde_json::Value> = shown
             .iter()
             .map(|o| {
                 serde_json::json!({
@@ -422,9 +347,12 @@ pub fn ls(a: &LsArgs) -> Result<(), CliError> {
                     "size": o.meta.size,
                     "mtime": o.meta.mtime,
                     "pushed": o.meta.created,
-                    "cipher": o.header.suite.name(),
-                    "recipients": o.meta.recipients.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                    "cipher": o.suite.name(),
+                    "recipients": o.meta.recipients,
+                    "recipients_verified": o.unverified == 0,
                     "id": o.id,
+                    "revision": o.rev,
+                    "duplicate": dup.contains(o.meta.name.as_str()),
                 })
             })
             .collect();
@@ -434,73 +362,154 @@ pub fn ls(a: &LsArgs) -> Result<(), CliError> {
             "unreadable": listing.unreadable.len(),
         });
         writeln!(out, "{doc}").map_err(w)?;
-    } else {
-        for o in &listing.objects {
-            let name = super::error::printable(&o.meta.name);
-            if a.long {
-                writeln!(
-                    out,
-                    "{:>14}  {}  {:>2}  {name}",
-                    o.meta.size,
-                    time_text(o.meta.mtime),
-                    o.meta.recipients.len()
-                )
-                .map_err(w)?;
+        return Ok(());
+    }
+    if a.long && !shown.is_empty() {
+        writeln!(
+            out,
+            "{:>10}  {:<20}  {:<20}  {:>10}  NAME",
+            "SIZE", "MODIFIED", "PUSHED", "RECIPIENTS"
+        )
+        .map_err(w)?;
+    }
+    for o in &shown {
+        let mut name = printable(&o.meta.name);
+        if dup.contains(o.meta.name.as_str()) {
+            name.push_str(&format!("  [id {}]", short(&o.id)));
+        }
+        if a.long {
+            let size = if a.bytes {
+                o.meta.size.to_string()
             } else {
-                writeln!(out, "{name}").map_err(w)?;
-            }
+                human(o.meta.size)
+            };
+            let who = if o.unverified == 0 {
+                o.meta.recipients.len().to_string()
+            } else {
+                format!("{}?", o.meta.recipients.len())
+            };
+            writeln!(
+                out,
+                "{size:>10}  {:<20}  {:<20}  {who:>10}  {name}",
+                time_text(o.meta.mtime),
+                time_text(o.meta.created),
+            )
+            .map_err(w)?;
+        } else {
+            writeln!(out, "{name}").map_err(w)?;
         }
-        if listing.others > 0 {
-            eprintln!(
-                "vault: {} other object{} in this vault {} sealed to other keys",
-                listing.others,
-                if listing.others == 1 { "" } else { "s" },
-                if listing.others == 1 { "is" } else { "are" },
-            );
-        }
+    }
+    let dups = shown
+        .iter()
+        .filter(|o| dup.contains(o.meta.name.as_str()))
+        .map(|o| o.meta.name.as_str())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    if dups > 0 {
+        eprintln!(
+            "vault: note: {dups} name{} held by more than one object (marked with their ids); \
+             commands on such a name need --id ID (`vault ls --long` shows them)",
+            if dups == 1 { " is" } else { "s are" }
+        );
+    }
+    if shown.iter().any(|o| o.unverified > 0) && a.long {
+        eprintln!(
+            "vault: note: recipients marked ? are as the object says; their keys could not be \
+             checked against the stanzas (an object of an earlier vault: `vault share` or `mv` rewrites it)"
+        );
+    }
+    if listing.others > 0 {
+        eprintln!(
+            "vault: {} other object{} in this vault {} sealed to other keys",
+            listing.others,
+            if listing.others == 1 { "" } else { "s" },
+            if listing.others == 1 { "is" } else { "are" },
+        );
     }
     Ok(())
 }
 
 /// `vault rm`.
 pub fn rm(a: &RmArgs) -> Result<(), CliError> {
-    let ids = remote_identities(&a.remote.identity_files)?;
-    let mut vault = connect(&a.location, &a.remote, false)?;
-    let listing = list(&mut vault, &ids)?;
-    for n in &a.names {
-        find(&listing, n)?;
+    if a.id.is_some() && a.names.len() > 1 {
+        return Err(CliError::Usage("--id works with one NAME only".into()));
     }
+    let mut s = connect(&a.location, &a.remote, false)?;
+    let names: Vec<&str> = a.names.iter().map(String::as_str).collect();
+    let l = s.find(&names)?;
+    let mut targets = Vec::new();
     for n in &a.names {
-        for obj in listing.objects.iter().filter(|o| o.meta.name == *n) {
-            vault.remove(obj)?;
-        }
+        targets.push(pick(&l, n, a.id.as_deref())?.clone());
     }
+    for o in &targets {
+        s.vault.remove(o)?;
+        s.say(&format!(
+            "removed {} (id {}, {}) from {}",
+            o.meta.name,
+            short(&o.id),
+            human(o.meta.size),
+            s.vault.describe()
+        ));
+    }
+    s.done();
     Ok(())
 }
 
 /// `vault mv`.
 pub fn mv(a: &MvArgs) -> Result<(), CliError> {
     names::check(&a.new)?;
-    let ids = remote_identities(&a.remote.identity_files)?;
-    let mut vault = connect(&a.location, &a.remote, false)?;
-    let listing = list(&mut vault, &ids)?;
-    let obj = find(&listing, &a.old)?;
+    let mut s = connect(&a.location, &a.remote, false)?;
+    let l = s.find(&[&a.old, &a.new])?;
+    let obj = pick(&l, &a.old, a.id.as_deref())?.clone();
     if a.old == a.new {
         return Ok(());
     }
-    let clash: Vec<&Object> = listing
-        .objects
-        .iter()
-        .filter(|o| o.meta.name == a.new)
-        .collect();
+    let clash: Vec<Object> = l.named(&a.new).into_iter().cloned().collect();
     if !clash.is_empty() && !a.force {
         return Err(RemoteError::NameExists(a.new.clone()).into());
     }
-    let mut meta = obj.meta.clone();
-    meta.name = a.new.clone();
-    vault.rewrite_head(&mut os_rng(), obj, &obj.header, &meta)?;
-    for old in clash {
-        vault.remove(old)?;
+    let (vault, ids) = s.vault_ids()?;
+    let opened = vault.open_object(&obj, ids)?;
+    let moved = s.vault.rewrite(
+        &mut vault::crypto::os_rng(),
+        &opened,
+        &vault::remote::Change {
+            name: &a.new,
+            recipients: &opened.obj.meta.recipients,
+        },
+    )?;
+    for old in &clash {
+        s.vault.remove(old)?;
     }
+    s.say(&format!(
+        "renamed {} to {} (id {}){}",
+        a.old,
+        a.new,
+        short(&moved.id),
+        if clash.is_empty() {
+            String::new()
+        } else {
+            format!(", replacing {} object(s) of that name", clash.len())
+        }
+    ));
+    s.done();
     Ok(())
+}
+
+/// Most connections one large transfer opens (`--threads` is limited to this).
+const MAX_CONNECTIONS: usize = 16;
+
+/// Connections per large transfer by default: on 2 cores over loopback
+/// (docs/PERFORMANCE_SFTP.md) the gain flattens past 3 while each
+/// connection costs 5-9 MiB of buffers (libssh2 keeps 4 MiB of read-ahead
+/// per download); more can help on a real network with more cores.
+const DEFAULT_CONNECTIONS: usize = 3;
+
+/// Connections for one large file: `--threads`, else `VAULT_THREADS`, else
+/// [`DEFAULT_CONNECTIONS`].
+pub fn remote_conns(flag: Option<u16>) -> Result<usize, CliError> {
+    if let Some(n) = flag {
+        return Ok(usize::from(n));
+    }
+    super::threads::resolve(None, DEFAULT_CONNECTIONS, MAX_CONNECTIONS)
 }

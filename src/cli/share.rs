@@ -1,19 +1,22 @@
 //! `vault contacts`, `vault share` and `vault unshare`.
 //!
-//! Sharing rewrites an object's small head only, so re-sharing a 1 GiB
-//! object sends a few kilobytes. Unsharing removes a stanza, which stops
-//! future pulls with this head but cannot take back a copy or a file key
-//! someone already has: the command says so every time, and `--rekey`
-//! re-seals the object under a new key for real revocation.
+//! Sharing writes the next revision of an object's small head only, so
+//! sharing a 1 GiB object sends a few kilobytes. Unsharing re-keys by
+//! default: the object is sealed again under a new file key (a full
+//! re-upload) without the removed recipients, so the key they may have
+//! kept opens nothing new and cannot be used to write a revision others
+//! would accept. `--keep-key` only drops their stanza, with a warning that
+//! says what they can still do. Removing the last of your own keys is
+//! refused unless `--force` (you could neither open nor re-share it).
 
 use std::io::Write;
 
 use clap::{Args, Subcommand};
 
 use super::error::CliError;
-use super::keyring::{as_x25519, remote_identities};
-use super::remote::{RemoteOpts, connect, list};
-use vault::crypto::{X25519Recipient, os_rng};
+use super::keyring::as_x25519;
+use super::remote::{RemoteOpts, connect, human, pick, short};
+use vault::crypto::{Recipient, X25519Recipient, os_rng};
 use vault::keystore::Keystore;
 use vault::remote::RemoteError;
 
@@ -49,6 +52,9 @@ pub struct ShareArgs {
         required = true
     )]
     pub recipients: Vec<String>,
+    /// The object with this id (or id prefix), when several have the name
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
     #[command(flatten)]
     pub(crate) remote: RemoteOpts,
     /// The remote vault
@@ -70,10 +76,17 @@ pub struct UnshareArgs {
         required = true
     )]
     pub recipients: Vec<String>,
-    /// Re-seal the object under a new file key (a full re-upload), so the
-    /// removed recipients cannot open the new version even with a key they kept
+    /// Only drop their stanza, keeping the file key (no re-upload); they
+    /// can still open the object, and write revisions of it, with a key
+    /// they kept (by default the object is re-sealed under a new key)
     #[arg(long)]
-    pub rekey: bool,
+    pub keep_key: bool,
+    /// Allow removing the last of your own keys from the object
+    #[arg(long)]
+    pub force: bool,
+    /// The object with this id (or id prefix), when several have the name
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
     #[command(flatten)]
     pub(crate) remote: RemoteOpts,
     /// The remote vault
@@ -116,8 +129,8 @@ pub fn contacts(cmd: &ContactsCommand) -> Result<(), CliError> {
 }
 
 /// A recipient as the user knows it: contact name, else the key.
-fn label(ks: &Keystore, r: &X25519Recipient) -> String {
-    ks.name_of(&r.to_string()).unwrap_or_else(|| r.to_string())
+fn label(ks: &Keystore, r: &str) -> String {
+    ks.name_of(r).unwrap_or_else(|| r.to_owned())
 }
 
 fn resolve(ks: &Keystore, values: &[String]) -> Result<Vec<X25519Recipient>, CliError> {
@@ -131,73 +144,135 @@ fn resolve(ks: &Keystore, values: &[String]) -> Result<Vec<X25519Recipient>, Cli
 pub fn share(a: &ShareArgs) -> Result<(), CliError> {
     let ks = Keystore::locate()?;
     let recipients = resolve(&ks, &a.recipients)?;
-    let ids = remote_identities(&a.remote.identity_files)?;
-    let mut vault = connect(&a.location, &a.remote, false)?;
-    let listing = list(&mut vault, &ids)?;
-    let obj = listing
-        .find(&a.name)
-        .ok_or_else(|| RemoteError::NoSuchName(a.name.clone()))?;
-    let (added, written) = vault.share(&mut os_rng(), obj, &recipients)?;
+    let mut s = connect(&a.location, &a.remote, false)?;
+    let l = s.find(&[&a.name])?;
+    let obj = pick(&l, &a.name, a.id.as_deref())?.clone();
+    let (vault, ids) = s.vault_ids()?;
+    let opened = vault.open_object(&obj, ids)?;
+    let mut list = opened.obj.meta.recipients.clone();
+    let mut added = Vec::new();
+    for r in &recipients {
+        let t = r.to_string();
+        if !list.contains(&t) {
+            list.push(t.clone());
+            added.push(t);
+        }
+    }
     if added.is_empty() {
-        eprintln!("vault: {:?} is already shared with them", a.name);
+        s.say(&format!(
+            "{} (id {}) is already shared with them; nothing changed",
+            a.name,
+            short(&obj.id)
+        ));
+        s.done();
         return Ok(());
     }
+    let written = s.vault.rewrite(
+        &mut os_rng(),
+        &opened,
+        &vault::remote::Change {
+            name: &obj.meta.name,
+            recipients: &list,
+        },
+    )?;
     let who: Vec<String> = added.iter().map(|r| label(&ks, r)).collect();
-    eprintln!(
-        "vault: shared {:?} with {} (rewrote its {written}-byte head; the {}-byte payload was not sent again)",
+    s.say(&format!(
+        "shared {} (id {}) with {}; wrote a {}-byte head, the {} payload was not sent again",
         a.name,
+        short(&obj.id),
         who.join(", "),
-        obj.stored_size
-    );
+        written.head_size,
+        human(obj.meta.size)
+    ));
+    s.done();
     Ok(())
 }
 
 /// `vault unshare`.
 pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
     let ks = Keystore::locate()?;
-    let remove = resolve(&ks, &a.recipients)?;
-    let ids = remote_identities(&a.remote.identity_files)?;
-    let mut vault = connect(&a.location, &a.remote, false)?;
-    let listing = list(&mut vault, &ids)?;
-    let obj = listing
-        .find(&a.name)
-        .ok_or_else(|| RemoteError::NoSuchName(a.name.clone()))?;
+    let remove: Vec<String> = resolve(&ks, &a.recipients)?
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    let mut s = connect(&a.location, &a.remote, false)?;
+    let l = s.find(&[&a.name])?;
+    let obj = pick(&l, &a.name, a.id.as_deref())?.clone();
     for r in &remove {
         if !obj.meta.recipients.contains(r) {
-            return Err(CliError::Usage(format!(
-                "{} is not a recipient of {:?}",
-                label(&ks, r),
-                a.name
-            )));
+            return Err(RemoteError::NotARecipient {
+                who: label(&ks, r),
+                name: a.name.clone(),
+            }
+            .into());
         }
     }
-    let who: Vec<String> = remove.iter().map(|r| label(&ks, r)).collect();
-    if a.rekey {
-        let keep: Vec<X25519Recipient> = obj
-            .meta
-            .recipients
-            .iter()
-            .filter(|r| !remove.contains(r))
-            .copied()
-            .collect();
-        if keep.is_empty() {
-            return Err(CliError::Usage(
-                "that would leave nobody able to open it; use `vault rm`".into(),
-            ));
-        }
-        vault.rekey(&mut os_rng(), obj, &keep)?;
+    let (vault, ids) = s.vault_ids()?;
+    let mine: Vec<String> = ids.iter().map(|i| i.recipient().to_string()).collect();
+    let keep: Vec<String> = obj
+        .meta
+        .recipients
+        .iter()
+        .filter(|r| !remove.contains(r))
+        .cloned()
+        .collect();
+    if keep.is_empty() {
+        return Err(RemoteError::LastKey(format!(
+            "that would leave nobody able to open {:?}; use `vault rm`",
+            a.name
+        ))
+        .into());
+    }
+    let removing_mine = remove.iter().any(|r| mine.contains(r));
+    if removing_mine && !keep.iter().any(|r| mine.contains(r)) && !a.force {
+        return Err(RemoteError::LastKey(format!(
+            "that removes the last of your keys from {:?}: you could no longer open, share or              remove it; add --force if that is what you want",
+            a.name
+        ))
+        .into());
+    }
+    if removing_mine {
         eprintln!(
-            "vault: re-sealed {:?} under a new key without {}; copies they already downloaded stay readable to them",
-            a.name,
-            who.join(", ")
-        );
-    } else {
-        vault.unshare(&mut os_rng(), obj, &remove)?;
-        eprintln!(
-            "vault: removed {} from {:?}. This does not revoke access: a copy or the file key they already have still opens this object's payload; run again with --rekey to re-seal it under a new key",
-            who.join(", "),
+            "vault: warning: removing one of your own keys from {:?}",
             a.name
         );
     }
+    let opened = vault.open_object(&obj, ids)?;
+    let who: Vec<String> = remove.iter().map(|r| label(&ks, r)).collect();
+    if a.keep_key {
+        let written = s.vault.rewrite(
+            &mut os_rng(),
+            &opened,
+            &vault::remote::Change {
+                name: &obj.meta.name,
+                recipients: &keep,
+            },
+        )?;
+        eprintln!(
+            "vault: warning: --keep-key: {} no longer get(s) the file key from this object's head,              but the file key is unchanged: with a copy of it, kept from an earlier pull, they can              still open the payload as stored, and, given write access to the server, write a              revision of the object that current recipients would accept as genuine. Run              `vault unshare` without --keep-key to re-seal it under a new key.",
+            who.join(", ")
+        );
+        s.say(&format!(
+            "removed {} from {} (id {}), file key kept",
+            who.join(", "),
+            a.name,
+            short(&written.id)
+        ));
+    } else {
+        let parsed: Vec<X25519Recipient> = keep
+            .iter()
+            .map(|r| r.parse::<X25519Recipient>())
+            .collect::<Result<_, _>>()?;
+        let rs: Vec<&(dyn Recipient + Sync)> = parsed.iter().map(|r| r as _).collect();
+        let written = s.vault.rekey(&mut os_rng(), &opened, &rs)?;
+        s.say(&format!(
+            "re-sealed {} under a new file key without {} (new id {}, {} sent again);              copies they downloaded before stay readable to them",
+            a.name,
+            who.join(", "),
+            short(&written.id),
+            human(written.meta.size)
+        ));
+    }
+    s.done();
     Ok(())
 }

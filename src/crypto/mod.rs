@@ -15,6 +15,8 @@
 //!   [`passphrase`]: vault's Argon2id passphrase stanza;
 //! - [`header`]: the header's canonical encoding and MAC;
 //! - [`record`]: small records sealed under a file key, bound to a header;
+//! - [`bound`]: stanzas a holder of the file key can recompute and check
+//!   against a recipient list;
 //! - [`file`](mod@file): vault files: building and reading headers;
 //! - [`age`]: age v1 files, on the same primitives, stanzas and payload path;
 //! - [`open`]: the one way to open a file of either format;
@@ -27,6 +29,7 @@
 //! beyond the `Read`/`Write` it is handed, and reports [`CryptoError`].
 
 pub mod age;
+pub mod bound;
 pub mod error;
 pub mod file;
 pub mod header;

@@ -23,7 +23,7 @@ use super::primitives::{TAG_LEN, hkdf_sha256};
 const LABEL: &[u8] = b"vault/v1 metadata";
 const SALT_LEN: usize = 16;
 /// Longest sealed record a reader accepts.
-pub const MAX_SEALED: usize = 64 * 1024;
+pub const MAX_SEALED: usize = 256 * 1024;
 
 /// Seal `record` under `file_key`, bound to `header`.
 pub fn seal<R: CryptoRng + ?Sized>(
@@ -46,6 +46,14 @@ pub fn seal<R: CryptoRng + ?Sized>(
     out.extend_from_slice(&body);
     out.extend_from_slice(&tag);
     out
+}
+
+/// The length of the sealed record that `prefix` starts with, from its
+/// length field; `None` if `prefix` is too short to hold that field. (The
+/// record itself may be longer than what has been read so far.)
+pub fn sealed_len(prefix: &[u8]) -> Option<usize> {
+    let len: [u8; 4] = prefix.get(SALT_LEN..SALT_LEN + 4)?.try_into().ok()?;
+    Some(SALT_LEN + 4 + u32::from_be_bytes(len) as usize)
 }
 
 /// Open a sealed record (all of `sealed`, nothing after it). `None` if it

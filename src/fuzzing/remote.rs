@@ -1,6 +1,10 @@
 //! Harnesses for remote vault objects: the head the server hands back, the
 //! metadata record inside it, and object names.
 
+/// The object id the seeds of `remote_head` are sealed for (at revision 1,
+/// or 0 for the version 1 seeds).
+pub const SEED_ID: &str = "5eed5eed5eed5eed5eed5eed5eed5eed";
+
 use std::path::{Component, Path};
 
 use super::{file_key, identity};
@@ -10,10 +14,12 @@ use crate::remote::codec::head::{self, OpenedHead};
 use crate::remote::codec::metadata::{MAX_NAME, Metadata};
 use crate::remote::codec::names;
 
-/// A head (`objects/ID.h`: vault header || sealed metadata), through the
-/// codec's own reader ([`head::open`], what every listing uses) with the
-/// harness identity; and, so that the record parser is reached whatever the
-/// stanzas say, the record under a fixed key, bound to the header bytes.
+/// A head (`objects/ID.REV.h`: vault header || sealed metadata || inline
+/// payload), through the codec's own reader ([`head::open`], what every
+/// listing, pack and cache read uses) with the harness identity, as
+/// revision 1 and 0 of [`SEED_ID`], whole and as a pack's prefix; and, so
+/// that the record parser is reached whatever the stanzas say, the record
+/// under a fixed key, bound to the header bytes.
 pub fn remote_head(data: &[u8]) {
     let mut rest = data;
     let Ok(header) = Header::read_from(&mut rest) else {
@@ -21,16 +27,28 @@ pub fn remote_head(data: &[u8]) {
     };
     let header_bytes = &data[..data.len() - rest.len()];
     assert_eq!(header.to_bytes(), header_bytes);
-    if header.stanzas.len() <= 16
-        && let Ok(Some(OpenedHead {
-            header: h, meta, ..
-        })) = head::open(data, &[&identity() as &dyn Identity])
-    {
-        // What the codec accepts agrees with its header.
-        assert_eq!(h, header);
-        assert_eq!(meta.recipients.len(), header.stanzas.len());
+    if header.stanzas.len() <= 16 {
+        for (rev, whole) in [(1, true), (1, false), (0, true)] {
+            let opened = head::open(data, SEED_ID, rev, whole, &[&identity() as &dyn Identity]);
+            if let Ok(Some(OpenedHead {
+                header: h,
+                meta,
+                body_at,
+                ..
+            })) = opened
+            {
+                // What the codec accepts agrees with its header and where it is.
+                assert_eq!(h, header);
+                assert_eq!(meta.recipients.len(), header.stanzas.len());
+                assert!(body_at <= data.len());
+                assert!(meta.version == 1 || (meta.id == SEED_ID && meta.rev == rev));
+                assert_eq!(meta.version == 1, rev == 0);
+            }
+        }
     }
     let key = file_key();
+    let sealed_len = crate::crypto::record::sealed_len(rest).unwrap_or(0);
+    let rest = rest.get(..sealed_len).unwrap_or(rest);
     let Ok(meta) = Metadata::open(rest, &key, header_bytes) else {
         return;
     };

@@ -7,7 +7,6 @@ use std::io::Write;
 
 use super::{PAYLOAD_KEY, identity};
 use crate::crypto::age::ArmoredWriter;
-use crate::crypto::file::new_header;
 use crate::crypto::stream::{CHUNK_SIZE, StreamWriter};
 use crate::crypto::suite::{PayloadKey, Suite};
 use crate::crypto::{X25519Identity, os_rng};
@@ -60,25 +59,57 @@ pub fn generated() -> Vec<Seed> {
     );
 
     for (name, recipients) in [("me", vec![me]), ("me_and_other", vec![other, me])] {
-        let (header, key) = new_header(
-            &mut rng,
-            Suite::ChaCha20Poly1305,
-            &crate::crypto::as_recipients(&recipients),
-        )
-        .expect("recipients are valid");
+        let file_key = crate::crypto::FileKey::generate(&mut rng, 32);
+        let mut nonce = [0u8; 16];
+        rand_core::Rng::fill_bytes(&mut rng, &mut nonce);
+        let list: Vec<&dyn crate::crypto::Recipient> = recipients
+            .iter()
+            .map(|r| r as &dyn crate::crypto::Recipient)
+            .collect();
+        let header = crate::crypto::bound::header(Suite::ChaCha20Poly1305, &file_key, nonce, &list)
+            .expect("recipients are valid");
         let header_bytes = header.to_bytes();
         let meta = Metadata {
+            version: 2,
+            id: super::remote::SEED_ID.into(),
+            rev: 1,
+            inline: false,
             name: format!("folder/{name}.txt"),
             size: 1234,
             mtime: 1_700_000_000,
             created: 1_700_000_100,
-            recipients: recipients.clone(),
+            sha256: Some([0x5a; 32]),
+            recipients: recipients.iter().map(ToString::to_string).collect(),
         };
-        let mut head = header_bytes.clone();
-        head.extend(meta.seal(&mut rng, &key, &header_bytes));
+        let head = crate::remote::codec::head::build(&mut rng, &header, &file_key, &meta, None);
         add("remote_head", name, head);
         add("remote_metadata", name, meta.encode());
-        add("vault_header", &format!("head_{name}"), header_bytes);
+        add(
+            "vault_header",
+            &format!("head_{name}"),
+            header_bytes.clone(),
+        );
+        // The same record as an earlier vault wrote it (version 1).
+        let mut v1 = meta.clone();
+        v1.version = 1;
+        v1.id = String::new();
+        v1.rev = 0;
+        v1.sha256 = None;
+        let mut head = header_bytes.clone();
+        head.extend(v1.seal(&mut rng, &file_key, &header_bytes));
+        add("remote_head", &format!("{name}_v1"), head);
+        add("remote_metadata", &format!("{name}_v1"), v1.encode());
+        // With its payload inline.
+        let data = b"a small payload";
+        let key = crate::crypto::file::payload_key(Suite::ChaCha20Poly1305, &file_key, &nonce);
+        let (_, sealed) = crate::crypto::pipeline::seal_payload(key, &mut &data[..], Vec::new(), 1)
+            .expect("sealing into memory");
+        let mut inl = meta.clone();
+        inl.inline = true;
+        inl.size = data.len() as u64;
+        let head =
+            crate::remote::codec::head::build(&mut rng, &header, &file_key, &inl, Some(&sealed));
+        add("remote_head", &format!("{name}_inline"), head);
     }
 
     for name in [

@@ -1,31 +1,45 @@
-//! A remote vault: sealed objects in a folder on any [`Transport`].
+//! A remote vault: sealed objects in a folder on any [`Transport`], fast
+//! over a far link.
 //!
 //! The layout and the encoding of objects are [`codec`]'s (pure, no I/O);
 //! this layer moves them over a transport. An object exists for readers
-//! once its head exists: a push puts the payload at `objects/ID.p`, then
-//! the head, each of which the transport makes visible only once complete
-//! ([`Transport::put`]), so an interrupted push leaves nothing visible and
-//! a rerun simply starts again (leftovers are swept after an hour). The
-//! head is small and separately replaceable: `mv`, `share` and `unshare`
-//! replace it atomically and never touch the payload. Metadata (name,
-//! size, times, recipient list) is sealed under the object's file key; see
-//! [`codec::metadata`] and `docs/FORMAT.md`.
+//! once its head is complete: a small file is one head file with its
+//! payload inside; a larger one has its payload at `objects/ID.p`, written
+//! before the head. A head is never rewritten: `mv`, `share` and `unshare
+//! --keep-key` write the next revision beside it and remove the old one,
+//! so (id, revision) names immutable bytes, and two clients changing one
+//! object at once cannot silently undo each other (one gets
+//! [`RemoteError::Conflict`]). Metadata (name, size, times, content hash,
+//! recipient list) is sealed under the object's file key, and the
+//! recipient list is bound to the header's stanzas; see [`codec`] and
+//! `docs/FORMAT.md`.
 //!
-//! - [`vault`]: opening or creating a vault, listing, removing, sweeping;
-//! - [`push`], [`pull`]: moving one object's payload, sealed or opened on
-//!   the fly ([`pipe`] overlaps crypto with the network), a large regular
-//!   file over several connections at once ([`parallel`]);
-//! - [`share`]: changing who can open an object.
+//! Round trips are what a far link charges for, so:
+//! - [`listing`]: one listing of `objects/` is the authority on what
+//!   exists; what each head holds comes from the client [`cache`], the
+//!   server's [`packs`], or reading the head, in that order;
+//! - [`RemoteVault::find_fast`]: a command naming one object checks the
+//!   cache against the folder's modification time and that object's head
+//!   file, without listing;
+//! - [`batch`]: many small pieces of work run over several connections;
+//! - [`push`], [`pull`]: one object's payload, sealed or opened on the fly
+//!   ([`pipe`] overlaps crypto with the network), a large regular file over
+//!   several connections at once ([`parallel`]);
+//! - [`share`]: new head revisions and re-keying;
+//! - [`vault`]: opening or creating a vault, removing, sweeping.
 //!
 //! Layering: above [`crate::crypto`] and [`crate::transport`], which know
 //! nothing of it; errors are [`RemoteError`], which carries theirs as
-//! themselves.
+//! themselves. The cache is local files under a folder the caller names.
 //!
 //! [`Transport`]: crate::transport::Transport
-//! [`Transport::put`]: crate::transport::Transport::put
 
+pub mod batch;
+pub mod cache;
 pub mod codec;
 mod error;
+pub mod listing;
+pub mod packs;
 mod parallel;
 mod pipe;
 pub mod pull;
@@ -37,5 +51,8 @@ pub mod vault;
 
 pub use codec::{Metadata, names};
 pub use error::RemoteError;
-pub use push::PushSpec;
-pub use vault::{Listing, Object, RemoteVault, now};
+pub use listing::{Listing, Object, Opened, Scan};
+pub use pull::pull_on;
+pub use push::{PushSpec, Pushed, push_small, push_stream};
+pub use share::Change;
+pub use vault::{DEFAULT_TRANSFERS, RemoteVault, now};

@@ -133,6 +133,9 @@ impl Segment<'_> {
     /// Whether another share failed; then this one gives way: it stops,
     /// and what it returns is not reported.
     fn should_stop(&self) -> bool {
+        if crate::atomic::interrupted() {
+            self.crew.fail(RemoteError::Interrupted);
+        }
         let stop = self.crew.stopped();
         self.gave_way.set(stop);
         stop

@@ -130,6 +130,10 @@ fn send_loop(
     free: Sender<Vec<u8>>,
 ) -> Result<bool, RemoteError> {
     for msg in rx {
+        if crate::atomic::interrupted() {
+            // Dropped unfinished: the backend removes what it wrote.
+            return Err(RemoteError::Interrupted);
+        }
         match msg {
             Msg::Data(buf) => {
                 w.write_all(&buf)?;

@@ -1,15 +1,19 @@
-//! Pulling: opening an object's payload into a local output, serially or,
-//! for a large object pulled to a regular file, over several connections.
+//! Pulling: opening an object's payload into a local output: from its head
+//! when the payload is inline (nothing more is read), else from
+//! `objects/ID.p`, serially or, for a large object pulled to a regular
+//! file, over several connections.
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 
 use super::codec::payload_path;
-use super::{Object, RemoteError, RemoteVault, parallel, pipe};
+use super::listing::Opened;
+use super::{RemoteError, RemoteVault, parallel, pipe};
 use crate::crypto::file::payload_key;
 use crate::crypto::suite::PayloadKey;
 use crate::crypto::{CopyError, pipeline};
+use crate::transport::Transport;
 
 /// The local file a pull to a regular file writes: at offsets, from
 /// several threads at once for a large object. What else a write does is
@@ -32,43 +36,63 @@ impl PositionedOutput for File {
     }
 }
 
-/// The payload key of `obj`, once its stored payload has the size its
-/// metadata promises (checked before any byte is fetched).
-fn payload_key_checked(obj: &Object) -> Result<PayloadKey, RemoteError> {
-    if obj.stored_size != crate::crypto::stream::sealed_len(obj.meta.size) {
+fn copy_error(e: CopyError) -> RemoteError {
+    match e {
+        CopyError::Read(e) | CopyError::Write(e) => RemoteError::Io(e),
+        CopyError::Crypto(e) => RemoteError::Crypto(e),
+    }
+}
+
+/// The payload key of `o`, once its stored payload has the size its
+/// metadata promises (checked before any byte is fetched, when the size is
+/// known).
+fn payload_key_checked(o: &Opened) -> Result<PayloadKey, RemoteError> {
+    let want = crate::crypto::stream::sealed_len(o.obj.meta.size);
+    let stored = if o.obj.meta.inline {
+        Some((o.head.len() - o.body_at) as u64)
+    } else {
+        o.obj.payload_size
+    };
+    if stored.is_some_and(|s| s != want) {
         return Err(RemoteError::BadObject(format!(
             "{:?}: the stored payload has the wrong size (damaged or modified)",
-            obj.meta.name
+            o.obj.meta.name
         )));
     }
-    Ok(payload_key(
-        obj.header.suite,
-        &obj.file_key,
-        &obj.header.nonce,
-    ))
+    Ok(payload_key(o.header.suite, &o.file_key, &o.header.nonce))
+}
+
+fn size_matches(o: &Opened, n: u64) -> Result<u64, RemoteError> {
+    if n != o.obj.meta.size {
+        return Err(RemoteError::BadObject(format!(
+            "{:?}: size does not match its metadata",
+            o.obj.meta.name
+        )));
+    }
+    Ok(n)
+}
+
+/// Open `o`'s payload into `out` over connection `t`. Fails (after writing
+/// the authenticated part) if it does not authenticate or its size does
+/// not match the metadata.
+pub fn pull_on(t: &mut dyn Transport, o: &Opened, out: &mut dyn Write) -> Result<u64, RemoteError> {
+    let key = payload_key_checked(o)?;
+    if o.obj.meta.inline {
+        let body = &o.head[o.body_at..];
+        let n = pipeline::open_payload(key, body, out, 1).map_err(copy_error)?;
+        return size_matches(o, n);
+    }
+    let r = t.read(&payload_path(&o.obj.id))?;
+    let n = pipe::fetch_ahead(r, parallel::PULL_PIECE, |q| {
+        pipeline::open_payload(key, q, out, super::push::SEAL_THREADS).map_err(copy_error)
+    })?;
+    size_matches(o, n)
 }
 
 impl RemoteVault {
-    /// Open an object's payload into `out`. Fails (after writing the
-    /// authenticated part) if it does not authenticate or its size does not
-    /// match the metadata.
-    pub fn pull(&mut self, obj: &Object, out: &mut dyn Write) -> Result<u64, RemoteError> {
-        let key = payload_key_checked(obj)?;
-        let r = self.t.read(&payload_path(&obj.id))?;
-        let n = pipe::fetch_ahead(r, parallel::PULL_PIECE, |q| {
-            pipeline::open_payload(key, q, out, super::push::SEAL_THREADS).map_err(|e| match e {
-                CopyError::Read(e) => RemoteError::Io(e),
-                CopyError::Write(e) => RemoteError::Io(e),
-                CopyError::Crypto(e) => RemoteError::Crypto(e),
-            })
-        })?;
-        if n != obj.meta.size {
-            return Err(RemoteError::BadObject(format!(
-                "{:?}: size does not match its metadata",
-                obj.meta.name
-            )));
-        }
-        Ok(n)
+    /// Open an object's payload into `out`.
+    pub fn pull(&mut self, o: &Opened, out: &mut dyn Write) -> Result<u64, RemoteError> {
+        pull_on(self.t.as_mut(), o, out)
     }
 
     /// Open an object's payload into the regular file `out` (empty, written
@@ -78,39 +102,40 @@ impl RemoteVault {
     /// plaintext bytes written. Returns the bytes written.
     pub fn pull_to_file(
         &mut self,
-        obj: &Object,
+        o: &Opened,
         out: &dyn PositionedOutput,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<u64, RemoteError> {
-        let k = self.fan_out(obj.meta.size);
+        let k = if o.obj.meta.inline {
+            1
+        } else {
+            self.fan_out(o.obj.meta.size)
+        };
         if k <= 1 {
             let mut w = ProgressWrite {
                 inner: out,
                 at: 0,
                 progress,
             };
-            return self.pull(obj, &mut w);
+            return self.pull(o, &mut w);
         }
-        let key = payload_key_checked(obj)?;
-        let path = payload_path(&obj.id);
+        let key = payload_key_checked(o)?;
+        let path = payload_path(&o.obj.id);
         let conns = self.connections_for(k)?;
-        parallel::pull(conns, &path, obj.meta.size, &key, out, progress)?;
+        parallel::pull(conns, &path, o.obj.meta.size, &key, out, progress)?;
         let n = out.size().map_err(RemoteError::Io)?;
-        if n != obj.meta.size {
-            return Err(RemoteError::BadObject(format!(
-                "{:?}: size does not match its metadata",
-                obj.meta.name
-            )));
-        }
-        Ok(n)
+        size_matches(o, n)
     }
 }
 
 /// A positioned output written from its start, reporting progress.
-struct ProgressWrite<'a> {
-    inner: &'a dyn PositionedOutput,
-    at: u64,
-    progress: &'a (dyn Fn(u64) + Sync),
+pub struct ProgressWrite<'a> {
+    /// Where the bytes go.
+    pub inner: &'a dyn PositionedOutput,
+    /// The next offset.
+    pub at: u64,
+    /// Told each count of bytes written.
+    pub progress: &'a (dyn Fn(u64) + Sync),
 }
 
 impl Write for ProgressWrite<'_> {

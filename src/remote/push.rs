@@ -1,26 +1,39 @@
 //! Pushing: sealing a file into a new object.
 //!
-//! The payload goes first, visible at `objects/ID.p` only once complete
-//! ([`crate::transport::Transport::put`], or a multi-part upload over
-//! several connections for a large regular file); then the head. An object
-//! exists for readers once its head exists, so an interrupted push leaves
-//! nothing visible, and a rerun simply starts again (a payload without a
-//! head is swept after an hour).
+//! A small file (at most [`INLINE_MAX`] bytes, one STREAM chunk) becomes one
+//! file on the server, its head with the payload inside, created in place
+//! with an exclusive create: one create, one write, one close, so a folder
+//! of small files costs about three round trips per file per connection. A
+//! reader that meets the head while it is being written sees an incomplete
+//! head and skips it ([`RemoteError::IncompleteHead`]).
+//!
+//! A larger file's payload goes first, to `objects/ID.p` (created in place
+//! and synced, or a multi-part upload over several connections for a large
+//! regular file); then its head. An object exists for readers once its
+//! head is complete, so an interrupted push leaves nothing visible, and a
+//! rerun simply starts again (what it left is swept after an hour).
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 
 use rand_core::CryptoRng;
+use sha2::{Digest, Sha256};
 
-use super::codec::{self, head_path, names, payload_path};
+use super::cache::Known;
+use super::codec::{self, INLINE_MAX, head_path, names, payload_path};
+use super::listing::Object;
 use super::vault::now;
 use super::{Metadata, RemoteError, RemoteVault, parallel, pipe};
-use crate::crypto::file::payload_key;
+use crate::crypto::file::{FILE_KEY_LEN, payload_key};
+use crate::crypto::header::NONCE_LEN;
 use crate::crypto::suite::PayloadKey;
-use crate::crypto::{CopyError, Suite, X25519Recipient, as_recipients, pipeline};
-use crate::transport::PutMode;
+use crate::crypto::{
+    CopyError, FileKey, Header, Recipient, StreamWriter, Suite, bound, os_rng, pipeline,
+};
+use crate::transport::{PutMode, Transport};
 
-/// What to push: the plaintext source and its metadata.
+/// What to push: the metadata of the new object.
 pub struct PushSpec<'a> {
     /// Logical name.
     pub name: &'a str,
@@ -28,8 +41,8 @@ pub struct PushSpec<'a> {
     pub mtime: u64,
     /// Payload suite.
     pub suite: Suite,
-    /// Recipients (deduplicated, in order).
-    pub recipients: &'a [X25519Recipient],
+    /// Recipients, in order (repeats are removed).
+    pub recipients: &'a [&'a (dyn Recipient + Sync)],
 }
 
 /// Sealing threads per connection. One: the network, not the AEAD (well
@@ -38,53 +51,196 @@ pub struct PushSpec<'a> {
 /// workers would only compete with the SSH cipher for the cores.
 pub(super) const SEAL_THREADS: usize = 1;
 
-impl RemoteVault {
-    /// Put `bytes` (complete) at `path`, visible whole or not at all.
-    pub(super) fn put_small(
-        &mut self,
-        path: &str,
-        bytes: &[u8],
-        mode: PutMode,
-    ) -> Result<(), RemoteError> {
-        let mut w = self.t.put(path, mode)?;
-        w.write_all(bytes)?;
-        w.finish()?;
-        Ok(())
-    }
+/// A pushed object: what a listing will show, and its head's bytes.
+pub struct Pushed {
+    /// The new object.
+    pub obj: Object,
+    /// Its head file.
+    pub head: Vec<u8>,
+}
 
-    /// Seal `input` into a new object. Returns its id.
-    pub fn push<R: CryptoRng + ?Sized>(
-        &mut self,
+/// A new object's header and keys, before anything is written.
+pub(super) struct Fresh {
+    pub header: Header,
+    pub file_key: FileKey,
+    pub id: String,
+    pub recipients: Vec<String>,
+}
+
+impl Fresh {
+    pub fn new<R: CryptoRng + ?Sized>(
         rng: &mut R,
-        input: &mut dyn Read,
         spec: &PushSpec<'_>,
-    ) -> Result<String, RemoteError> {
-        self.push_with(rng, spec, &mut |v, path, key| {
-            v.upload_serial(path, key, input, &|| Ok(()))
+    ) -> Result<Fresh, RemoteError> {
+        names::check(spec.name)?;
+        let mut list: Vec<&dyn Recipient> = Vec::new();
+        let mut strings: Vec<String> = Vec::new();
+        for r in spec.recipients {
+            let s = r.to_string();
+            if !strings.contains(&s) {
+                strings.push(s);
+                list.push(*r);
+            }
+        }
+        let file_key = FileKey::generate(rng, FILE_KEY_LEN);
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill_bytes(&mut nonce);
+        let header = bound::header(spec.suite, &file_key, nonce, &list)?;
+        Ok(Fresh {
+            header,
+            file_key,
+            id: codec::new_id(rng),
+            recipients: strings,
         })
     }
 
-    /// Seal everything `input` yields under `key` into the new file `path`
-    /// over this vault's own connection, sealing while sending. `unchanged`
-    /// is called once the input is read, before the file becomes visible.
-    fn upload_serial(
-        &mut self,
-        path: &str,
-        key: PayloadKey,
-        input: &mut dyn Read,
-        unchanged: &dyn Fn() -> std::io::Result<()>,
-    ) -> Result<u64, RemoteError> {
-        let piece = self.t.properties().write_size;
-        let w = self.t.put(path, PutMode::New)?;
+    pub fn key(&self) -> PayloadKey {
+        payload_key(self.header.suite, &self.file_key, &self.header.nonce)
+    }
+
+    fn meta(&self, spec: &PushSpec<'_>, size: u64, sha: [u8; 32], inline: bool) -> Metadata {
+        Metadata {
+            version: 2,
+            id: self.id.clone(),
+            rev: 1,
+            inline,
+            name: spec.name.to_owned(),
+            size,
+            mtime: spec.mtime,
+            created: now(),
+            sha256: Some(sha),
+            recipients: self.recipients.clone(),
+        }
+    }
+
+    /// Write the head (revision 1) in place and describe the object.
+    fn finish(
+        self,
+        t: &mut dyn Transport,
+        meta: Metadata,
+        inline: Option<&[u8]>,
+        payload_size: Option<u64>,
+    ) -> Result<Pushed, RemoteError> {
+        meta.check()?;
+        let head = codec::head::build(&mut os_rng(), &self.header, &self.file_key, &meta, inline);
+        let mut w = t.create(&head_path(&self.id, 1), false)?;
+        w.write_all(&head)?;
+        w.finish()?;
+        Ok(Pushed {
+            obj: Object {
+                id: self.id,
+                rev: 1,
+                head_size: head.len() as u64,
+                payload_size,
+                suite: self.header.suite,
+                meta,
+                unverified: 0,
+            },
+            head,
+        })
+    }
+}
+
+/// Seal `data` (at most [`INLINE_MAX`] bytes) into a new object whose
+/// payload is inside its head, on connection `t`.
+pub fn push_small<R: CryptoRng + ?Sized>(
+    t: &mut dyn Transport,
+    rng: &mut R,
+    data: &[u8],
+    spec: &PushSpec<'_>,
+) -> Result<Pushed, RemoteError> {
+    assert!(data.len() as u64 <= INLINE_MAX, "a small payload");
+    let fresh = Fresh::new(rng, spec)?;
+    let mut w = StreamWriter::new(fresh.key(), Vec::with_capacity(data.len() + 16));
+    io::Write::write_all(&mut w, data).map_err(RemoteError::Io)?;
+    let sealed = w.finish().map_err(RemoteError::Io)?;
+    let sha: [u8; 32] = Sha256::digest(data).into();
+    let meta = fresh.meta(spec, data.len() as u64, sha, true);
+    fresh.finish(t, meta, Some(&sealed), None)
+}
+
+/// Seal everything `input` yields into a new object on connection `t`:
+/// inline if it turns out small, else payload then head, sealing while
+/// sending. `unchanged` is called once the input is read, before the
+/// object becomes visible (an error abandons the push).
+pub fn push_stream<R: CryptoRng + ?Sized>(
+    t: &mut dyn Transport,
+    rng: &mut R,
+    input: &mut dyn Read,
+    spec: &PushSpec<'_>,
+    unchanged: &dyn Fn() -> io::Result<()>,
+) -> Result<Pushed, RemoteError> {
+    // Read up to one chunk and a byte: a small input goes inline.
+    let mut first = Vec::with_capacity(INLINE_MAX as usize + 1);
+    input
+        .take(INLINE_MAX + 1)
+        .read_to_end(&mut first)
+        .map_err(RemoteError::Io)?;
+    if first.len() as u64 <= INLINE_MAX {
+        unchanged().map_err(RemoteError::Io)?;
+        return push_small(t, rng, &first, spec);
+    }
+    let fresh = Fresh::new(rng, spec)?;
+    let mut hasher = Hashing {
+        inner: io::Cursor::new(first).chain(input),
+        hash: Sha256::new(),
+    };
+    let piece = t.properties().write_size;
+    let path = payload_path(&fresh.id);
+    let size = {
+        let w = t.create(&path, true)?;
         pipe::send_behind(w, piece, |q| {
-            let n = match pipeline::seal_payload(key, input, q, SEAL_THREADS) {
+            let n = match pipeline::seal_payload(fresh.key(), &mut hasher, q, SEAL_THREADS) {
                 Ok((n, _)) => n,
                 Err(CopyError::Read(e) | CopyError::Write(e)) => return Err(RemoteError::Io(e)),
                 Err(CopyError::Crypto(e)) => return Err(RemoteError::Crypto(e)),
             };
             unchanged().map_err(RemoteError::Io)?;
             Ok(n)
-        })
+        })?
+    };
+    let sha: [u8; 32] = hasher.hash.finalize().into();
+    let meta = fresh.meta(spec, size, sha, false);
+    let sealed = crate::crypto::stream::sealed_len(size);
+    fresh.finish(t, meta, None, Some(sealed)).inspect_err(|_| {
+        let _ = t.remove(&path);
+    })
+}
+
+/// A reader that hashes what passes through.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl RemoteVault {
+    /// Note a pushed object in the cache.
+    pub(super) fn remember(&mut self, p: &Pushed) {
+        if let Some(c) = self.cache.as_mut() {
+            c.put_head(&p.obj.id, p.obj.rev, &p.head);
+            c.insert(&p.obj.id, p.obj.rev, Known::Mine(Box::new(p.obj.clone())));
+            c.forget_snapshot();
+        }
+    }
+
+    /// Seal `input` into a new object. Returns it.
+    pub fn push<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        input: &mut dyn Read,
+        spec: &PushSpec<'_>,
+    ) -> Result<Object, RemoteError> {
+        let p = push_stream(self.t.as_mut(), rng, input, spec, &|| Ok(()))?;
+        self.remember(&p);
+        Ok(p.obj)
     }
 
     /// Seal the first `len` bytes of the regular file `input` into a new
@@ -93,7 +249,6 @@ impl RemoteVault {
     /// count of plaintext bytes sealed. `unchanged` is called once the
     /// payload is read and before it becomes visible: an error from it (the
     /// file changed while it was read) abandons the push.
-    /// Returns the object's id.
     pub fn push_file<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -101,85 +256,100 @@ impl RemoteVault {
         len: u64,
         spec: &PushSpec<'_>,
         progress: &(dyn Fn(u64) + Sync),
-        unchanged: &dyn Fn() -> std::io::Result<()>,
-    ) -> Result<String, RemoteError> {
+        unchanged: &dyn Fn() -> io::Result<()>,
+    ) -> Result<Object, RemoteError> {
         let k = self.fan_out(len);
-        self.push_with(rng, spec, &mut |v, path, key| {
-            if k <= 1 {
-                let mut r = ProgressRead {
-                    inner: Read::take(input, len),
-                    progress,
-                };
-                return v.upload_serial(path, key, &mut r, unchanged);
-            }
-            // The upload exists before any connection writes its part.
-            let up = v.t.begin_upload(path)?;
-            let pushed = v.connections_for(k).and_then(|conns| {
+        let p = if k <= 1 {
+            let mut r = ProgressRead {
+                inner: Read::take(input, len),
+                progress,
+            };
+            push_stream(self.t.as_mut(), rng, &mut r, spec, unchanged)?
+        } else {
+            self.push_parallel(rng, input, len, spec, k, progress, unchanged)?
+        };
+        self.remember(&p);
+        Ok(p.obj)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_parallel<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        input: &File,
+        len: u64,
+        spec: &PushSpec<'_>,
+        k: usize,
+        progress: &(dyn Fn(u64) + Sync),
+        unchanged: &dyn Fn() -> io::Result<()>,
+    ) -> Result<Pushed, RemoteError> {
+        let fresh = Fresh::new(rng, spec)?;
+        let path = payload_path(&fresh.id);
+        let key = fresh.key();
+        // The upload exists before any connection writes its part.
+        let up = self.t.begin_upload(&path)?;
+        let hashed = std::thread::scope(|s| {
+            // The content hash is sequential: one more reader of the file,
+            // beside the connections.
+            let hasher = s.spawn(|| hash_file(input, len));
+            let pushed = self.connections_for(k).and_then(|conns| {
                 parallel::push(conns, &up, input, len, &key, progress)?;
                 unchanged().map_err(RemoteError::Io)
             });
-            match pushed {
-                Ok(()) => {
-                    let sealed = crate::crypto::stream::sealed_len(len);
-                    v.t.finish_upload(up, sealed, PutMode::New)?;
-                    Ok(len)
-                }
-                Err(e) => {
-                    // Best effort: the connection may be gone; then a later
-                    // push's sweep removes it.
-                    v.t.abort_upload(up);
-                    Err(e)
-                }
+            let sha = hasher
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+                .map_err(RemoteError::Io);
+            pushed.and(sha)
+        });
+        let sha = match hashed {
+            Ok(sha) => sha,
+            Err(e) => {
+                // Best effort: the connection may be gone; then a later
+                // push's sweep removes it.
+                self.t.abort_upload(up);
+                return Err(e);
             }
-        })
-    }
-
-    /// The push protocol around `upload`, which puts the payload sealed
-    /// under the given key at the given path (visible only once complete)
-    /// and returns the plaintext size; then the head is written.
-    fn push_with<R: CryptoRng + ?Sized>(
-        &mut self,
-        rng: &mut R,
-        spec: &PushSpec<'_>,
-        upload: &mut dyn FnMut(&mut RemoteVault, &str, PayloadKey) -> Result<u64, RemoteError>,
-    ) -> Result<String, RemoteError> {
-        names::check(spec.name)?;
-        let (header, file_key) =
-            crate::crypto::file::new_header(rng, spec.suite, &as_recipients(spec.recipients))?;
-        // Stanzas were deduplicated in order; record the same list.
-        let mut recipients = Vec::new();
-        for r in spec.recipients {
-            if !recipients.contains(r) {
-                recipients.push(*r);
-            }
-        }
-        let id = codec::new_id(rng);
-        let key = payload_key(spec.suite, &file_key, &header.nonce);
-        let size = upload(self, &payload_path(&id), key)?;
-        let meta = Metadata {
-            name: spec.name.to_owned(),
-            size,
-            mtime: spec.mtime,
-            created: now(),
-            recipients,
         };
-        let head = codec::head::build(rng, &header, &file_key, &meta);
-        if let Err(e) = self.put_small(&head_path(&id), &head, PutMode::New) {
-            let _ = self.t.remove(&payload_path(&id));
-            return Err(e);
-        }
-        Ok(id)
+        let sealed = crate::crypto::stream::sealed_len(len);
+        self.t.finish_upload(up, sealed, PutMode::New)?;
+        let meta = fresh.meta(spec, len, sha, false);
+        fresh
+            .finish(self.t.as_mut(), meta, None, Some(sealed))
+            .inspect_err(|_| {
+                let _ = self.t.remove(&path);
+            })
     }
+}
+
+/// SHA-256 of the first `len` bytes of `f`, read at offsets.
+fn hash_file(f: &File, len: u64) -> io::Result<[u8; 32]> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    while at < len {
+        let want = buf.len().min((len - at) as usize);
+        let n = f.read_at(&mut buf[..want], at)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file shrank while it was read",
+            ));
+        }
+        h.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(h.finalize().into())
 }
 
 /// A reader that reports progress.
-struct ProgressRead<'a, R> {
-    inner: R,
-    progress: &'a (dyn Fn(u64) + Sync),
+pub(super) struct ProgressRead<'a, R> {
+    pub inner: R,
+    pub progress: &'a (dyn Fn(u64) + Sync),
 }
 
 impl<R: Read> Read for ProgressRead<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         (self.progress)(n as u64);
         Ok(n)

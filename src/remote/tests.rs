@@ -3,11 +3,11 @@
 use std::fs::File;
 use std::io::Read;
 
-use super::codec::{MARKER, payload_path};
+use super::codec::{MARKER, head_path, payload_path};
 use super::vault::MIN_SEGMENT;
 use super::*;
 use crate::crypto::os_rng;
-use crate::crypto::{CryptoError, Suite, X25519Identity};
+use crate::crypto::{CryptoError, Recipient, Suite, X25519Identity};
 use crate::transport::LocalTransport;
 
 fn vault(dir: &std::path::Path) -> RemoteVault {
@@ -21,33 +21,70 @@ fn push_list_pull_rename_remove() {
     let mut v = vault(&root);
     let alice = X25519Identity::generate(&mut os_rng());
     let bob = X25519Identity::generate(&mut os_rng());
-    let data = vec![7u8; 100_000];
-    let spec = PushSpec {
-        name: "docs/a.txt",
-        mtime: 5,
-        suite: Suite::Aes256Gcm,
-        recipients: &[alice.recipient()],
-    };
-    v.push(&mut os_rng(), &mut &data[..], &spec).unwrap();
-    let l = v.list(std::slice::from_ref(&alice)).unwrap();
-    assert_eq!(l.objects.len(), 1);
-    assert_eq!(l.objects[0].meta.name, "docs/a.txt");
-    assert_eq!(l.objects[0].meta.size, 100_000);
-    let lb = v.list(std::slice::from_ref(&bob)).unwrap();
-    assert_eq!((lb.objects.len(), lb.others), (0, 1));
-    let mut out = Vec::new();
-    v.pull(&l.objects[0], &mut out).unwrap();
-    assert_eq!(out, data);
+    let me = alice.recipient();
+    let recipients: [&(dyn Recipient + Sync); 1] = [&me];
+    for (len, inline) in [(100_000, false), (4_000, true), (0, true), (65_536, true)] {
+        let data = vec![7u8; len];
+        let spec = PushSpec {
+            name: "docs/a.txt",
+            mtime: 5,
+            suite: Suite::Aes256Gcm,
+            recipients: &recipients,
+        };
+        let pushed = v.push(&mut os_rng(), &mut &data[..], &spec).unwrap();
+        assert_eq!(pushed.meta.inline, inline, "{len}");
+        assert_eq!(root.join(payload_path(&pushed.id)).exists(), !inline);
+        let l = v.list(std::slice::from_ref(&alice)).unwrap();
+        assert_eq!(l.objects.len(), 1);
+        assert_eq!(l.objects[0].meta.name, "docs/a.txt");
+        assert_eq!(l.objects[0].meta.size, len as u64);
+        let lb = v.list(std::slice::from_ref(&bob)).unwrap();
+        assert_eq!((lb.objects.len(), lb.others), (0, 1));
+        let o = v
+            .open_object(&l.objects[0], std::slice::from_ref(&alice))
+            .unwrap();
+        let mut out = Vec::new();
+        v.pull(&o, &mut out).unwrap();
+        assert_eq!(out, data);
 
-    let obj = &l.objects[0];
-    let mut meta = obj.meta.clone();
-    meta.name = "b.txt".into();
-    v.rewrite_head(&mut os_rng(), obj, &obj.header, &meta)
-        .unwrap();
-    let l = v.list(std::slice::from_ref(&alice)).unwrap();
-    assert!(l.find("b.txt").is_some() && l.find("docs/a.txt").is_none());
-    v.remove(&l.objects[0]).unwrap();
-    assert!(v.list(&[alice]).unwrap().objects.is_empty());
+        let moved = v
+            .rewrite(
+                &mut os_rng(),
+                &o,
+                &Change {
+                    name: "b.txt",
+                    recipients: &o.obj.meta.recipients,
+                },
+            )
+            .unwrap();
+        assert_eq!(moved.rev, 2);
+        assert!(!root.join(head_path(&o.obj.id, 1)).exists());
+        // A second rewrite from the old revision is refused, not lost.
+        let again = v.rewrite(
+            &mut os_rng(),
+            &o,
+            &Change {
+                name: "c.txt",
+                recipients: &o.obj.meta.recipients,
+            },
+        );
+        assert!(matches!(again, Err(RemoteError::Conflict(_))), "{len}");
+        let l = v.list(std::slice::from_ref(&alice)).unwrap();
+        assert!(l.named("b.txt").len() == 1 && l.named("docs/a.txt").is_empty());
+        let o = v
+            .open_object(&l.objects[0], std::slice::from_ref(&alice))
+            .unwrap();
+        let mut out = Vec::new();
+        v.pull(&o, &mut out).unwrap();
+        assert_eq!(out, data, "the payload survives a rewrite");
+        v.remove(&l.objects[0]).unwrap();
+        assert!(
+            v.list(std::slice::from_ref(&alice))
+                .unwrap()
+                .objects
+                .is_empty()
+        );
+    }
     // Nothing on disk names the object.
     for e in walk(&root) {
         assert!(!e.contains("a.txt") && !e.contains("docs"), "{e}");
@@ -68,11 +105,13 @@ fn parallel_push_and_pull_round_trip_and_detect_damage() {
     let data: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
     let src = dir.path().join("src");
     std::fs::write(&src, &data).unwrap();
+    let me = alice.recipient();
+    let recipients: [&(dyn Recipient + Sync); 1] = [&me];
     let spec = PushSpec {
         name: "big",
         mtime: 1,
         suite: Suite::ChaCha20Poly1305,
-        recipients: &[alice.recipient()],
+        recipients: &recipients,
     };
     let f = File::open(&src).unwrap();
     let seen = std::sync::atomic::AtomicU64::new(0);
@@ -91,7 +130,16 @@ fn parallel_push_and_pull_round_trip_and_detect_damage() {
     );
 
     let l = v.list(std::slice::from_ref(&alice)).unwrap();
-    let obj = &l.objects[0];
+    let obj = &v
+        .open_object(&l.objects[0], std::slice::from_ref(&alice))
+        .unwrap();
+    use sha2::Digest;
+    let sha: [u8; 32] = sha2::Sha256::digest(&data).into();
+    assert_eq!(
+        obj.obj.meta.sha256,
+        Some(sha),
+        "hashed beside the connections"
+    );
     let pull = |v: &mut RemoteVault| {
         let out = tempfile::tempfile().unwrap();
         let r = v.pull_to_file(obj, &out, &|_| {});
@@ -107,7 +155,7 @@ fn parallel_push_and_pull_round_trip_and_detect_damage() {
     v.pull(obj, &mut serial).unwrap();
     assert!(serial == data);
 
-    let p = root.join(payload_path(&obj.id));
+    let p = root.join(payload_path(&obj.obj.id));
     let good = std::fs::read(&p).unwrap();
     let mut bad = good.clone();
     bad[good.len() / 2] ^= 1;

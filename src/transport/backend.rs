@@ -54,6 +54,11 @@ pub struct Properties {
     /// folder is a prefix that exists while files are below it, a put
     /// anywhere succeeds, and listing a prefix with nothing below is empty.
     pub has_folders: bool,
+    /// Whether the modification time [`Transport::stat`] gives for a folder
+    /// changes whenever an entry is created, removed or renamed in it (file
+    /// systems: yes, to the second; object stores: there are no folders).
+    /// The remote layer uses it as a cheap "nothing changed" signal.
+    pub folder_mtime: bool,
 }
 
 /// What a put or a finished upload does to an existing file at its path.
@@ -126,6 +131,13 @@ pub trait Transport: Send {
     /// resolved host, user and credentials, without asking again where the
     /// backend can avoid it).
     fn reconnect(&self) -> Result<Box<dyn Transport>, TransportError>;
+    /// Open `n` more connections as [`Transport::reconnect`] does, at once
+    /// where the backend can (over a far link each SSH connection costs
+    /// several round trips: a backend that opens them side by side pays
+    /// them once). The default opens them one after another.
+    fn reconnect_many(&self, n: usize) -> Vec<Result<Box<dyn Transport>, TransportError>> {
+        (0..n).map(|_| self.reconnect()).collect()
+    }
     /// Create a folder and its parents; succeed if it exists. `""` is the root.
     fn mkdir_all(&mut self, path: &str) -> Result<(), TransportError>;
     /// List a folder's entries (not `.` or `..`), in no particular order.
@@ -153,6 +165,23 @@ pub trait Transport: Send {
         path: &str,
         mode: PutMode,
     ) -> Result<Box<dyn RemoteWrite + '_>, TransportError>;
+    /// A new file written where it will stay: it may be seen, incomplete,
+    /// from the first call on, so this is only for files whose readers
+    /// tolerate a partial file (they can tell from its contents). It
+    /// refuses an existing file (`AlreadyExists`, at the latest in
+    /// `finish`); a writer dropped unfinished removes it, best effort.
+    /// `sync`: whether `finish` syncs it to stable storage. Cheaper than
+    /// [`Transport::put`] on file systems (no staging file, no rename); the
+    /// default is a `put` with [`PutMode::New`], which is complete-or-absent
+    /// and so serves every reader.
+    fn create(
+        &mut self,
+        path: &str,
+        sync: bool,
+    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+        let _ = sync;
+        self.put(path, PutMode::New)
+    }
     /// Start an upload of a file that several connections write in parts
     /// ([`Transport::write_part`]); nothing appears at `path` until
     /// [`Transport::finish_upload`].

@@ -246,6 +246,7 @@ impl Transport for LocalTransport {
             // without them.
             atomic_create_new: true,
             has_folders: true,
+            folder_mtime: true,
         }
     }
 
@@ -333,6 +334,20 @@ impl Transport for LocalTransport {
         }))
     }
 
+    fn create(
+        &mut self,
+        path: &str,
+        sync: bool,
+    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+        let (file, full) = create_new(self, path)?;
+        Ok(Box::new(LocalWriter {
+            out: Some(BufWriter::with_capacity(WRITE_BUF, file)),
+            path: full,
+            written: 0,
+            kind: Kind::InPlace { sync },
+        }))
+    }
+
     fn begin_upload(&mut self, path: &str) -> Result<Upload, TransportError> {
         staging::begin_upload(self, path, |t, name| {
             let (file, full) = create_new(t, name)?;
@@ -405,6 +420,9 @@ enum Kind {
     },
     /// A part of an upload from `offset`; the upload's owner cleans up.
     Part { offset: u64 },
+    /// A file created in place ([`Transport::create`]), synced by `finish`
+    /// if `sync`; removed if dropped unfinished.
+    InPlace { sync: bool },
 }
 
 /// A local file being written; see [`RemoteWrite`].
@@ -421,10 +439,13 @@ impl LocalWriter {
     /// Flush, sync and check the size of what was written.
     fn complete(&mut self, out: BufWriter<File>) -> io::Result<()> {
         let file = out.into_inner().map_err(|e| e.into_error())?;
+        if matches!(self.kind, Kind::InPlace { sync: false }) {
+            return Ok(());
+        }
         file.sync_all()?;
         let len = file.metadata()?.len();
         let ok = match self.kind {
-            Kind::Put { .. } => len == self.written,
+            Kind::Put { .. } | Kind::InPlace { .. } => len == self.written,
             Kind::Part { offset } => len >= offset + self.written,
         };
         if !ok {
@@ -457,8 +478,14 @@ impl RemoteWrite for LocalWriter {
             return Ok(());
         };
         if let Err(e) = self.complete(out) {
-            if let Kind::Put { t, staged, .. } = &mut self.kind {
-                let _ = t.remove_file(staged);
+            match &mut self.kind {
+                Kind::Put { t, staged, .. } => {
+                    let _ = t.remove_file(staged);
+                }
+                Kind::InPlace { .. } => {
+                    let _ = fs::remove_file(&self.path);
+                }
+                Kind::Part { .. } => {}
             }
             return Err(map_io(e, &self.path, "writing"));
         }
@@ -469,18 +496,25 @@ impl RemoteWrite for LocalWriter {
                 target,
                 mode,
             } => staging::commit(t, staged, target, *mode),
-            Kind::Part { .. } => Ok(()),
+            Kind::Part { .. } | Kind::InPlace { .. } => Ok(()),
         }
     }
 }
 
 impl Drop for LocalWriter {
     fn drop(&mut self) {
-        if self.out.take().is_some()
-            && let Kind::Put { t, staged, .. } = &mut self.kind
-        {
-            // Not finished: never leave something that looks complete.
-            let _ = t.remove_file(staged);
+        if self.out.take().is_none() {
+            return;
+        }
+        // Not finished: never leave something that looks complete.
+        match &mut self.kind {
+            Kind::Put { t, staged, .. } => {
+                let _ = t.remove_file(staged);
+            }
+            Kind::InPlace { .. } => {
+                let _ = fs::remove_file(&self.path);
+            }
+            Kind::Part { .. } => {}
         }
     }
 }

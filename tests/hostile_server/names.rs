@@ -66,11 +66,11 @@ fn hostile_metadata_values() {
         ("no recipients listed", Box::new(|m| m.recipients.clear())),
         (
             "two recipients listed",
-            Box::new(move |m| m.recipients.push(other)),
+            Box::new(move |m| m.recipients.push(other.to_string())),
         ),
         (
             "someone else listed",
-            Box::new(move |m| m.recipients = vec![other]),
+            Box::new(move |m| m.recipients = vec![other.to_string()]),
         ),
     ];
     let data = pattern(70_000, 4);

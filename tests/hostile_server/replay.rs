@@ -3,10 +3,11 @@
 use std::fs;
 
 use crate::support::*;
-/// Rollbacks: the server puts back an older head (or object). An older
-/// *authentic* version cannot be detected without state kept between
-/// runs, but a pull must then return exactly that older version, never a
-/// mix of one version's head and another's payload.
+/// Rollbacks: the server puts back an older head revision (or object). A
+/// client whose cache saw a newer revision refuses it; a cold client
+/// cannot detect an older *authentic* version, but a pull must then return
+/// exactly that older version, never a mix of one version's head and
+/// another's payload.
 #[test]
 fn replayed_versions_are_authentic_or_refused() {
     let fx = Fixture::new();
@@ -21,21 +22,33 @@ fn replayed_versions_are_authentic_or_refused() {
     .success();
     let mut count = 0;
 
-    // 1. An old head after share: undetectable; Alice still gets the true
-    //    content, Bob silently loses access.
+    // 1. A real rollback after share: revision 2 removed, revision 1 put
+    //    back. A client that saw revision 2 (its cache) refuses it; a cold
+    //    client cannot tell and gets the older, authentic version; Bob
+    //    silently loses access.
     let (dir, url, a, _) = fx.copy("r1");
-    let before = fs::read(head_file(&dir, &a)).unwrap();
+    let (p1, before) = head_of(&dir, &a);
     fx.c.vault(&["share", &url, "a.txt", "-r", "bob"])
         .assert()
         .success();
     assert!(pull_is_safe(&bob, &url, "a.txt", &[&fx.a], "after share"));
-    fs::write(head_file(&dir, &a), &before).unwrap();
+    let (p2, shared) = head_of(&dir, &a);
+    assert_ne!(p1, p2, "share writes a new revision");
+    roll_back(&p2, &p1, &before);
+    assert!(!pull_is_safe(
+        &fx.c,
+        &url,
+        "a.txt",
+        &[&fx.a],
+        "share rollback, warm"
+    ));
+    cold(&fx.c);
     assert!(pull_is_safe(
         &fx.c,
         &url,
         "a.txt",
         &[&fx.a],
-        "share rollback"
+        "share rollback, cold"
     ));
     assert!(!pull_is_safe(
         &bob,
@@ -46,18 +59,30 @@ fn replayed_versions_are_authentic_or_refused() {
     ));
     count += 1;
 
-    // 2. An old head after unshare: undetectable, and it gives the removed
-    //    recipient access again (unshare never revoked the file key).
+    // 1b. Revision 1's bytes served as revision 2: the revision sealed in
+    //     the head does not match its file name.
+    fs::remove_file(&p1).unwrap();
+    fs::write(&p2, &before).unwrap();
+    cold(&fx.c);
+    assert!(!pull_is_safe(&fx.c, &url, "a.txt", &[], "revision renamed"));
+    let _ = shared;
+    count += 1;
+
+    // 2. A rollback after `unshare --keep-key`: undetectable by a cold
+    //    client, and it gives the removed recipient access again (the file
+    //    key was kept: the command's warning says so).
     let (dir, url, a, _) = fx.copy("r2");
     fx.c.vault(&["share", &url, "a.txt", "-r", "bob"])
         .assert()
         .success();
-    let shared = fs::read(head_file(&dir, &a)).unwrap();
-    fx.c.vault(&["unshare", &url, "a.txt", "-r", "bob"])
+    let (p2, shared) = head_of(&dir, &a);
+    fx.c.vault(&["unshare", "--keep-key", &url, "a.txt", "-r", "bob"])
         .assert()
         .success();
     assert!(!pull_is_safe(&bob, &url, "a.txt", &[], "after unshare"));
-    fs::write(head_file(&dir, &a), &shared).unwrap();
+    let (p3, _) = head_of(&dir, &a);
+    roll_back(&p3, &p2, &shared);
+    cold(&bob);
     assert!(pull_is_safe(
         &bob,
         &url,
@@ -67,24 +92,27 @@ fn replayed_versions_are_authentic_or_refused() {
     ));
     count += 1;
 
-    // 3. An old head after `unshare --rekey`, beside the new payload: the
-    //    old file key does not open the new payload.
+    // 3. After a default unshare (a new file key), the old head beside the
+    //    new payload: it names another object, and its key opens nothing.
     let (dir, url, a, _) = fx.copy("r3");
     fx.c.vault(&["share", &url, "a.txt", "-r", "bob"])
         .assert()
         .success();
-    let shared = fs::read(head_file(&dir, &a)).unwrap();
-    fx.c.vault(&["unshare", "--rekey", &url, "a.txt", "-r", "bob"])
+    let (_, shared) = head_of(&dir, &a);
+    fx.c.vault(&["unshare", &url, "a.txt", "-r", "bob"])
         .assert()
         .success();
     let new = id_for(&fx.c, &url, "a.txt");
+    assert_ne!(new, a);
     fs::write(head_file(&dir, &new), &shared).unwrap();
+    cold(&bob);
+    cold(&fx.c);
     assert!(!pull_is_safe(
         &bob,
         &url,
         "a.txt",
         &[],
-        "rekey: old head_file, bob"
+        "rekey: old head, bob"
     ));
     assert!(!pull_is_safe(&fx.c, &url, "a.txt", &[], "rekey: old head"));
     count += 1;
@@ -105,22 +133,17 @@ fn replayed_versions_are_authentic_or_refused() {
         assert!(!head_file(&dir, &a).exists());
         (dir, url, a, new, old_h, old_p)
     };
-    // 4. The whole old object comes back: authentic, both versions listed,
-    //    a pull gives one of them whole.
+    // 4. The whole old object comes back: authentic; two objects have the
+    //    name, so a pull by name is refused (--id picks one).
     let (dir, url, a, _, old_h, old_p) = force("r4");
     fs::write(head_file(&dir, &a), &old_h).unwrap();
     fs::write(payload_file(&dir, &a), &old_p).unwrap();
-    assert!(pull_is_safe(
-        &fx.c,
-        &url,
-        "a.txt",
-        &[&fx.a, &v2],
-        "old object back"
-    ));
+    assert!(!pull_is_safe(&fx.c, &url, "a.txt", &[], "old object back"));
     count += 1;
     // 5. The old head over the new object's head: refused (no mix).
     let (dir, url, _, new, old_h, _) = force("r5");
     fs::write(head_file(&dir, &new), &old_h).unwrap();
+    cold(&fx.c);
     assert!(!pull_is_safe(
         &fx.c,
         &url,
@@ -147,14 +170,23 @@ fn replayed_versions_are_authentic_or_refused() {
     assert!(pull_is_safe(&fx.c, &url, "a.txt", &[&v2], "old head alone"));
     count += 1;
 
-    // 8. An old head after mv: the object is back under its old name; its
-    //    content is authentic.
+    // 8. A rollback after mv: a cold client sees the object under its old
+    //    name, with authentic content; a warm one refuses it.
     let (dir, url, a, _) = fx.copy("r8");
-    let before = fs::read(head_file(&dir, &a)).unwrap();
+    let (p1, before) = head_of(&dir, &a);
     fx.c.vault(&["mv", &url, "a.txt", "renamed.txt"])
         .assert()
         .success();
-    fs::write(head_file(&dir, &a), &before).unwrap();
+    let (p2, _) = head_of(&dir, &a);
+    roll_back(&p2, &p1, &before);
+    assert!(!pull_is_safe(
+        &fx.c,
+        &url,
+        "a.txt",
+        &[&fx.a],
+        "mv rollback, warm"
+    ));
+    cold(&fx.c);
     assert!(pull_is_safe(&fx.c, &url, "a.txt", &[&fx.a], "mv rollback"));
     assert!(!pull_is_safe(
         &fx.c,
@@ -166,4 +198,18 @@ fn replayed_versions_are_authentic_or_refused() {
     count += 1;
 
     eprintln!("hostile server: {count} replay cases");
+}
+
+/// The newest head file of `id` and its bytes.
+fn head_of(dir: &std::path::Path, id: &str) -> (std::path::PathBuf, Vec<u8>) {
+    let p = head_file(dir, id);
+    let b = fs::read(&p).unwrap();
+    (p, b)
+}
+
+/// The server removes the newest revision `now` and puts `old` back at
+/// its own path.
+fn roll_back(now: &std::path::Path, old_path: &std::path::Path, old: &[u8]) {
+    fs::remove_file(now).unwrap();
+    fs::write(old_path, old).unwrap();
 }

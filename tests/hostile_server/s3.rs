@@ -88,7 +88,8 @@ fn over_s3() {
     let (a, b) = (pattern(SIZE, 1), pattern(SIZE, 2));
     c.write("a.txt", &a);
     c.write("b.txt", &b);
-    let head = |id: &str| codec::head_path(id);
+    // Freshly pushed: every head is at revision 1.
+    let head = |id: &str| codec::head_path(id, 1);
     let payload = |id: &str| codec::payload_path(id);
     let cases: Vec<(&str, S3Tamper)> = vec![
         (
@@ -150,6 +151,9 @@ fn over_s3() {
         let (ia, ib) = (id_for(&c, &url, "a.txt"), id_for(&c, &url, "b.txt"));
         let mut store = Store::open(&w, &prefix);
         tamper(&mut store, &ia, &ib);
+        // A warm cache holds the authentic head: authentic or refused.
+        pull_is_safe(&c, &url, "a.txt", &[&a], what);
+        cold(&c);
         ls_is_safe(&c, &url, what);
         assert!(!pull_is_safe(&c, &url, "a.txt", &[], what), "{what}");
         // The other object is untouched by a's damage (except where the

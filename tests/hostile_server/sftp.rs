@@ -48,6 +48,9 @@ fn over_sftp() {
     for (i, (what, tamper)) in cases.into_iter().enumerate() {
         let (dir, url, ia, ib) = setup(&format!("t{i}"));
         tamper(&dir, &ia, &ib);
+        // A warm cache holds the authentic head: authentic or refused.
+        pull_is_safe(&c, &url, "a.txt", &[&a], what);
+        cold(&c);
         ls_is_safe(&c, &url, what);
         assert!(!pull_is_safe(&c, &url, "a.txt", &[], what), "{what}");
         count += 1;

@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 pub use crate::common::cli::{Client, copy_dir, files_under};
 pub use crate::common::pattern;
 pub use crate::common::sshd::{ClientHome, Sshd};
-use vault::crypto::file::{new_header, payload_key};
-use vault::crypto::{Suite, X25519Recipient, os_rng, pipeline};
+use rand_core::Rng;
+use vault::crypto::file::{FILE_KEY_LEN, payload_key};
+use vault::crypto::header::NONCE_LEN;
+use vault::crypto::{FileKey, Suite, X25519Recipient, bound, os_rng, pipeline};
 pub use vault::remote::Metadata;
 use vault::remote::codec::{self, head};
 
@@ -191,14 +193,31 @@ impl Fixture {
     }
 }
 
-/// Where object `id`'s head is in the vault folder `dir` (the codec's path).
+/// Where object `id`'s head is in the vault folder `dir`: its newest
+/// revision present (the codec's path), or revision 1 if none is.
 pub fn head_file(dir: &Path, id: &str) -> PathBuf {
-    dir.join(codec::head_path(id))
+    let newest = fs::read_dir(dir.join("objects"))
+        .unwrap()
+        .filter_map(|e| {
+            let n = e.unwrap().file_name().into_string().unwrap();
+            match codec::ObjectFile::parse(&n) {
+                Some(codec::ObjectFile::Head(i, rev)) if i == id => Some(rev),
+                _ => None,
+            }
+        })
+        .max()
+        .unwrap_or(1);
+    dir.join(codec::head_path(id, newest))
 }
 
 /// Where object `id`'s payload is in the vault folder `dir`.
 pub fn payload_file(dir: &Path, id: &str) -> PathBuf {
     dir.join(codec::payload_path(id))
+}
+
+/// Forget what client `c` cached (its next command is a cold one).
+pub fn cold(c: &Client) {
+    let _ = fs::remove_dir_all(c.path(".cache/vault"));
 }
 
 pub fn edit(p: &Path, f: impl FnOnce(&mut Vec<u8>)) {
@@ -238,21 +257,29 @@ pub fn forge_with(
 ) {
     let mut rng = os_rng();
     let suite = Suite::ChaCha20Poly1305;
-    let (header, fk) = new_header(&mut rng, suite, &[&to]).unwrap();
+    let fk = FileKey::generate(&mut rng, FILE_KEY_LEN);
+    let mut nonce = [0u8; NONCE_LEN];
+    rng.fill_bytes(&mut nonce);
+    let header = bound::header(suite, &fk, nonce, &[&to]).unwrap();
+    let id = codec::new_id(&mut rng);
     let meta = Metadata {
+        version: 2,
+        id: id.clone(),
+        rev: 1,
+        inline: false,
         name: name.to_owned(),
         size: data.len() as u64,
         mtime: 0,
         created: vault::remote::now(),
-        recipients: vec![to],
+        sha256: None,
+        recipients: vec![to.to_string()],
     };
     let mut meta = meta;
     edit(&mut meta);
-    let h = head::build(&mut rng, &header, &fk, &meta);
+    let h = head::build(&mut rng, &header, &fk, &meta, None);
     let key = payload_key(suite, &fk, &header.nonce);
     let (_, p) = pipeline::seal_payload(key, &mut &data[..], Vec::new(), 1).unwrap();
-    let id = codec::new_id(&mut rng);
-    fs::write(head_file(dir, &id), h).unwrap();
+    fs::write(dir.join(codec::head_path(&id, 1)), h).unwrap();
     fs::write(payload_file(dir, &id), p).unwrap();
 }
 

@@ -162,6 +162,10 @@ fn tampered_objects_fail_cleanly() {
     for (i, (what, tamper)) in cases.into_iter().enumerate() {
         let (dir, url, a, b) = fx.copy(&i.to_string());
         tamper(&dir, &a, &b);
+        // A warm cache holds the authentic head (a head is never rewritten
+        // in place): the pull gives the authentic bytes or fails cleanly.
+        pull_is_safe(&fx.c, &url, "a.txt", &[&fx.a], what);
+        cold(&fx.c);
         ls_is_safe(&fx.c, &url, what);
         let ok = pull_is_safe(&fx.c, &url, "a.txt", &[], what);
         assert!(!ok, "{what}: pulled");

@@ -3,5 +3,6 @@
 //! (`vectors/age/`, [`age`]), on one harness ([`testkit`]).
 
 mod age;
+mod head;
 mod testkit;
 mod vault;

@@ -131,6 +131,8 @@ impl S3Transport {
             atomic_replace: true,
             atomic_create_new: self.shared.atomic_create_new,
             has_folders: false,
+            // No folders: a listing is the only way to see a change.
+            folder_mtime: false,
         }
     }
 

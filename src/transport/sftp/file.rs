@@ -124,6 +124,12 @@ pub(crate) enum Kind {
     /// A part of an upload from `offset`: neither owns the file nor knows
     /// its final size, and leaves it alone when dropped.
     Part { offset: u64 },
+    /// A file created in place at `path` (`Transport::create`): `finish`
+    /// syncs it only if `sync`, and closes it; dropped unfinished, it is
+    /// removed. No size check: nobody else writes a file created
+    /// exclusively, and each round trip counts for the small files this
+    /// is for.
+    InPlace { path: String, sync: bool },
 }
 
 /// A remote file being written in calls of `call` bytes; see [`RemoteWrite`].
@@ -146,7 +152,7 @@ impl<'a> SftpWriter<'a> {
     /// A writer of `file`, which is `rel` on `conn`.
     pub fn new(conn: &'a mut Conn, file: ssh2::File, rel: &str, kind: Kind) -> Self {
         let call = match kind {
-            Kind::Put { .. } => WRITE_CHUNK,
+            Kind::Put { .. } | Kind::InPlace { .. } => WRITE_CHUNK,
             Kind::Part { .. } => PART_WRITE_CHUNK,
         };
         SftpWriter {
@@ -260,6 +266,12 @@ impl<'a> SftpWriter<'a> {
                 source: io::Error::other("already finished"),
             });
         };
+        if let Kind::InPlace { sync: false, .. } = self.kind {
+            file.close()
+                .map_err(|e| map_sftp_error(&host, &e, &shown, "closing"))?;
+            self.file = None;
+            return Ok(());
+        }
         match file.fsync() {
             Ok(()) => {}
             // Servers without fsync@openssh.com: nothing more can be done.
@@ -274,7 +286,9 @@ impl<'a> SftpWriter<'a> {
             .map_err(|e| map_sftp_error(&host, &e, &shown, "checking the size of"))?
             .size;
         let (expected, wrong) = match self.kind {
-            Kind::Put { .. } => (self.written, size.is_some_and(|s| s != self.written)),
+            Kind::Put { .. } | Kind::InPlace { .. } => {
+                (self.written, size.is_some_and(|s| s != self.written))
+            }
             Kind::Part { offset } => {
                 let end = offset + self.written;
                 (end, size.is_some_and(|s| s < end))
@@ -314,7 +328,7 @@ impl RemoteWrite for SftpWriter<'_> {
                 target,
                 mode,
             } => staging::commit(&mut *self.conn, staged, target, *mode),
-            Kind::Part { .. } => Ok(()),
+            Kind::Part { .. } | Kind::InPlace { .. } => Ok(()),
         }
     }
 }
@@ -326,8 +340,13 @@ impl Drop for SftpWriter<'_> {
             // that looks complete stays behind. Best effort. A part writer
             // does not own the file: its upload's owner aborts it.
             drop(self.file.take());
-            if let Kind::Put { staged, .. } = &self.kind {
-                let full = self.conn.full(staged);
+            let own = match &self.kind {
+                Kind::Put { staged, .. } => Some(staged),
+                Kind::InPlace { path, .. } => Some(path),
+                Kind::Part { .. } => None,
+            };
+            if let Some(rel) = own {
+                let full = self.conn.full(rel);
                 let _ = self.conn.sftp.unlink(Path::new(&full));
             }
         }

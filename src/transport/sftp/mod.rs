@@ -209,12 +209,31 @@ impl Transport for SftpTransport {
             // OpenSSH's RENAME is link(2) + unlink(2).
             atomic_create_new: true,
             has_folders: true,
+            folder_mtime: true,
         }
     }
 
     fn reconnect(&self) -> Result<Box<dyn Transport>, TransportError> {
         let t = SftpTransport::open(Arc::clone(&self.conn.params), Some(&self.credential))?;
         Ok(Box::new(t))
+    }
+
+    fn reconnect_many(&self, n: usize) -> Vec<Result<Box<dyn Transport>, TransportError>> {
+        // Each connection is a TCP, SSH and SFTP handshake: in parallel.
+        let (params, cred) = (&self.conn.params, &self.credential);
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..n)
+                .map(|_| {
+                    s.spawn(move || {
+                        SftpTransport::open(Arc::clone(params), Some(cred))
+                            .map(|t| Box::new(t) as Box<dyn Transport>)
+                    })
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
     }
 
     fn mkdir_all(&mut self, path: &str) -> Result<(), TransportError> {
@@ -306,6 +325,25 @@ impl Transport for SftpTransport {
             file,
             &staged,
             kind,
+        )))
+    }
+
+    fn create(
+        &mut self,
+        path: &str,
+        sync: bool,
+    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+        check_path(path, false)?;
+        self.conn.tick();
+        let file = self.conn.create_new(path)?;
+        Ok(Box::new(SftpWriter::new(
+            &mut self.conn,
+            file,
+            path,
+            Kind::InPlace {
+                path: path.to_owned(),
+                sync,
+            },
         )))
     }
 
