@@ -5,15 +5,13 @@
 //! identity of the keystore (the current one and every older one it keeps),
 //! the age identity files given, and SSH private keys given or opted into
 //! (`VAULT_SSH_IDENTITY`), as `Box<dyn Identity>` of any type. `open` uses it
-//! with its `-i` files replacing the keystore; the remote commands are to
-//! call it with their `--identity-file` files and `-i` SSH key once the
-//! remote layer takes any identity type (today it takes X25519 ones only:
-//! [`remote_identities`]).
+//! with its `-i` files replacing the keystore; the remote commands add their
+//! `--identity-file` files to the keystore's ([`remote_identities`]).
 
 use std::path::{Path, PathBuf};
 
 use super::error::{CliError, KeySource};
-use vault::crypto::{Identity, Recipient, X25519Identity, X25519Recipient};
+use vault::crypto::{AnyRecipient, Identity};
 use vault::keystore::{Keystore, KeystoreError, identity_file, recipients_file};
 
 /// Environment variable naming SSH private keys (`:`-separated) to try as
@@ -35,8 +33,10 @@ pub struct RecipientArgs<'a> {
 /// without repeats (by canonical form). An empty result is an error, never
 /// a silent default. Lines of `-R` files holding SSH keys of other types
 /// are skipped with one warning each.
-pub fn gather_recipients(args: &RecipientArgs<'_>) -> Result<Vec<Box<dyn Recipient>>, CliError> {
-    let mut list: Vec<Box<dyn Recipient>> = Vec::new();
+pub fn gather_recipients(
+    args: &RecipientArgs<'_>,
+) -> Result<Vec<vault::crypto::AnyRecipient>, CliError> {
+    let mut list: Vec<vault::crypto::AnyRecipient> = Vec::new();
     let ks = Keystore::locate()?;
     if !args.no_self {
         match ks.public_key() {
@@ -59,26 +59,41 @@ pub fn gather_recipients(args: &RecipientArgs<'_>) -> Result<Vec<Box<dyn Recipie
     Ok(list)
 }
 
-/// [`gather_recipients`] for the remote commands, whose objects record
-/// X25519 recipients only until the remote layer records any type.
-pub fn gather_x25519_recipients(
-    args: &RecipientArgs<'_>,
-) -> Result<Vec<X25519Recipient>, CliError> {
-    gather_recipients(args)?
-        .iter()
-        .map(|r| as_x25519(&**r))
-        .collect()
+/// [`gather_recipients`] for the remote commands: each must be of a kind
+/// whose stanza a reader can recompute (head v2 binds the stanzas to the
+/// recorded recipient list), and the list must not mix post-quantum and
+/// classic keys.
+pub fn gather_remote_recipients(args: &RecipientArgs<'_>) -> Result<Vec<AnyRecipient>, CliError> {
+    let list = gather_recipients(args)?;
+    check_remote_recipients(&list)?;
+    Ok(list)
 }
 
-/// `r` as an X25519 recipient, or the reason a remote object cannot take it.
-pub fn as_x25519(r: &dyn Recipient) -> Result<X25519Recipient, CliError> {
-    r.to_string().parse::<X25519Recipient>().map_err(|_| {
-        CliError::Usage(
-            "remote objects can be sealed to X25519 keys (age1...) only for now; \
-             for SSH, post-quantum or plugin recipients use `vault seal` and copy the file"
+/// The rules [`gather_remote_recipients`] applies, for lists made elsewhere
+/// (`share` adds to an object's list).
+pub fn check_remote_recipients(list: &[AnyRecipient]) -> Result<(), CliError> {
+    if let Some(r) = list.iter().find(|r| !r.reproducible()) {
+        return Err(CliError::Usage(format!(
+            "{r} is a plugin recipient: a remote object records its recipients so that every \
+             reader can check them, and only the plugin can make its stanza; \
+             use `vault seal -r ...` and copy the file instead"
+        )));
+    }
+    let labels = |r: &AnyRecipient| {
+        let mut l = r.labels();
+        l.sort();
+        l
+    };
+    if let Some(first) = list.first()
+        && list.iter().any(|r| labels(r) != labels(first))
+    {
+        return Err(CliError::Usage(
+            "post-quantum recipients (age1pq1...) cannot share an object with other kinds of \
+             keys: the others would be its weak point"
                 .into(),
-        )
-    })
+        ));
+    }
+    Ok(())
 }
 
 /// The identities `open` uses: those in the `-i` files, or else every one
@@ -144,27 +159,21 @@ pub fn keyring(args: &KeyringArgs<'_>) -> Result<Vec<Box<dyn Identity>>, CliErro
     Ok(ids)
 }
 
-/// The X25519 identities the remote layer takes today: the keystore's
-/// (every one it keeps) and those in `--identity-file` files.
-pub fn remote_identities(identity_files: &[PathBuf]) -> Result<Vec<X25519Identity>, CliError> {
-    let ks = Keystore::locate()?;
-    let mut ids = match ks.unlock() {
-        Ok(ids) => ids,
-        Err(KeystoreError::NoIdentity(_)) if !identity_files.is_empty() => Vec::new(),
-        Err(e) => return Err(e.into()),
-    };
-    for f in identity_files {
-        let bytes = std::fs::read(f).map_err(|e| CliError::Input(f.clone(), e))?;
-        let bytes = zeroize::Zeroizing::new(bytes);
-        let text = identity_file::decode_text(&bytes, f)?;
-        ids.extend(identity_file::parse_x25519(&text, f)?);
-    }
-    Ok(ids)
+/// Every identity a remote command can open objects with: the keystore's
+/// (every one it keeps), those in `--identity-file` files, and the SSH keys
+/// named by `VAULT_SSH_IDENTITY`.
+pub fn remote_identities(identity_files: &[PathBuf]) -> Result<Vec<Box<dyn Identity>>, CliError> {
+    keyring(&KeyringArgs {
+        identity_files,
+        ssh_keys: &[],
+        no_keystore: false,
+        ssh_from_env: true,
+    })
 }
 
 /// Read a recipients file (`-` is standard input), warning about skipped
 /// lines.
-fn read_recipients_file(path: &Path) -> Result<Vec<Box<dyn Recipient>>, CliError> {
+fn read_recipients_file(path: &Path) -> Result<Vec<vault::crypto::AnyRecipient>, CliError> {
     let text = if path == Path::new("-") {
         std::io::read_to_string(std::io::stdin())
     } else {
@@ -190,7 +199,7 @@ fn read_recipients_file(path: &Path) -> Result<Vec<Box<dyn Recipient>>, CliError
 
 /// Add `r` unless a recipient with the same canonical form is present,
 /// keeping first-seen order.
-pub fn push_unique(list: &mut Vec<Box<dyn Recipient>>, r: Box<dyn Recipient>) {
+pub fn push_unique(list: &mut Vec<vault::crypto::AnyRecipient>, r: vault::crypto::AnyRecipient) {
     let s = r.to_string();
     if !list.iter().any(|x| x.to_string() == s) {
         list.push(r);

@@ -18,10 +18,10 @@ use sha2::{Digest, Sha256};
 
 use super::error::{CliError, printable};
 use super::io::Input;
-use super::keyring::{RecipientArgs, gather_x25519_recipients};
+use super::keyring::{RecipientArgs, gather_remote_recipients};
 use super::remote::{RemoteOpts, Session, connect, human, progress, short};
 use super::walk::{Found, Walk};
-use vault::crypto::{Recipient, Suite, X25519Recipient, os_rng};
+use vault::crypto::{AnyRecipient, Recipient, Suite, os_rng};
 use vault::remote::{Listing, Object, PushSpec, RemoteError, names, push_stream};
 
 /// `vault push`.
@@ -91,7 +91,7 @@ pub fn push(a: &PushArgs) -> Result<(), CliError> {
         ));
     }
     let (location, files) = a.args.split_last().expect("clap requires two");
-    let recipients = gather_x25519_recipients(&RecipientArgs {
+    let recipients = gather_remote_recipients(&RecipientArgs {
         recipients: &a.recipients,
         files: &a.recipient_files,
         no_self: a.no_self,
@@ -153,7 +153,7 @@ pub fn push(a: &PushArgs) -> Result<(), CliError> {
         return Ok(());
     }
     let suite = Suite::from(a.cipher);
-    let rs: Vec<&(dyn Recipient + Sync)> = recipients.iter().map(|r| r as _).collect();
+    let rs: Vec<&(dyn Recipient + Sync)> = recipients.iter().map(|r| &**r as _).collect();
     let pushed: Vec<Object> = if jobs.len() == 1 {
         let (f, n) = &jobs[0];
         vec![push_one(&mut s, f, n, suite, &rs)?]
@@ -355,7 +355,7 @@ fn push_tree(
     a: &PushArgs,
     location: &str,
     dirs: &[String],
-    recipients: &[X25519Recipient],
+    recipients: &[AnyRecipient],
 ) -> Result<(), CliError> {
     let prefix = match &a.name {
         Some(p) => {
@@ -450,7 +450,7 @@ fn push_tree(
     if !todo.is_empty() {
         s.ids()?;
         let suite = Suite::from(a.cipher);
-        let rs: Vec<&(dyn Recipient + Sync)> = recipients.iter().map(|r| r as _).collect();
+        let rs: Vec<&(dyn Recipient + Sync)> = recipients.iter().map(|r| &**r as _).collect();
         let total: u64 = todo.iter().map(|(_, f, _)| f.len).sum();
         let bar = progress(total, &format!("{} files", todo.len()), s.quiet);
         let results = s.vault.push_batch(todo.clone(), |t, (wi, f, n)| {

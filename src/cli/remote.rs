@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::error::{CliError, printable};
 use super::keyring::remote_identities;
-use vault::crypto::X25519Identity;
+use vault::crypto::Identity;
 use vault::remote::{Listing, Object, RemoteError, RemoteVault, Scan, names};
 use vault::transport::{ConnectOptions, Location};
 
@@ -120,11 +120,14 @@ fn cache_root() -> Option<PathBuf> {
     Some(base.join("vault"))
 }
 
+/// The identities a remote command opens objects with, of any kind.
+pub type Identities = [Box<dyn Identity>];
+
 /// A connected vault, and the user's identities once unlocked.
 pub struct Session {
     /// The vault.
     pub vault: RemoteVault,
-    ids: Option<Vec<X25519Identity>>,
+    ids: Option<Vec<Box<dyn Identity>>>,
     identity_files: Vec<PathBuf>,
     /// `-q`.
     pub quiet: bool,
@@ -157,13 +160,13 @@ pub fn connect(location: &str, opts: &RemoteOpts, create: bool) -> Result<Sessio
 impl Session {
     /// The user's identities, unlocked on first use (the cache is attached
     /// then: it is keyed by them).
-    pub fn ids(&mut self) -> Result<&[X25519Identity], CliError> {
+    pub fn ids(&mut self) -> Result<&[Box<dyn Identity>], CliError> {
         Ok(self.vault_ids()?.1)
     }
 
     /// The vault and the identities (unlocked on first use), borrowed
     /// together.
-    pub fn vault_ids(&mut self) -> Result<(&mut RemoteVault, &[X25519Identity]), CliError> {
+    pub fn vault_ids(&mut self) -> Result<(&mut RemoteVault, &Identities), CliError> {
         if self.ids.is_none() {
             let ids = remote_identities(&self.identity_files)?;
             if let Some(root) = cache_root() {

@@ -14,9 +14,9 @@ use std::io::Write;
 use clap::{Args, Subcommand};
 
 use super::error::CliError;
-use super::keyring::as_x25519;
+use super::keyring::check_remote_recipients;
 use super::remote::{RemoteOpts, connect, human, pick, short};
-use vault::crypto::{Recipient, X25519Recipient, os_rng};
+use vault::crypto::{AnyRecipient, Recipient, os_rng, parse_recipient};
 use vault::keystore::Keystore;
 use vault::remote::RemoteError;
 
@@ -133,11 +133,22 @@ fn label(ks: &Keystore, r: &str) -> String {
     ks.name_of(r).unwrap_or_else(|| r.to_owned())
 }
 
-fn resolve(ks: &Keystore, values: &[String]) -> Result<Vec<X25519Recipient>, CliError> {
+fn resolve(ks: &Keystore, values: &[String]) -> Result<Vec<AnyRecipient>, CliError> {
     values
         .iter()
-        .map(|v| as_x25519(&*ks.resolve_recipient(v)?))
+        .map(|v| Ok(ks.resolve_recipient(v)?))
         .collect()
+}
+
+/// An object's recipient list (canonical strings) as recipients, checked
+/// against the rules for remote objects.
+fn parse_list(list: &[String]) -> Result<Vec<AnyRecipient>, CliError> {
+    let parsed = list
+        .iter()
+        .map(|r| parse_recipient(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_remote_recipients(&parsed)?;
+    Ok(parsed)
 }
 
 /// `vault share`.
@@ -157,6 +168,9 @@ pub fn share(a: &ShareArgs) -> Result<(), CliError> {
             list.push(t.clone());
             added.push(t);
         }
+    }
+    if !added.is_empty() {
+        parse_list(&list)?;
     }
     if added.is_empty() {
         s.say(&format!(
@@ -208,7 +222,20 @@ pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
         }
     }
     let (vault, ids) = s.vault_ids()?;
-    let mine: Vec<String> = ids.iter().map(|i| i.recipient().to_string()).collect();
+    let opened = vault.open_object(&obj, ids)?;
+    // Your entries: those whose (bound) stanza one of your identities opens.
+    let mine: Vec<String> = opened
+        .obj
+        .meta
+        .recipients
+        .iter()
+        .zip(&opened.header.stanzas)
+        .filter(|(_, st)| {
+            ids.iter()
+                .any(|i| matches!(i.unwrap_vault(st), Ok(Some(_))))
+        })
+        .map(|(r, _)| r.clone())
+        .collect();
     let keep: Vec<String> = obj
         .meta
         .recipients
@@ -226,7 +253,8 @@ pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
     let removing_mine = remove.iter().any(|r| mine.contains(r));
     if removing_mine && !keep.iter().any(|r| mine.contains(r)) && !a.force {
         return Err(RemoteError::LastKey(format!(
-            "that removes the last of your keys from {:?}: you could no longer open, share or              remove it; add --force if that is what you want",
+            "that removes the last of your keys from {:?}: you could no longer open, share or \
+             remove it; add --force if that is what you want",
             a.name
         ))
         .into());
@@ -237,7 +265,6 @@ pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
             a.name
         );
     }
-    let opened = vault.open_object(&obj, ids)?;
     let who: Vec<String> = remove.iter().map(|r| label(&ks, r)).collect();
     if a.keep_key {
         let written = s.vault.rewrite(
@@ -249,7 +276,11 @@ pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
             },
         )?;
         eprintln!(
-            "vault: warning: --keep-key: {} no longer get(s) the file key from this object's head,              but the file key is unchanged: with a copy of it, kept from an earlier pull, they can              still open the payload as stored, and, given write access to the server, write a              revision of the object that current recipients would accept as genuine. Run              `vault unshare` without --keep-key to re-seal it under a new key.",
+            "vault: warning: --keep-key: {} no longer get(s) the file key from this object's head, \
+             but the file key is unchanged: with a copy of it, kept from an earlier pull, they can \
+             still open the payload as stored, and, given write access to the server, write a \
+             revision of the object that current recipients would accept as genuine. Run \
+             `vault unshare` without --keep-key to re-seal it under a new key.",
             who.join(", ")
         );
         s.say(&format!(
@@ -259,14 +290,12 @@ pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
             short(&written.id)
         ));
     } else {
-        let parsed: Vec<X25519Recipient> = keep
-            .iter()
-            .map(|r| r.parse::<X25519Recipient>())
-            .collect::<Result<_, _>>()?;
-        let rs: Vec<&(dyn Recipient + Sync)> = parsed.iter().map(|r| r as _).collect();
+        let parsed = parse_list(&keep)?;
+        let rs: Vec<&(dyn Recipient + Sync)> = parsed.iter().map(|r| &**r as _).collect();
         let written = s.vault.rekey(&mut os_rng(), &opened, &rs)?;
         s.say(&format!(
-            "re-sealed {} under a new file key without {} (new id {}, {} sent again);              copies they downloaded before stay readable to them",
+            "re-sealed {} under a new file key without {} (new id {}, {} sent again); \
+             copies they downloaded before stay readable to them",
             a.name,
             who.join(", "),
             short(&written.id),

@@ -58,7 +58,7 @@ pub use open::{Decryptor, Format};
 pub use parse::{parse_identity, parse_recipient};
 pub use passphrase::Passphrase;
 pub use pq::{PqIdentity, PqRecipient};
-pub use recipient::{Identity, Recipient, as_identities, as_recipients};
+pub use recipient::{AnyRecipient, Identity, Recipient, as_identities, as_recipients};
 pub use ssh::{SshIdentity, SshRecipient};
 pub use stream::{CHUNK_SIZE, CopyError, StreamReader, StreamWriter};
 pub use suite::Suite;

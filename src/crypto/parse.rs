@@ -19,7 +19,7 @@
 use super::error::CryptoError;
 use super::plugin;
 use super::pq::{PqIdentity, PqRecipient};
-use super::recipient::{Identity, Recipient};
+use super::recipient::Identity;
 use super::ssh::{SshRecipient, ssh_key_type};
 use super::x25519::{X25519Identity, X25519Recipient};
 
@@ -33,7 +33,7 @@ pub fn looks_secret(s: &str) -> bool {
 
 /// Parse any public recipient string (see the module table). The result's
 /// `Display` is its canonical form (an SSH key without its comment).
-pub fn parse_recipient(s: &str) -> Result<Box<dyn Recipient>, CryptoError> {
+pub fn parse_recipient(s: &str) -> Result<super::recipient::AnyRecipient, CryptoError> {
     let s = s.trim();
     if looks_secret(s) {
         return Err(CryptoError::SecretKeyAsRecipient);

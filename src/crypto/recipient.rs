@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use rand_core::CryptoRng;
+use zeroize::Zeroizing;
 
 use super::age;
 use super::error::CryptoError;
@@ -55,6 +56,10 @@ pub trait Recipient: fmt::Display {
     }
 }
 
+/// A recipient of any kind, as parsers return it: shareable between the
+/// threads that seal several objects at once.
+pub type AnyRecipient = Box<dyn Recipient + Send + Sync>;
+
 /// A secret key that can open stanzas made for it.
 pub trait Identity {
     /// Try one vault stanza. `Ok(None)`: not for this identity (or of a
@@ -76,6 +81,24 @@ pub trait Identity {
             }
         }
         Ok(None)
+    }
+
+    /// Secret bytes, stable across runs, that only the holder of this
+    /// identity has, to key what vault keeps on the local disk for it (the
+    /// remote cache). `None` (the default) for identities whose secret is
+    /// elsewhere (a plugin's hardware key) or unlocked only on use (a
+    /// passphrase-protected SSH key): they get no cache of their own.
+    fn cache_secret(&self) -> Option<Zeroizing<Vec<u8>>> {
+        None
+    }
+
+    /// For an identity without a [`Identity::cache_secret`]: text that
+    /// tells it apart from every other identity (an SSH key's public key,
+    /// a plugin identity's string), so that what a local cache records
+    /// about "objects I cannot open" is kept per set of identities. An
+    /// identity with neither gets no cache at all.
+    fn cache_label(&self) -> Option<Zeroizing<String>> {
+        None
     }
 }
 
@@ -111,6 +134,12 @@ impl<T: Identity + ?Sized> Identity for Box<T> {
     }
     fn unwrap_age_all(&self, s: &[age::Stanza]) -> Result<Option<FileKey>, CryptoError> {
         (**self).unwrap_age_all(s)
+    }
+    fn cache_secret(&self) -> Option<Zeroizing<Vec<u8>>> {
+        (**self).cache_secret()
+    }
+    fn cache_label(&self) -> Option<Zeroizing<String>> {
+        (**self).cache_label()
     }
 }
 

@@ -445,6 +445,9 @@ impl SshIdentity {
 }
 
 impl Identity for SshIdentity {
+    fn cache_label(&self) -> Option<Zeroizing<String>> {
+        Some(Zeroizing::new(self.public.to_string()))
+    }
     fn unwrap_vault(&self, s: &Stanza) -> Result<Option<FileKey>, CryptoError> {
         let want = match self.public.kind {
             PublicKind::Ed25519(_) => KIND_SSH_ED25519,

@@ -291,6 +291,9 @@ impl Recipient for X25519Recipient {
 }
 
 impl Identity for X25519Identity {
+    fn cache_secret(&self) -> Option<Zeroizing<Vec<u8>>> {
+        Some(Zeroizing::new(self.to_secret_string().as_bytes().to_vec()))
+    }
     fn unwrap_vault(&self, s: &Stanza) -> Result<Option<FileKey>, CryptoError> {
         if s.kind != KIND_X25519 {
             return Ok(None);

@@ -121,7 +121,7 @@ pub fn recipients(data: &[u8]) {
     }
     let again =
         crate::keystore::recipients_file::parse(&printed, Path::new("again")).expect("own output");
-    let strings = |l: &[Box<dyn crate::crypto::Recipient>]| -> Vec<String> {
+    let strings = |l: &[crate::crypto::AnyRecipient]| -> Vec<String> {
         l.iter().map(|r| r.to_string()).collect()
     };
     assert_eq!(strings(&again.recipients), strings(&list.recipients));

@@ -24,7 +24,7 @@ pub struct Contact {
 
 impl Contact {
     /// The key as a recipient.
-    pub fn recipient(&self) -> Result<Box<dyn Recipient>, CryptoError> {
+    pub fn recipient(&self) -> Result<crate::crypto::AnyRecipient, CryptoError> {
         parse_recipient(&self.key)
     }
 }
@@ -142,7 +142,10 @@ impl Keystore {
     /// Resolve a `-r` value: a contact name, or else a public key. A value
     /// that cannot be a name is parsed as a key, and its errors never
     /// repeat it (it may be a secret key); an unknown name is named.
-    pub fn resolve_recipient(&self, value: &str) -> Result<Box<dyn Recipient>, KeystoreError> {
+    pub fn resolve_recipient(
+        &self,
+        value: &str,
+    ) -> Result<crate::crypto::AnyRecipient, KeystoreError> {
         let value = value.trim();
         if check_name(value).is_err() {
             return Ok(parse_recipient(value)?);

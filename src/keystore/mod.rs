@@ -33,8 +33,7 @@ use std::path::{Path, PathBuf};
 
 use crate::atomic::{self, Mode};
 use crate::crypto::{
-    CryptoError, Identity, Passphrase, Recipient, Suite, X25519Identity, X25519Recipient,
-    parse_recipient,
+    CryptoError, Identity, Passphrase, Suite, X25519Identity, X25519Recipient, parse_recipient,
 };
 pub use identity_file::KeyEntry;
 
@@ -282,7 +281,7 @@ impl Keystore {
     }
 
     /// The current public key, from `identity.pub`.
-    pub fn public_key(&self) -> Result<Box<dyn Recipient>, KeystoreError> {
+    pub fn public_key(&self) -> Result<crate::crypto::AnyRecipient, KeystoreError> {
         Ok(parse_recipient(&self.public_keys()?[0])?)
     }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::KeystoreError;
 use crate::crypto::ssh::ssh_key_type;
-use crate::crypto::{CryptoError, Recipient, parse_recipient};
+use crate::crypto::{CryptoError, parse_recipient};
 
 /// Longest line read (as sshd and age).
 const MAX_LINE: usize = 8 * 1024;
@@ -21,7 +21,7 @@ const MAX_LINE: usize = 8 * 1024;
 /// What a recipients file held.
 pub struct Recipients {
     /// The recipients, in file order.
-    pub recipients: Vec<Box<dyn Recipient>>,
+    pub recipients: Vec<crate::crypto::AnyRecipient>,
     /// Lines skipped: (1-based line, SSH key type).
     pub skipped: Vec<(usize, String)>,
 }

@@ -49,7 +49,7 @@ use super::Metadata;
 use super::listing::Object;
 use crate::crypto::primitives::hkdf_sha256;
 use crate::crypto::suite::PayloadKey;
-use crate::crypto::{Suite, X25519Identity, os_rng, pipeline};
+use crate::crypto::{Identity, Suite, os_rng, pipeline};
 
 const MAGIC: &[u8; 8] = b"VLTCACHE";
 const RECORD: &[u8] = b"vault cache index v1\n";
@@ -103,21 +103,42 @@ impl Cache {
     /// `ids`, loaded if present and intact, else empty. Never fails: a
     /// cache that cannot be used is simply cold (and `None` if the folder
     /// cannot be made at all).
-    pub fn open(root: &Path, location: &str, ids: &[X25519Identity]) -> Option<Cache> {
+    pub fn open(root: &Path, location: &str, ids: &[Box<dyn Identity>]) -> Option<Cache> {
         let loc = hex(&Sha256::digest(location.as_bytes())[..16]);
         let dir = root.join(loc);
         private_dir(&dir.join("heads")).ok()?;
-        let mut publics: Vec<String> = ids.iter().map(|i| i.recipient().to_string()).collect();
-        publics.sort();
-        let keys = hex(&Sha256::digest(publics.join("\n").as_bytes())[..16]);
+        // Keyed by the secrets of the identities that have one on this
+        // machine, and named after every identity in the set (what the
+        // cache says this set cannot open holds for this set only); with
+        // no secret at all, or an identity that can be told apart by
+        // nothing, no cache.
+        let mut secrets: Vec<Zeroizing<Vec<u8>>> = Vec::new();
+        let mut labels: Vec<Zeroizing<String>> = Vec::new();
+        for i in ids {
+            match (i.cache_secret(), i.cache_label()) {
+                (Some(s), _) => secrets.push(s),
+                (None, Some(l)) => labels.push(l),
+                (None, None) => return None,
+            }
+        }
+        if secrets.is_empty() {
+            return None;
+        }
+        secrets.sort_by(|a, b| a.as_slice().cmp(b.as_slice()));
+        labels.sort_by(|a, b| a.as_str().cmp(b.as_str()));
         let mut secret = Zeroizing::new(Vec::new());
-        let mut secrets: Vec<Zeroizing<String>> =
-            ids.iter().map(X25519Identity::to_secret_string).collect();
-        secrets.sort_by(|a, b| a.as_str().cmp(b.as_str()));
         for s in &secrets {
-            secret.extend_from_slice(s.as_bytes());
+            secret.extend_from_slice(s);
             secret.push(b'\n');
         }
+        let mut named = Sha256::new();
+        named.update(b"vault/v1 cache index name\n");
+        named.update(&secret[..]);
+        for l in &labels {
+            named.update(l.as_bytes());
+            named.update(b"\n");
+        }
+        let keys = hex(&named.finalize()[..16]);
         let mut c = Cache {
             index: dir.join(format!("index.{keys}")),
             dir,
@@ -394,6 +415,7 @@ fn decode(b: &[u8]) -> Option<Decoded> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::X25519Identity;
 
     fn obj(id: &str) -> Object {
         Object {
@@ -421,7 +443,7 @@ mod tests {
     #[test]
     fn the_index_round_trips_and_opens_only_with_the_same_keys() {
         let root = tempfile::tempdir().unwrap();
-        let me = X25519Identity::generate(&mut os_rng());
+        let me: Box<dyn Identity> = Box::new(X25519Identity::generate(&mut os_rng()));
         let id = "00112233445566778899aabbccddeeff";
         let mut c = Cache::open(root.path(), "sftp://h/v", std::slice::from_ref(&me)).unwrap();
         c.insert(id, 2, Known::Mine(Box::new(obj(id))));
@@ -445,7 +467,7 @@ mod tests {
                 .entries
                 .is_empty()
         );
-        let other = X25519Identity::generate(&mut os_rng());
+        let other: Box<dyn Identity> = Box::new(X25519Identity::generate(&mut os_rng()));
         assert!(
             Cache::open(root.path(), "sftp://h/v", &[other])
                 .unwrap()

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use super::cache::Known;
 use super::codec::{self, OBJECTS, ObjectFile, OpenedHead, head_path, names};
 use super::{Metadata, RemoteError, RemoteVault};
-use crate::crypto::{FileKey, Header, Suite, X25519Identity, as_identities};
+use crate::crypto::{FileKey, Header, Identity, Suite, as_identities};
 use crate::transport::TransportError;
 
 /// Heads to read one by one before the listing reads the packs instead.
@@ -192,7 +192,7 @@ pub(super) fn judge(
     f: HeadFile,
     whole: bool,
     payload: Option<u64>,
-    ids: &[X25519Identity],
+    ids: &[Box<dyn Identity>],
 ) -> Outcome {
     match codec::head::open(&bytes, id, f.rev, whole, &as_identities(ids)) {
         Ok(Some(OpenedHead {
@@ -277,7 +277,7 @@ impl RemoteVault {
     }
 
     /// Every object, opened where `ids` can (see the module documentation).
-    pub fn list(&mut self, ids: &[X25519Identity]) -> Result<Listing, RemoteError> {
+    pub fn list(&mut self, ids: &[Box<dyn Identity>]) -> Result<Listing, RemoteError> {
         let scan = self.scan()?;
         self.list_scanned(&scan, ids)
     }
@@ -286,7 +286,7 @@ impl RemoteVault {
     pub fn list_scanned(
         &mut self,
         scan: &Scan,
-        ids: &[X25519Identity],
+        ids: &[Box<dyn Identity>],
     ) -> Result<Listing, RemoteError> {
         let mut out = Listing {
             complete: true,
@@ -421,7 +421,7 @@ impl RemoteVault {
         &mut self,
         missing: &[(String, HeadFile)],
         scan: &Scan,
-        ids: &[X25519Identity],
+        ids: &[Box<dyn Identity>],
     ) -> Result<Vec<HeadRead>, RemoteError> {
         let k = (missing.len() / READS_PER_CONNECTION)
             .clamp(1, self.transfers)
@@ -430,21 +430,32 @@ impl RemoteVault {
             .iter()
             .map(|(id, f)| (id.clone(), *f, scan.payloads.get(id).map(|p| p.0)))
             .collect();
-        let results = self.on_connections(k, items, |t, (id, f, payload)| {
+        // The connections only fetch; the heads are judged here, on this
+        // thread, because identities (an SSH key unlocked on first use, a
+        // plugin) need not be shareable between threads.
+        let fetched = self.on_connections(k, items, |t, (id, f, payload)| {
             match read_exact(t, &head_path(&id, f.rev), f.size) {
-                Ok(bytes) => {
+                Ok(bytes) => Ok((id, f, payload, Ok(Some(bytes)))),
+                Err(RemoteError::Transport(TransportError::NotFound(_))) => {
+                    Ok((id, f, payload, Ok(None)))
+                }
+                Err(e @ RemoteError::Transport(_)) => Err(e),
+                Err(e) => Ok((id, f, payload, Err(e.to_string()))),
+            }
+        })?;
+        let results = fetched
+            .into_iter()
+            .map(|(id, f, payload, got)| match got {
+                Ok(Some(bytes)) => {
                     let whole = bytes.clone();
                     let o = judge(bytes, &id, f, true, payload, ids);
                     let keep = matches!(o, Outcome::Mine(..) | Outcome::NotMine);
-                    Ok((o, keep.then_some(whole)))
+                    (o, keep.then_some(whole))
                 }
-                Err(RemoteError::Transport(TransportError::NotFound(_))) => {
-                    Ok((Outcome::Gone, None))
-                }
-                Err(e @ RemoteError::Transport(_)) => Err(e),
-                Err(e) => Ok((Outcome::Bad(e.to_string()), None)),
-            }
-        })?;
+                Ok(None) => (Outcome::Gone, None),
+                Err(why) => (Outcome::Bad(why), None),
+            })
+            .collect();
         Ok(results)
     }
 }

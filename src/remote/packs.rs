@@ -15,7 +15,7 @@ use std::io::Read;
 use super::codec::{self, PACKS, pack, pack_path, parse_pack};
 use super::listing::{HeadFile, Outcome, Scan, judge};
 use super::{RemoteError, RemoteVault, pipe};
-use crate::crypto::{X25519Identity, os_rng};
+use crate::crypto::{Identity, os_rng};
 use crate::transport::{PutMode, TransportError};
 
 /// More packs than this are merged into one.
@@ -52,7 +52,7 @@ impl RemoteVault {
         &mut self,
         want: &HashMap<String, HeadFile>,
         scan: &Scan,
-        ids: &[X25519Identity],
+        ids: &[Box<dyn Identity>],
     ) -> Result<PackRead, RemoteError> {
         let packs = self.pack_names()?;
         let mut found: Vec<(String, Outcome)> = Vec::new();

@@ -40,7 +40,7 @@ impl RemoteVault {
         o: &Opened,
         change: &Change<'_>,
     ) -> Result<Object, RemoteError> {
-        let parsed: Vec<Box<dyn Recipient>> = change
+        let parsed: Vec<crate::crypto::AnyRecipient> = change
             .recipients
             .iter()
             .map(|s| {
@@ -51,7 +51,10 @@ impl RemoteVault {
                 })
             })
             .collect::<Result<_, _>>()?;
-        let list: Vec<&dyn Recipient> = parsed.iter().map(|r| r.as_ref()).collect();
+        let list: Vec<&dyn Recipient> = parsed
+            .iter()
+            .map(|r| r.as_ref() as &dyn Recipient)
+            .collect();
         let header = bound::header(o.header.suite, &o.file_key, o.header.nonce, &list)?;
         let rev = o.obj.rev + 1;
         let mut meta = o.obj.meta.clone();

@@ -7,7 +7,7 @@ use super::codec::{MARKER, head_path, payload_path};
 use super::vault::MIN_SEGMENT;
 use super::*;
 use crate::crypto::os_rng;
-use crate::crypto::{CryptoError, Recipient, Suite, X25519Identity};
+use crate::crypto::{CryptoError, Identity, Recipient, Suite, X25519Identity};
 use crate::transport::LocalTransport;
 
 fn vault(dir: &std::path::Path) -> RemoteVault {
@@ -20,7 +20,11 @@ fn push_list_pull_rename_remove() {
     let root = dir.path().join("v");
     let mut v = vault(&root);
     let alice = X25519Identity::generate(&mut os_rng());
+    let alice_id: Box<dyn Identity> =
+        Box::new(alice.to_secret_string().parse::<X25519Identity>().unwrap());
     let bob = X25519Identity::generate(&mut os_rng());
+    let bob_id: Box<dyn Identity> =
+        Box::new(bob.to_secret_string().parse::<X25519Identity>().unwrap());
     let me = alice.recipient();
     let recipients: [&(dyn Recipient + Sync); 1] = [&me];
     for (len, inline) in [(100_000, false), (4_000, true), (0, true), (65_536, true)] {
@@ -34,14 +38,14 @@ fn push_list_pull_rename_remove() {
         let pushed = v.push(&mut os_rng(), &mut &data[..], &spec).unwrap();
         assert_eq!(pushed.meta.inline, inline, "{len}");
         assert_eq!(root.join(payload_path(&pushed.id)).exists(), !inline);
-        let l = v.list(std::slice::from_ref(&alice)).unwrap();
+        let l = v.list(std::slice::from_ref(&alice_id)).unwrap();
         assert_eq!(l.objects.len(), 1);
         assert_eq!(l.objects[0].meta.name, "docs/a.txt");
         assert_eq!(l.objects[0].meta.size, len as u64);
-        let lb = v.list(std::slice::from_ref(&bob)).unwrap();
+        let lb = v.list(std::slice::from_ref(&bob_id)).unwrap();
         assert_eq!((lb.objects.len(), lb.others), (0, 1));
         let o = v
-            .open_object(&l.objects[0], std::slice::from_ref(&alice))
+            .open_object(&l.objects[0], std::slice::from_ref(&alice_id))
             .unwrap();
         let mut out = Vec::new();
         v.pull(&o, &mut out).unwrap();
@@ -69,17 +73,17 @@ fn push_list_pull_rename_remove() {
             },
         );
         assert!(matches!(again, Err(RemoteError::Conflict(_))), "{len}");
-        let l = v.list(std::slice::from_ref(&alice)).unwrap();
+        let l = v.list(std::slice::from_ref(&alice_id)).unwrap();
         assert!(l.named("b.txt").len() == 1 && l.named("docs/a.txt").is_empty());
         let o = v
-            .open_object(&l.objects[0], std::slice::from_ref(&alice))
+            .open_object(&l.objects[0], std::slice::from_ref(&alice_id))
             .unwrap();
         let mut out = Vec::new();
         v.pull(&o, &mut out).unwrap();
         assert_eq!(out, data, "the payload survives a rewrite");
         v.remove(&l.objects[0]).unwrap();
         assert!(
-            v.list(std::slice::from_ref(&alice))
+            v.list(std::slice::from_ref(&alice_id))
                 .unwrap()
                 .objects
                 .is_empty()
@@ -101,6 +105,8 @@ fn parallel_push_and_pull_round_trip_and_detect_damage() {
     let mut v = vault(&root);
     v.set_connections(3);
     let alice = X25519Identity::generate(&mut os_rng());
+    let alice_id: Box<dyn Identity> =
+        Box::new(alice.to_secret_string().parse::<X25519Identity>().unwrap());
     let len = 3 * MIN_SEGMENT as usize + 12_345;
     let data: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
     let src = dir.path().join("src");
@@ -129,9 +135,9 @@ fn parallel_push_and_pull_round_trip_and_detect_damage() {
             .is_none()
     );
 
-    let l = v.list(std::slice::from_ref(&alice)).unwrap();
+    let l = v.list(std::slice::from_ref(&alice_id)).unwrap();
     let obj = &v
-        .open_object(&l.objects[0], std::slice::from_ref(&alice))
+        .open_object(&l.objects[0], std::slice::from_ref(&alice_id))
         .unwrap();
     use sha2::Digest;
     let sha: [u8; 32] = sha2::Sha256::digest(&data).into();

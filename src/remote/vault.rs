@@ -10,7 +10,7 @@ use super::cache::{Cache, Known};
 use super::codec::{self, MARKER, MARKER_TEXT, OBJECTS, head_path, payload_path};
 use super::listing::{Listing, Object, Opened, read_exact};
 use super::{RemoteError, Scan};
-use crate::crypto::{X25519Identity, as_identities};
+use crate::crypto::{Identity, as_identities};
 use crate::transport::{PutMode, Transport, TransportError};
 
 /// Staging leftovers, orphaned payloads, incomplete heads and superseded
@@ -131,7 +131,7 @@ impl RemoteVault {
     /// Use the client cache under `root` (`$XDG_CACHE_HOME/vault`) for
     /// `ids`. Without one every command lists the vault and reads what it
     /// needs.
-    pub fn attach_cache(&mut self, root: &Path, ids: &[X25519Identity]) {
+    pub fn attach_cache(&mut self, root: &Path, ids: &[Box<dyn Identity>]) {
         self.cache = Cache::open(root, &self.t.describe(), ids);
     }
 
@@ -186,7 +186,7 @@ impl RemoteVault {
     pub fn find_fast(
         &mut self,
         names: &[&str],
-        ids: &[X25519Identity],
+        ids: &[Box<dyn Identity>],
     ) -> Result<Listing, RemoteError> {
         if let Some(l) = self.try_fast(names)? {
             return Ok(l);
@@ -246,7 +246,7 @@ impl RemoteVault {
     pub fn open_object(
         &mut self,
         obj: &Object,
-        ids: &[X25519Identity],
+        ids: &[Box<dyn Identity>],
     ) -> Result<Opened, RemoteError> {
         let cached = self
             .cache

@@ -311,6 +311,9 @@ impl PluginIdentity {
 }
 
 impl Identity for PluginIdentity {
+    fn cache_label(&self) -> Option<Zeroizing<String>> {
+        Some(self.text.clone())
+    }
     fn unwrap_vault(&self, s: &Stanza) -> Result<Option<FileKey>, CryptoError> {
         if s.kind != KIND_PLUGIN {
             return Ok(None);

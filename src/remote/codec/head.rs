@@ -153,9 +153,12 @@ fn check_binding(
             "this head was sealed for another object or revision",
         ));
     }
-    let parsed: Vec<Option<Box<dyn Recipient>>> =
+    let parsed: Vec<Option<crate::crypto::AnyRecipient>> =
         meta.recipients.iter().map(|s| parse_recipient(s)).collect();
-    let list: Vec<Option<&dyn Recipient>> = parsed.iter().map(|r| r.as_deref()).collect();
+    let list: Vec<Option<&dyn Recipient>> = parsed
+        .iter()
+        .map(|r| r.as_deref().map(|r| r as &dyn Recipient))
+        .collect();
     match bound::verify(header, file_key, &list) {
         Ok(bound::Unchecked::None) => Ok(0),
         Ok(bound::Unchecked::Some(n)) => Ok(n),

@@ -30,7 +30,7 @@ pub mod pack;
 
 use rand_core::CryptoRng;
 
-use crate::crypto::{Recipient, X25519Recipient};
+use crate::crypto::Recipient;
 
 pub use head::{INLINE_MAX, MAX_HEAD, OpenedHead};
 pub use metadata::Metadata;
@@ -123,15 +123,14 @@ impl<'a> ObjectFile<'a> {
     }
 }
 
-/// A recipient from its public string, if this build knows its kind.
-///
-/// Today X25519 (`age1...`); the crypto layer's parser of every kind
-/// replaces this once it lands (issue 16), with no change to the format.
-pub fn parse_recipient(s: &str) -> Option<Box<dyn Recipient>> {
-    s.parse::<X25519Recipient>()
+/// A recipient from its canonical public string, if this build can
+/// recompute its stanza (X25519, SSH and post-quantum keys; not plugin
+/// recipients, whose stanzas only the plugin makes): exactly the entries a
+/// reader can check against the header's bound stanzas.
+pub fn parse_recipient(s: &str) -> Option<crate::crypto::AnyRecipient> {
+    crate::crypto::parse_recipient(s)
         .ok()
-        .filter(|r| r.to_string() == s)
-        .map(|r| Box::new(r) as Box<dyn Recipient>)
+        .filter(|r| r.reproducible() && r.to_string() == s)
 }
 
 #[cfg(test)]

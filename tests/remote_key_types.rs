@@ -1,0 +1,127 @@
+//! Remote objects sealed to SSH and post-quantum recipients, through the
+//! real binary on a vault in a local folder: the holder of that key lists
+//! and pulls them, `share`/`unshare` take such keys, and the rules the
+//! format cannot keep (plugin stanzas cannot be bound, post-quantum keys
+//! must not be mixed with classic ones) are refused before anything is sent.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::env::isolated;
+
+struct User {
+    home: tempfile::TempDir,
+}
+
+impl User {
+    fn new(keygen: &[&str]) -> User {
+        let u = User {
+            home: tempfile::tempdir().expect("tempdir"),
+        };
+        let mut args = vec!["keygen", "--no-passphrase"];
+        args.extend_from_slice(keygen);
+        u.ok(&args);
+        u
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        isolated(assert_cmd::cargo::cargo_bin("vault"), self.home.path())
+            .args(args)
+            .output()
+            .expect("run vault")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "vault {args:?}: {err}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(!o.status.success(), "vault {args:?} succeeded");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.home.path().join(name).display().to_string()
+    }
+}
+
+fn ssh_key(dir: &Path) -> (String, String) {
+    let key = dir.join("id_ed25519");
+    let st = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", ""])
+        .arg("-f")
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen");
+    assert!(st.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).expect("pub");
+    (key.display().to_string(), public.trim().to_owned())
+}
+
+#[test]
+fn ssh_and_post_quantum_holders_list_and_pull_what_is_pushed_to_them() {
+    let vault_dir = tempfile::tempdir().expect("tempdir");
+    let v = vault_dir.path().display().to_string();
+    let alice = User::new(&[]);
+    let bob = User::new(&[]);
+    let (bob_key, bob_pub) = ssh_key(bob.home.path());
+    std::fs::write(alice.path("f.txt"), b"for bob's ssh key").unwrap();
+    alice.ok(&["push", "-r", &bob_pub, &alice.path("f.txt"), &v]);
+    // Bob's keystore key is not a recipient; his SSH key is.
+    assert!(!bob.ok(&["ls", &v]).contains("f.txt"));
+    assert!(
+        bob.ok(&["ls", "--identity-file", &bob_key, &v])
+            .contains("f.txt")
+    );
+    let out = bob.ok(&["pull", "--identity-file", &bob_key, &v, "f.txt", "-o", "-"]);
+    assert_eq!(out, "for bob's ssh key");
+
+    // A post-quantum user: objects sealed to post-quantum keys only.
+    let carol = User::new(&["--pq"]);
+    let carol_pub = carol.ok(&["id"]).trim().to_owned();
+    assert!(carol_pub.starts_with("age1pq1"), "{carol_pub}");
+    let err = alice.fails(&[
+        "push",
+        "-r",
+        &carol_pub,
+        "--name",
+        "pq.txt",
+        &alice.path("f.txt"),
+        &v,
+    ]);
+    assert!(err.contains("post-quantum"), "{err}");
+    std::fs::write(carol.path("pq.txt"), b"post-quantum only").unwrap();
+    carol.ok(&["push", &carol.path("pq.txt"), &v]);
+    assert!(carol.ok(&["ls", &v]).contains("pq.txt"));
+    assert_eq!(
+        carol.ok(&["pull", &v, "pq.txt", "-o", "-"]),
+        "post-quantum only"
+    );
+    assert!(!alice.ok(&["ls", &v]).contains("pq.txt"));
+}
+
+#[test]
+fn share_and_unshare_take_ssh_keys() {
+    let vault_dir = tempfile::tempdir().expect("tempdir");
+    let v = vault_dir.path().display().to_string();
+    let alice = User::new(&[]);
+    let bob = User::new(&[]);
+    let (bob_key, bob_pub) = ssh_key(bob.home.path());
+    std::fs::write(alice.path("s.txt"), b"shared later").unwrap();
+    alice.ok(&["push", &alice.path("s.txt"), &v]);
+    let bob_ls = |u: &User| u.ok(&["ls", "--identity-file", &bob_key, &v]);
+    assert!(!bob_ls(&bob).contains("s.txt"));
+    alice.ok(&["share", &v, "s.txt", "-r", &bob_pub]);
+    assert!(bob_ls(&bob).contains("s.txt"));
+    let long = alice.ok(&["ls", "--json", &v]);
+    assert!(long.contains("ssh-ed25519"), "{long}");
+    alice.ok(&["unshare", &v, "s.txt", "-r", &bob_pub]);
+    assert!(!bob_ls(&bob).contains("s.txt"));
+    assert_eq!(alice.ok(&["pull", &v, "s.txt", "-o", "-"]), "shared later");
+}
