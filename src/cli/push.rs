@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use sha2::{Digest, Sha256};
@@ -68,7 +68,7 @@ pub struct PushArgs {
     pub(crate) remote: RemoteOpts,
     /// Files (or folders, with --recursive) to push (- for stdin, with --name), then the REMOTE vault
     #[arg(value_name = "FILE... REMOTE", num_args = 2.., required = true)]
-    pub args: Vec<String>,
+    pub args: Vec<std::ffi::OsString>,
 }
 
 fn mtime_of(m: &std::fs::Metadata) -> u64 {
@@ -91,36 +91,62 @@ pub fn push(a: &PushArgs) -> Result<(), CliError> {
         ));
     }
     let (location, files) = a.args.split_last().expect("clap requires two");
+    let location = location
+        .to_str()
+        .ok_or_else(|| CliError::Usage("the REMOTE argument is not valid UTF-8".into()))?;
     let recipients = gather_remote_recipients(&RecipientArgs {
         recipients: &a.recipients,
         files: &a.recipient_files,
         no_self: a.no_self,
     })?;
     if a.recursive {
-        return push_tree(a, location, files, &recipients);
+        let dirs = files
+            .iter()
+            .map(|d| {
+                d.to_str().map(str::to_owned).ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "{}: a folder whose path is not valid UTF-8 cannot be pushed with \
+                         --recursive; push its files with --name, or rename it",
+                        printable(&Path::new(d).display().to_string())
+                    ))
+                })
+            })
+            .collect::<Result<Vec<String>, _>>()?;
+        return push_tree(a, location, &dirs, &recipients);
     }
     if a.name.is_some() && files.len() > 1 {
         return Err(CliError::Usage("--name works with one FILE only".into()));
     }
     // Names first, so that every mistake shows before anything is sent.
-    let mut jobs: Vec<(String, String)> = Vec::new();
+    let mut jobs: Vec<(PathBuf, String)> = Vec::new();
     for f in files {
-        let name = match (&a.name, f.as_str()) {
+        let path = Path::new(f);
+        let shown = printable(&path.display().to_string());
+        let name = match (&a.name, f.to_str()) {
             (Some(n), _) => n.clone(),
-            (None, "-") => return Err(CliError::Usage("pushing stdin needs --name".into())),
-            (None, f) => names::default_name(Path::new(f))
-                .ok_or_else(|| CliError::Usage(format!("{f:?} has no file name; use --name")))?,
+            (None, Some("-")) => {
+                return Err(CliError::Usage("pushing stdin needs --name".into()));
+            }
+            (None, Some(_)) => names::default_name(path).ok_or_else(|| {
+                CliError::Usage(format!("{shown:?} has no file name; use --name"))
+            })?,
+            (None, None) => {
+                return Err(CliError::Usage(format!(
+                    "FILE {shown} is not a valid UTF-8 name, and object names are UTF-8: \
+                     name the object with --name"
+                )));
+            }
         };
         names::check(&name)?;
         if std::fs::metadata(f).is_ok_and(|m| m.is_dir()) {
             return Err(CliError::Usage(format!(
-                "{f:?} is a folder; use --recursive to push the files in it"
+                "{shown:?} is a folder; use --recursive to push the files in it"
             )));
         }
         if jobs.iter().any(|(_, n)| *n == name) {
             return Err(CliError::Usage(format!("{name:?} is given twice")));
         }
-        jobs.push((f.clone(), name));
+        jobs.push((path.to_path_buf(), name));
     }
     let conns = super::remote::remote_conns(a.threads)?;
     let mut s = if a.dry_run {
@@ -148,7 +174,11 @@ pub fn push(a: &PushArgs) -> Result<(), CliError> {
             } else {
                 "replace"
             };
-            println!("{verb} {} as {}", printable(f), printable(n));
+            println!(
+                "{verb} {} as {}",
+                printable(&f.display().to_string()),
+                printable(n)
+            );
         }
         return Ok(());
     }
@@ -199,12 +229,12 @@ pub fn push(a: &PushArgs) -> Result<(), CliError> {
 /// connections if it is large.
 fn push_one(
     s: &mut Session,
-    file: &str,
+    file: &Path,
     name: &str,
     suite: Suite,
     rs: &[&(dyn Recipient + Sync)],
 ) -> Result<Object, CliError> {
-    let path = Path::new(file);
+    let path = file;
     let mut input = Input::open(Some(path))?;
     let (len, mtime, regular) = match &input {
         Input::File(f, _) => {
@@ -246,7 +276,7 @@ fn push_one(
 /// a time.
 fn push_many(
     s: &mut Session,
-    jobs: &[(String, String)],
+    jobs: &[(PathBuf, String)],
     suite: Suite,
     rs: &[&(dyn Recipient + Sync)],
 ) -> Result<Vec<Object>, CliError> {
@@ -256,10 +286,10 @@ fn push_many(
         total += std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
     }
     let bar = progress(total, &format!("{} files", jobs.len()), s.quiet);
-    let items: Vec<(usize, &str, &str)> = jobs
+    let items: Vec<(usize, &Path, &str)> = jobs
         .iter()
         .enumerate()
-        .map(|(i, (f, n))| (i, f.as_str(), n.as_str()))
+        .map(|(i, (f, n))| (i, f.as_path(), n.as_str()))
         .collect();
     let results = s.vault.push_batch(items, |t, (_, f, n)| {
         let file = std::fs::File::open(f).map_err(RemoteError::Io)?;
@@ -292,7 +322,7 @@ fn push_many(
 }
 
 /// Whether `f` still has the size and times it had when opened.
-fn w_unchanged(f: &str, then: &std::fs::Metadata) -> io::Result<()> {
+fn w_unchanged(f: &Path, then: &std::fs::Metadata) -> io::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let now = std::fs::metadata(f)?;
     if (

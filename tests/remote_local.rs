@@ -1,5 +1,6 @@
-//! Remote objects sealed to SSH and post-quantum recipients, through the
-//! real binary on a vault in a local folder: the holder of that key lists
+//! Remote commands through the real binary on a vault in a local folder
+//! (what needs no server): file names that are not UTF-8, and objects
+//! sealed to SSH and post-quantum recipients, which the holder of that key lists
 //! and pulls them, `share`/`unshare` take such keys, and the rules the
 //! format cannot keep (plugin stanzas cannot be bound, post-quantum keys
 //! must not be mixed with classic ones) are refused before anything is sent.
@@ -124,4 +125,41 @@ fn share_and_unshare_take_ssh_keys() {
     alice.ok(&["unshare", &v, "s.txt", "-r", &bob_pub]);
     assert!(!bob_ls(&bob).contains("s.txt"));
     assert_eq!(alice.ok(&["pull", &v, "s.txt", "-o", "-"]), "shared later");
+}
+
+#[test]
+fn a_file_name_that_is_not_utf8_is_pushed_under_a_name_given() {
+    use std::os::unix::ffi::OsStrExt;
+    let vault_dir = tempfile::tempdir().expect("tempdir");
+    let v = vault_dir.path().display().to_string();
+    let alice = User::new(&[]);
+    let odd = alice
+        .home
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt"));
+    std::fs::write(&odd, b"latin-1 name").unwrap();
+    let run = |extra: &[&str]| {
+        isolated(assert_cmd::cargo::cargo_bin("vault"), alice.home.path())
+            .arg("push")
+            .args(extra)
+            .arg(&odd)
+            .arg(&v)
+            .output()
+            .expect("run vault")
+    };
+    // Without --name: one line naming the argument, nothing pushed.
+    let o = run(&[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("FILE") && err.contains("--name"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let left: Vec<_> = std::fs::read_dir(vault_dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "nothing written: {left:?}");
+    // With --name: pushed and pulled back.
+    let o = run(&["--name", "cafe.txt"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        alice.ok(&["pull", &v, "cafe.txt", "-o", "-"]),
+        "latin-1 name"
+    );
 }
