@@ -178,9 +178,25 @@ fn plugin_prompts_reach_the_terminal() {
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();
-    use std::io::Write;
+    use std::io::{Read, Write};
+    // Type the PIN once the prompt is up, as a person would: the prompt
+    // turns echo off with TCSAFLUSH, as OpenSSH's readpassphrase does,
+    // which drops anything typed ahead of it.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !text(&seen).contains("PIN for the test token") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "no prompt: {}", text(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
     child.stdin.take().unwrap().write_all(b"1234\n").unwrap();
+    stdout.read_to_end(&mut seen).unwrap();
     let out = child.wait_with_output().unwrap();
+    let out = std::process::Output {
+        stdout: seen,
+        ..out
+    };
     let shown = text(&out.stdout);
     assert!(out.status.success(), "{shown}");
     assert!(shown.contains("PIN for the test token"), "{shown}");
