@@ -46,8 +46,16 @@ use crate::transport::{
 
 /// State shared by every connection of one location.
 pub(super) struct Shared {
-    /// The last ETag seen per transport path, for `If-Match` on replace.
-    pub(super) etags: Mutex<HashMap<String, String>>,
+    /// The newest ETag seen per transport path, for `If-Match` on replace,
+    /// with the ticket of the request that saw it. Connections run at
+    /// once: a read answered late must not put back an ETag that a write
+    /// finished since then has replaced (the next replace would then be
+    /// refused as "changed by another writer", by our own write).
+    pub(super) etags: Mutex<HashMap<String, (Option<String>, u64)>>,
+    /// Tickets: taken before a read is sent and after a write completes,
+    /// so that what a write learned always outranks a read that was in
+    /// flight meanwhile.
+    pub(super) tickets: std::sync::atomic::AtomicU64,
     /// Whether the store's conditional writes still have to be checked
     /// (before this location's first write; false once they passed, or
     /// when the user accepted a store without them).
@@ -88,6 +96,7 @@ impl S3Transport {
             client,
             shared: Arc::new(Shared {
                 etags: Mutex::new(HashMap::new()),
+                tickets: std::sync::atomic::AtomicU64::new(1),
                 probe_pending: Mutex::new(check),
                 atomic_create_new: check,
             }),
@@ -150,17 +159,32 @@ impl S3Transport {
         check_path(path, true)
     }
 
+    /// A ticket for a request about to be sent (see [`Shared::tickets`]).
+    fn ticket(&self) -> u64 {
+        self.shared
+            .tickets
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// What a write that just completed left at `path`.
     fn remember(&self, path: &str, etag: Option<&str>) {
+        let t = self.ticket();
+        self.observe(path, etag, t);
+    }
+
+    /// What a request with ticket `since` saw at `path`, kept unless
+    /// something newer is known.
+    fn observe(&self, path: &str, etag: Option<&str>, since: u64) {
         let mut m = self.shared.etags.lock().unwrap_or_else(|p| p.into_inner());
-        match etag {
-            Some(e) => m.insert(path.to_owned(), e.to_owned()),
-            None => m.remove(path),
-        };
+        if m.get(path).is_some_and(|(_, t)| *t > since) {
+            return;
+        }
+        m.insert(path.to_owned(), (etag.map(str::to_owned), since));
     }
 
     fn known_etag(&self, path: &str) -> Option<String> {
         let m = self.shared.etags.lock().unwrap_or_else(|p| p.into_inner());
-        m.get(path).cloned()
+        m.get(path).and_then(|(e, _)| e.clone())
     }
 
     /// The entries directly below `dir` (objects, and prefixes as folders).
@@ -181,6 +205,7 @@ impl S3Transport {
                 act.with_continuation_token(t.clone());
             }
             let ctx = "listing";
+            let since = self.ticket();
             let resp = self.client.send(act, &[], &[], ctx)?;
             if resp.status().as_u16() != 200 {
                 return Err(self.client.status_error(resp, dir, ctx));
@@ -202,7 +227,7 @@ impl S3Transport {
                 } else {
                     format!("{dir}/{name}")
                 };
-                self.remember(&path, o.etag.as_deref());
+                self.observe(&path, o.etag.as_deref(), since);
                 out.push(Entry {
                     name: name.to_owned(),
                     size: o.size.unwrap_or(0),
@@ -244,11 +269,12 @@ impl S3Transport {
             .client
             .bucket
             .head_object(Some(self.client.creds()), &key);
+        let since = self.ticket();
         let resp = self.client.send(act, &[], &[], ctx)?;
         match resp.status().as_u16() {
             200 => {
                 let etag = header(&resp, "etag");
-                self.remember(path, etag.as_deref());
+                self.observe(path, etag.as_deref(), since);
 
                 let size = header(&resp, "content-length")
                     .and_then(|v| v.parse().ok())
@@ -338,10 +364,11 @@ impl S3Transport {
         };
         // The range is sent but not signed: it is not an x-amz-* header.
         let url = act.sign(std::time::Duration::from_secs(900));
+        let since = self.ticket();
         let resp = self.client.send_url(Method::Get, url, &headers, &[], ctx)?;
         match (resp.status().as_u16(), range) {
             (200, None) | (206, Some(_)) => {
-                self.remember(path, header(&resp, "etag").as_deref());
+                self.observe(path, header(&resp, "etag").as_deref(), since);
                 Ok(S3Reader::body(&self.client, path, resp, None))
             }
             // A store that ignores Range: take what was asked from the start.

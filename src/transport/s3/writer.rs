@@ -353,11 +353,14 @@ impl S3Writer {
                 r
             }
         };
+        // A completed write outranks every read in flight (see
+        // `Shared::tickets`).
+        let t = self
+            .shared
+            .tickets
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut m = self.shared.etags.lock().unwrap_or_else(|p| p.into_inner());
-        match etag {
-            Some(e) => m.insert(self.path.clone(), e),
-            None => m.remove(&self.path),
-        };
+        m.insert(self.path.clone(), (etag, t));
         Ok(())
     }
 }
