@@ -16,7 +16,7 @@ use super::codec::{self, PACKS, pack, pack_path, parse_pack};
 use super::listing::{HeadFile, Outcome, Scan, judge};
 use super::{RemoteError, RemoteVault, pipe};
 use crate::crypto::{Identity, os_rng};
-use crate::transport::{PutMode, TransportError};
+use crate::transport::{PutMode, Transport, TransportError};
 
 /// More packs than this are merged into one.
 const MAX_PACKS: usize = 16;
@@ -59,13 +59,9 @@ impl RemoteVault {
         let mut done: HashSet<String> = HashSet::new();
         let (mut total, mut live) = (0usize, 0usize);
         for name in &packs {
-            let raw = match self.t.read(&pack_path(name)) {
-                Ok(r) => r,
-                // Merged away by another client since the listing.
-                Err(TransportError::NotFound(_)) => continue,
-                Err(e) => return Err(e.into()),
+            let Some(mut bridge) = open_pack(&mut *self.t, name)? else {
+                continue;
             };
-            let mut bridge = pipe::ReadBridge::new(raw);
             let mut r = pack::Reader::new(&mut bridge as &mut dyn Read);
             while let Some(Ok(e)) = r.next_entry() {
                 total += 1;
@@ -135,12 +131,9 @@ impl RemoteVault {
         w.write_all(&pack::MAGIC)?;
         let mut seen: HashSet<(String, u64)> = HashSet::new();
         for p in packs {
-            let raw = match reader.read(&pack_path(p)) {
-                Ok(r) => r,
-                Err(TransportError::NotFound(_)) => continue,
-                Err(e) => return Err(e.into()),
+            let Some(mut bridge) = open_pack(&mut *reader, p)? else {
+                continue;
             };
-            let mut bridge = pipe::ReadBridge::new(raw);
             let mut r = pack::Reader::new(&mut bridge as &mut dyn Read);
             while let Some(Ok(e)) = r.next_entry() {
                 let live = scan
@@ -161,5 +154,18 @@ impl RemoteVault {
             let _ = self.t.remove(&pack_path(p));
         }
         Ok(())
+    }
+}
+
+/// Pack `name` for reading, or `None` when it is gone (merged away by
+/// another client since the listing).
+fn open_pack<'t>(
+    t: &'t mut dyn Transport,
+    name: &str,
+) -> Result<Option<pipe::ReadBridge<'t>>, RemoteError> {
+    match t.read(&pack_path(name)) {
+        Ok(r) => Ok(Some(pipe::ReadBridge::new(r))),
+        Err(TransportError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
