@@ -184,6 +184,11 @@ impl Metadata {
                 s
             } else {
                 let k: [u8; 32] = r.take(32)?.try_into().ok()?;
+                // Only keys some key pair has: the same rule as every other
+                // place a public key is read.
+                if crate::crypto::x25519::non_canonical(&k).is_some() {
+                    return None;
+                }
                 X25519Recipient::from_bytes(k).to_string()
             };
             if version == V2 && recipients.contains(&s) {
