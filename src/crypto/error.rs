@@ -96,6 +96,10 @@ pub enum CryptoError {
         /// What went wrong.
         error: super::plugin::PluginError,
     },
+    /// An identity held by another process (the vault agent) could not
+    /// answer: it stopped, or refused the stanza.
+    #[error("{0}")]
+    IdentityHolder(String),
     /// No recipient was given.
     #[error("no recipients")]
     NoRecipients,

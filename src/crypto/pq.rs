@@ -228,7 +228,7 @@ impl FromStr for PqIdentity {
 
 impl Identity for PqIdentity {
     fn cache_secret(&self) -> Option<Zeroizing<Vec<u8>>> {
-        Some(Zeroizing::new(self.to_secret_string().as_bytes().to_vec()))
+        Some(super::primitives::cache_secret_of(&self.to_secret_string()))
     }
     fn unwrap_vault(&self, s: &Stanza) -> Result<Option<FileKey>, CryptoError> {
         if s.kind != KIND_MLKEM768X25519 {

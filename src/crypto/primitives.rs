@@ -23,6 +23,15 @@ pub fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> 
     okm
 }
 
+/// What an identity gives to key the local cache kept for it
+/// ([`super::Identity::cache_secret`]): a one-way function of its secret
+/// key's text, so that whoever holds this value (the cache code, or a
+/// process the vault agent answered) learns nothing of the key itself.
+pub fn cache_secret_of(secret_key_text: &str) -> Zeroizing<Vec<u8>> {
+    let okm = hkdf_sha256(b"vault/v1 cache secret", secret_key_text.as_bytes(), b"");
+    Zeroizing::new(okm.to_vec())
+}
+
 /// `HMAC-SHA256[key](message)` (RFC 2104).
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");

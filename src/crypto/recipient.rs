@@ -85,7 +85,9 @@ pub trait Identity {
 
     /// Secret bytes, stable across runs, that only the holder of this
     /// identity has, to key what vault keeps on the local disk for it (the
-    /// remote cache). `None` (the default) for identities whose secret is
+    /// remote cache): derived one-way from the secret key
+    /// ([`super::primitives::cache_secret_of`]), never the key itself, so
+    /// that the vault agent can hand it out. `None` (the default) for identities whose secret is
     /// elsewhere (a plugin's hardware key) or unlocked only on use (a
     /// passphrase-protected SSH key): they get no cache of their own.
     fn cache_secret(&self) -> Option<Zeroizing<Vec<u8>>> {
