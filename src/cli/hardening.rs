@@ -6,7 +6,9 @@
 //! core file whatever the resource limit or `core_pattern`; it also keeps
 //! other processes of the same user from attaching with ptrace and from
 //! reading `/proc/PID/mem`) and `RLIMIT_CORE` 0, as OpenSSH's `ssh-agent`
-//! does. Memory locking (`mlock`) is not used: see SECURITY.md.
+//! does. A command does not lock its memory (`mlock`); the agent locks
+//! the one buffer it keeps keys in ([`vault::keystore::agent::locked`]):
+//! see SECURITY.md.
 
 /// Turn core dumps (and same-user ptrace) off for this process. Best
 /// effort: failures are ignored, as they only remove a defence.

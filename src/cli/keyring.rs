@@ -146,14 +146,14 @@ pub fn keyring(args: &KeyringArgs<'_>) -> Result<Vec<Box<dyn Identity>>, CliErro
         ids.extend(identity_file::read(f)?);
     }
     if !args.no_keystore {
-        match Keystore::locate()?.unlock_all() {
+        match super::agent::keystore_identities(&Keystore::locate()?) {
             Ok(mine) => {
                 let extra = std::mem::take(&mut ids);
                 ids = mine;
                 ids.extend(extra);
             }
-            Err(KeystoreError::NoIdentity(_)) if !ids.is_empty() => {}
-            Err(e) => return Err(e.into()),
+            Err(CliError::Keystore(KeystoreError::NoIdentity(_))) if !ids.is_empty() => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(ids)

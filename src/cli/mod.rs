@@ -10,6 +10,7 @@
 //! not an error worth a message: vault exits quietly with status 141, as a
 //! process killed by SIGPIPE would.
 
+pub mod agent;
 pub mod docs;
 pub mod error;
 pub mod hardening;
@@ -65,6 +66,8 @@ Environment:
   VAULT_HOME                keystore folder (default $XDG_CONFIG_HOME/vault or ~/.config/vault)
   VAULT_PASSPHRASE_FILE     file holding the passphrase (instead of asking on the terminal)
   VAULT_PASSPHRASE_COMMAND  command printing the passphrase
+  VAULT_AGENT               unset: use a running `vault agent`; off: never; a time (15m):
+                            after asking for the passphrase, start an agent for that long
   VAULT_THREADS             when --threads is not given: worker threads for seal and open
                             (default: all cores; 1 = serial), and SSH connections (with
                             their sealing/opening threads) per large file for push and
@@ -198,6 +201,11 @@ enum Command {
         #[command(subcommand)]
         command: share::ContactsCommand,
     },
+    /// Keep your unlocked keys in an agent for a while, so that commands
+    /// stop asking for the passphrase (`vault lock` forgets them)
+    Agent(agent::AgentArgs),
+    /// Make the agent forget your keys
+    Lock,
     /// Print a shell completion script (e.g. `vault completions bash >
     /// ~/.local/share/bash-completion/completions/vault`)
     Completions(docs::CompletionsArgs),
@@ -273,6 +281,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Share(a) => share::share(&a),
         Command::Unshare(a) => share::unshare(&a),
         Command::Contacts { command } => share::contacts(&command),
+        Command::Agent(a) => agent::agent(&a),
+        Command::Lock => agent::lock(),
         Command::Completions(a) => docs::completions(&a),
         Command::Man(a) => docs::man(&a),
     }

@@ -14,6 +14,9 @@
 //!   each rotation (a key file is never replaced);
 //! - `contacts`: names for other people's public keys ([`contacts`]).
 //!
+//! [`agent`] keeps the unlocked identity in a separate process for a while,
+//! so that one passphrase serves many commands.
+//!
 //! Like OpenSSH with private keys, the keystore refuses to use an identity
 //! file that others can read, or a folder others can write, and says how to
 //! fix it.
@@ -22,6 +25,7 @@
 //! and [`crate::atomic`] (writing files whole); it never touches a transport
 //! or a remote vault, and reports [`KeystoreError`].
 
+pub mod agent;
 pub mod contacts;
 pub mod identity_file;
 pub mod passphrase;
@@ -133,6 +137,9 @@ pub enum KeystoreError {
     /// `identity.pub` does not match `identity`.
     #[error("the keystore's public key does not match its secret key ({0})")]
     PublicKeyMismatch(PathBuf),
+    /// The vault agent failed.
+    #[error(transparent)]
+    Agent(#[from] agent::AgentError),
     /// A crypto failure (wrong passphrase, damaged file).
     #[error(transparent)]
     Crypto(#[from] CryptoError),

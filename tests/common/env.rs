@@ -17,6 +17,8 @@ pub fn isolated(program: impl AsRef<std::ffi::OsStr>, home: &Path) -> Command {
         .env_remove("VAULT_HOME")
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("SSH_AUTH_SOCK")
+        .env_remove("VAULT_AGENT")
+        .env_remove("XDG_RUNTIME_DIR")
         .env_remove("VAULT_PASSPHRASE_FILE")
         .env_remove("VAULT_PASSPHRASE_COMMAND")
         .stdin(Stdio::null());
