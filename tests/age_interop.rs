@@ -216,7 +216,7 @@ fn tampered_age_files_fail_and_leave_no_output() {
     } else {
         b'A'
     };
-    const MAC_FAILS: &str = "vault: error: header is damaged or was modified (a stanza opens with your key, but the header MAC does not match)";
+    const MAC_FAILS: &str = "vault: error: header is damaged or was modified (a stanza opens for you, but the header MAC does not match)";
     const CHANGED: &str = "vault: error: file is damaged or was modified\n";
     const CUT_OR_CHANGED: &str = "vault: error: file is truncated, or damaged or was modified (its last chunk does not authenticate)";
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![

@@ -572,7 +572,7 @@ fn open_errors_tell_header_damage_from_other_keys_and_a_cut_from_a_change() {
         (
             "header MAC",
             flip(header_len - 5),
-            "vault: error: header is damaged or was modified (a stanza opens with your key, but the header MAC does not match)",
+            "vault: error: header is damaged or was modified (a stanza opens for you, but the header MAC does not match)",
             "no identity",
         ),
         (

@@ -205,7 +205,7 @@ fn damaged_heads_and_payloads_are_named_for_what_happened() {
         (
             "header MAC",
             flip(&good_head, 12 + 83 + 16 + 5),
-            "header is damaged or was modified (a stanza opens with your key, but the header MAC does not match)",
+            "header is damaged or was modified (a stanza opens for you, but the header MAC does not match)",
         ),
     ];
     let payload_cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![

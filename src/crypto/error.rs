@@ -34,7 +34,7 @@ pub enum CryptoError {
     /// identities, but the MAC does not match that file key: the file is
     /// for these identities, and its header was changed.
     #[error(
-        "header is damaged or was modified (a stanza opens with your key, but the header MAC does not match)"
+        "header is damaged or was modified (a stanza opens for you, but the header MAC does not match)"
     )]
     HeaderMac,
     /// No identity unwrapped any recipient stanza. A stanza damaged in its
