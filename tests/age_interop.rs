@@ -209,6 +209,16 @@ fn tampered_age_files_fail_and_leave_no_output() {
     // well-formed stanza for nobody, a '*' a malformed one.
     let body = 32 + 43 + 1;
     let other_letter = if good[body + 5] == b'A' { b'B' } else { b'A' };
+    // "--- " then 43 columns: another letter early in the MAC still
+    // decodes canonically, to a MAC that does not match.
+    let mac_letter = if good[header_end + 6] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    const MAC_FAILS: &str = "vault: error: header is damaged or was modified (a stanza opens for you, but the header MAC does not match)";
+    const CHANGED: &str = "vault: error: file is damaged or was modified\n";
+    const CUT_OR_CHANGED: &str = "vault: error: file is truncated, or damaged or was modified (its last chunk does not authenticate)";
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("stanza share", set(35, b'*'), "header is damaged"),
         ("stanza body", set(body + 5, other_letter), "no identity"),
@@ -217,18 +227,29 @@ fn tampered_age_files_fail_and_leave_no_output() {
             set(body + 5, b'*'),
             "header is damaged",
         ),
-        ("header MAC", wrong_mac, "header is damaged or was modified"),
+        ("header MAC", wrong_mac, MAC_FAILS),
+        (
+            "header MAC letter",
+            set(header_end + 6, mac_letter),
+            MAC_FAILS,
+        ),
         (
             "payload nonce",
             flip(mac_end + 3),
             "damaged or was modified",
         ),
-        ("first chunk", flip(payload + 10), "damaged or was modified"),
-        ("last byte", flip(good.len() - 1), "damaged or was modified"),
+        ("first chunk", flip(payload + 10), CHANGED),
+        ("middle chunk", flip(payload + CHUNK + 16 + 500), CHANGED),
+        ("last byte", flip(good.len() - 1), CUT_OR_CHANGED),
         (
             "cut at a chunk",
             good[..payload + CHUNK + 16].to_vec(),
-            "truncated",
+            "vault: error: file is truncated (it ends before its last chunk)",
+        ),
+        (
+            "cut inside a chunk",
+            good[..payload + CHUNK + 16 + 1000].to_vec(),
+            CUT_OR_CHANGED,
         ),
         (
             "cut in the nonce",
@@ -255,6 +276,16 @@ fn tampered_age_files_fail_and_leave_no_output() {
         assert!(err.contains(want), "{what}: {err}");
         assert!(!h.path("bad").exists(), "{what} left output");
     }
+    // Sealed to someone else: as a stanza damaged in its body, since only
+    // the recipient could tell the two apart.
+    let stranger = Home::new();
+    stranger.write("good.age", &good);
+    let err = stranger.fails(&mut stranger.vault(&["open", "good.age"]));
+    assert!(
+        err.contains("no identity in the keystore matches this file"),
+        "{err}"
+    );
+    assert!(err.contains("its header was damaged"), "{err}");
     // age agrees that the MAC-swapped file is bad.
     h.write("bad.age", &{
         let mut b = good.clone();

@@ -520,7 +520,7 @@ fn truncation_at_every_chunk_boundary_fails() {
         u.write("cut.vault", &sealed[..cut]);
         let a = u.vault(&["open", "cut.vault"]).assert().failure();
         assert!(
-            stderr_of(&a).contains("file is truncated"),
+            stderr_of(&a).contains("file is truncated (it ends before its last chunk)"),
             "cut at chunk {k}: {}",
             stderr_of(&a)
         );
@@ -532,6 +532,97 @@ fn truncation_at_every_chunk_boundary_fails() {
     u.write("long.vault", &longer);
     u.vault(&["open", "long.vault"]).assert().failure();
     assert!(!u.path("long").exists());
+}
+
+/// Issue 15, item 10: each kind of damage is named for what it is, as far
+/// as the format can tell (docs/FORMAT.md, "What the errors can tell").
+#[test]
+fn open_errors_tell_header_damage_from_other_keys_and_a_cut_from_a_change() {
+    let u = User::with_key();
+    let stranger = User::with_key();
+    u.write("big", &data(3 * CHUNK + 100));
+    u.vault(&["seal", "big"]).assert().success();
+    let sealed = fs::read(u.path("big.vault")).unwrap();
+    let full = CHUNK + 16;
+    let header_len = sealed.len() - (3 * full + 116);
+    // One X25519 stanza: kind at 12, length at 13..15, body at 15..95.
+    let set = |at: usize, to: u8| {
+        let mut b = sealed.clone();
+        b[at] = to;
+        b
+    };
+    let flip = |at: usize| {
+        let mut b = sealed.clone();
+        b[at] ^= 0x01;
+        b
+    };
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        (
+            "stanza length",
+            flip(14),
+            "vault: error: header is damaged or was modified (wrong stanza length)",
+            "no identity",
+        ),
+        (
+            "stanza kind",
+            set(12, 0),
+            "vault: error: header is damaged or was modified (stanza kind 0)",
+            "no identity",
+        ),
+        (
+            "header MAC",
+            flip(header_len - 5),
+            "vault: error: header is damaged or was modified (a stanza opens for you, but the header MAC does not match)",
+            "no identity",
+        ),
+        (
+            "cut at a chunk boundary",
+            sealed[..header_len + 2 * full].to_vec(),
+            "vault: error: file is truncated (it ends before its last chunk)",
+            "modified",
+        ),
+        (
+            "cut inside a chunk",
+            sealed[..header_len + full + 1000].to_vec(),
+            "vault: error: file is truncated, or damaged or was modified (its last chunk does not authenticate)",
+            "header",
+        ),
+        (
+            "modified middle chunk",
+            flip(header_len + full + 500),
+            "vault: error: file is damaged or was modified\n",
+            "truncated",
+        ),
+        (
+            "data after the end",
+            [&sealed[..], b"x"].concat(),
+            "vault: error: file is truncated, or damaged or was modified",
+            "header",
+        ),
+    ];
+    for (what, bytes, want, not) in cases {
+        u.write("bad.vault", &bytes);
+        let a = u.vault(&["open", "bad.vault"]).assert().failure().code(1);
+        let err = stderr_of(&a);
+        assert!(err.contains(want), "{what}: {err}");
+        assert!(!err.contains(not), "{what}: {err}");
+        assert!(err.contains("\nvault: hint: "), "{what}: {err}");
+        assert!(!u.path("bad").exists(), "{what} left output");
+    }
+    // A stanza damaged in its body cannot be told from one for someone
+    // else (only its recipient could tell): both say so.
+    for (who, bytes) in [(&u, flip(40)), (&stranger, sealed.clone())] {
+        who.write("in.vault", &bytes);
+        let a = who.vault(&["open", "in.vault"]).assert().failure().code(1);
+        let err = stderr_of(&a);
+        assert!(
+            err.contains(
+                "no identity in the keystore matches this file; it was sealed to other keys"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("its header was damaged"), "{err}");
+    }
 }
 
 #[test]

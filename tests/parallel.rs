@@ -174,7 +174,7 @@ fn damages(sealed: &[u8], suite: Suite) -> Vec<(String, Vec<u8>, CryptoError)> {
         add(
             format!("cut mid-chunk at {at}"),
             sealed[..at].to_vec(),
-            CryptoError::DecryptFailed,
+            CryptoError::CutOrDamaged,
         );
     }
     add(

@@ -163,3 +163,98 @@ fn a_file_name_that_is_not_utf8_is_pushed_under_a_name_given() {
         "latin-1 name"
     );
 }
+
+/// Issue 15, item 10, for remote objects: a head that does not parse or
+/// fails its MAC is reported as damaged (not as sealed to other keys), a
+/// payload cut short as cut short, a changed chunk as changed.
+#[test]
+fn damaged_heads_and_payloads_are_named_for_what_happened() {
+    let vault_dir = tempfile::tempdir().expect("tempdir");
+    let v = vault_dir.path().display().to_string();
+    let u = User::new(&[]);
+    let full = 65_536 + 16;
+    let data: Vec<u8> = (0..3 * 65_536 + 100).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(u.path("big"), &data).unwrap();
+    u.ok(&["push", &u.path("big"), &v]);
+    let objects = vault_dir.path().join("objects");
+    let file = |ext: &str| {
+        std::fs::read_dir(&objects)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with(ext))
+            .unwrap()
+    };
+    let (head, payload) = (file(".h"), file(".p"));
+    let (good_head, good_payload) = (
+        std::fs::read(&head).unwrap(),
+        std::fs::read(&payload).unwrap(),
+    );
+    let flip = |b: &[u8], at: usize| {
+        let mut b = b.to_vec();
+        b[at] ^= 1;
+        b
+    };
+    // Head: one X25519 stanza (kind at 12, length at 13..15), then the
+    // nonce and the MAC (48 bytes) after 12 + 83 bytes.
+    let head_cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "stanza length",
+            flip(&good_head, 14),
+            "header is damaged or was modified (wrong stanza length)",
+        ),
+        (
+            "header MAC",
+            flip(&good_head, 12 + 83 + 16 + 5),
+            "header is damaged or was modified (a stanza opens for you, but the header MAC does not match)",
+        ),
+    ];
+    let payload_cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        (
+            "cut at a chunk boundary",
+            good_payload[..2 * full].to_vec(),
+            "vault: error: \"big\": the stored payload is cut short (131104 of 196772 bytes)",
+            "modified",
+        ),
+        (
+            "cut inside a chunk",
+            good_payload[..full + 1000].to_vec(),
+            "the stored payload is cut short (66552 of 196772 bytes)",
+            "modified",
+        ),
+        (
+            "changed middle chunk",
+            flip(&good_payload, full + 500),
+            "vault: error: file is damaged or was modified\n",
+            "truncated",
+        ),
+        (
+            "changed last chunk",
+            flip(&good_payload, good_payload.len() - 1),
+            "vault: error: file is damaged or was modified\n",
+            "truncated",
+        ),
+    ];
+    let out = u.path("out");
+    let cache = u.home.path().join(".cache");
+    for (what, bytes, want) in head_cases {
+        std::fs::write(&head, &bytes).unwrap();
+        let _ = std::fs::remove_dir_all(&cache);
+        let err = u.fails(&["pull", "--threads", "1", &v, "big", "-o", &out]);
+        assert!(err.contains(want), "{what}: {err}");
+        assert!(!err.contains("sealed to other keys"), "{what}: {err}");
+        assert!(!Path::new(&out).exists(), "{what} left output");
+        std::fs::write(&head, &good_head).unwrap();
+    }
+    for (what, bytes, want, not) in payload_cases {
+        std::fs::write(&payload, &bytes).unwrap();
+        let _ = std::fs::remove_dir_all(&cache);
+        let err = u.fails(&["pull", "--threads", "1", &v, "big", "-o", &out]);
+        assert!(err.contains(want), "{what}: {err}");
+        assert!(!err.contains(not), "{what}: {err}");
+        assert!(!Path::new(&out).exists(), "{what} left output");
+        std::fs::write(&payload, &good_payload).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&cache);
+    u.ok(&["pull", &v, "big", "-o", &out]);
+    assert!(std::fs::read(&out).unwrap() == data);
+}

@@ -408,3 +408,44 @@ fn tampered_segment_is_detected_on_parallel_pull_with_no_output() {
         .success();
     assert!(fs::read(c.path("out/t.bin")).unwrap() == data);
 }
+
+/// Issue 15, item 7: Ctrl-C during a push says "partial output removed",
+/// and it is: the payload being written (in the vault's `tmp/` over several
+/// connections, at `objects/ID.p` over one) is gone from the server, and no
+/// object is listed.
+fn interrupted_push_leaves_nothing_on_the_server(dir: &str, threads: &str) {
+    let sshd = Sshd::start();
+    let c = Client::new(sshd.home());
+    let url = sshd.url(dir);
+    c.write("big", &pattern(256 << 20, 21));
+    let root = sshd.server_root().join(dir);
+    let child = c.spawn(&["push", "--threads", threads, "big", &url]);
+    wait_for(
+        "the payload upload to start",
+        Duration::from_secs(60),
+        || total_size(&root.join("tmp")) + total_size(&root.join("objects")) > 8 << 20,
+    );
+    // SAFETY: kill(2) on our own child, which has not been waited for.
+    let rc = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(rc, 0);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted; partial output removed"), "{err}");
+    let left: Vec<_> = [root.join("tmp"), root.join("objects")]
+        .iter()
+        .flat_map(|d| files_under(d))
+        .collect();
+    assert!(left.is_empty(), "left on the server: {left:?}");
+    assert!(c.ls(&url).is_empty());
+}
+
+#[test]
+fn interrupted_push_removes_its_payload_from_the_server() {
+    interrupted_push_leaves_nothing_on_the_server("intr1", "1");
+}
+
+#[test]
+fn interrupted_parallel_push_removes_its_upload_from_the_server() {
+    interrupted_push_leaves_nothing_on_the_server("intr4", "4");
+}

@@ -148,9 +148,17 @@ impl CliError {
             CliError::Crypto(C::Truncated) => {
                 "the file was cut short, e.g. by an interrupted copy; fetch it again".into()
             }
+            CliError::Crypto(C::CutOrDamaged) => {
+                "if a copy was interrupted, fetch the file again; otherwise it was changed after it was sealed".into()
+            }
+            CliError::Crypto(C::HeaderMac) => {
+                "the file is sealed to you but was changed after it was sealed; get a good copy from the sender".into()
+            }
             CliError::Crypto(
-                C::DecryptFailed | C::HeaderMac | C::InvalidHeader(_) | C::InvalidArmor(_),
-            ) => "the file was changed after it was sealed; nothing was written for it".into(),
+                C::DecryptFailed | C::TrailingData | C::InvalidHeader(_) | C::InvalidArmor(_),
+            ) => {
+                "the file was changed after it was sealed; nothing was written for it".into()
+            }
             CliError::Crypto(C::WorkFactorTooHigh(_)) => {
                 "the file asks for more passphrase work than vault allows; it was not made by vault or age with their defaults".into()
             }
@@ -187,10 +195,10 @@ impl CliError {
                 p.display()
             ),
             CliError::NoMatchingIdentity(KeySource::Keystore) => {
-                "ask the sender to seal it to your key (`vault id` prints it), or pass -i with the right identity file".into()
+                "ask the sender to seal it to your key (`vault id` prints it), or pass -i with the right identity file (if it was sealed to you, its header was damaged: get a good copy)".into()
             }
             CliError::NoMatchingIdentity(KeySource::IdentityFiles) => {
-                "check that the identity file holds the key the file was sealed to".into()
+                "check that the identity file holds the key the file was sealed to (if it does, the file's header was damaged: get a good copy)".into()
             }
             CliError::Keystore(K::NoIdentity(_)) | CliError::NoSelf => {
                 "run `vault keygen` to create your identity (or pass --no-self to seal to others only)"

@@ -60,7 +60,8 @@ impl From<Cipher> for Suite {
 }
 
 const AFTER_HELP: &str = "\
-Exit status: 0 on success, 1 on any failure, 2 on a usage error.
+Exit status: 0 on success, 1 on any failure, 2 on a usage error, 130 when stopped by
+a signal (Ctrl-C, SIGTERM, SIGHUP; partial output is removed).
 
 Environment:
   VAULT_HOME                keystore folder (default $XDG_CONFIG_HOME/vault or ~/.config/vault)
@@ -309,7 +310,13 @@ pub fn main() -> ExitCode {
         }
         Err(e) => {
             e.report();
-            ExitCode::FAILURE
+            // A signal stopped the work (a remote command removed what it
+            // was writing): 130, as when the signal handler exits itself.
+            if vault::atomic::interrupted() {
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -30,10 +30,16 @@ pub enum CryptoError {
     /// encoding, or the file ends inside it.
     #[error("header is damaged or was modified ({0})")]
     InvalidHeader(&'static str),
-    /// The header parsed but its MAC does not match the file key.
-    #[error("header is damaged or was modified")]
+    /// The header parsed and a stanza unwrapped with one of the given
+    /// identities, but the MAC does not match that file key: the file is
+    /// for these identities, and its header was changed.
+    #[error(
+        "header is damaged or was modified (a stanza opens for you, but the header MAC does not match)"
+    )]
     HeaderMac,
-    /// No identity unwrapped any recipient stanza.
+    /// No identity unwrapped any recipient stanza. A stanza damaged in its
+    /// body (rather than in its kind or length) looks the same: only its
+    /// recipient could tell, and it does not open for them either.
     #[error("no identity matches this file; it was sealed to other keys")]
     NoMatchingIdentity,
     /// A passphrase stanza did not unwrap with the given passphrase.
@@ -46,12 +52,22 @@ pub enum CryptoError {
     /// A passphrase stanza shares the header with other stanzas.
     #[error("header is damaged or was modified (a passphrase stanza must be alone)")]
     PassphraseNotAlone,
-    /// The payload ends early: a chunk is missing or cut.
-    #[error("file is truncated")]
+    /// The payload ends early, and certainly so: at a chunk boundary
+    /// before the final chunk, or with less than a tag where a chunk must
+    /// be (or, for a remote object, before the size its metadata gives).
+    #[error("file is truncated (it ends before its last chunk)")]
     Truncated,
-    /// A payload chunk does not authenticate.
+    /// A full-size payload chunk does not authenticate (at its index, with
+    /// either "last" flag), or an empty final chunk follows others: the
+    /// payload was changed, not cut.
     #[error("file is damaged or was modified")]
     DecryptFailed,
+    /// The input ends in a chunk shorter than a full one that does not
+    /// authenticate as the last chunk. STREAM cannot tell the two causes
+    /// apart: a cut inside a chunk leaves exactly such a stub, and so does
+    /// a damaged (short) last chunk.
+    #[error("file is truncated, or damaged or was modified (its last chunk does not authenticate)")]
+    CutOrDamaged,
     /// Bytes follow the authenticated end of the payload.
     #[error("file has unexpected data after its end")]
     TrailingData,

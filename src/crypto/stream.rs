@@ -73,7 +73,8 @@ pub enum CopyError {
     /// Writing the output failed.
     Write(io::Error),
     /// The payload is cut, damaged or extended ([`CryptoError::Truncated`],
-    /// [`CryptoError::DecryptFailed`], [`CryptoError::TrailingData`]), or,
+    /// [`CryptoError::DecryptFailed`], [`CryptoError::CutOrDamaged`],
+    /// [`CryptoError::TrailingData`]), or,
     /// for an armored age file, its armor is ([`CryptoError::InvalidArmor`]).
     Crypto(CryptoError),
 }
@@ -203,6 +204,7 @@ enum ReadState {
 pub(crate) enum FailKind {
     Truncated,
     Damaged,
+    CutOrDamaged,
     Trailing,
 }
 
@@ -212,6 +214,7 @@ impl FailKind {
         match self {
             FailKind::Truncated => CryptoError::Truncated,
             FailKind::Damaged => CryptoError::DecryptFailed,
+            FailKind::CutOrDamaged => CryptoError::CutOrDamaged,
             FailKind::Trailing => CryptoError::TrailingData,
         }
     }
@@ -399,7 +402,11 @@ impl<R: Read> Read for StreamReader<R> {
 /// - a full chunk that opens only with the other "last" flag was followed
 ///   by a cut (`Truncated`) or by extra bytes (`TrailingData`), and its
 ///   plaintext is authentic at its index, so it is released first;
-/// - anything else that does not authenticate is `DecryptFailed`.
+/// - a short final chunk that does not authenticate is `CutOrDamaged`: a
+///   cut inside a chunk and a damaged short last chunk look the same;
+/// - anything else that does not authenticate (a full chunk that opens
+///   with neither flag, an empty final chunk after others) is
+///   `DecryptFailed`.
 pub(crate) fn open_sealed_chunk(
     key: &PayloadKey,
     index: u64,
@@ -424,6 +431,7 @@ pub(crate) fn open_sealed_chunk(
             Some(n) => Err((FailKind::Trailing, n)),
             None => Err((FailKind::Damaged, 0)),
         },
+        None if last => Err((FailKind::CutOrDamaged, 0)),
         None => Err((FailKind::Damaged, 0)),
     }
 }
@@ -552,6 +560,35 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_inside_a_chunk_is_told_from_a_damaged_full_chunk() {
+        let suite = Suite::ChaCha20Poly1305;
+        let sealed = seal(suite, &vec![4u8; 3 * CHUNK_SIZE + 10], CHUNK_SIZE);
+        // Cut inside a middle chunk, or inside the (short) last one: the
+        // stub cannot be told from a damaged short last chunk.
+        for at in [
+            SEALED_CHUNK_SIZE + TAG_LEN,
+            SEALED_CHUNK_SIZE + 1000,
+            2 * SEALED_CHUNK_SIZE - 1,
+            sealed.len() - 1,
+        ] {
+            let err = open(suite, &sealed[..at]).unwrap_err();
+            assert!(
+                matches!(err, CryptoError::CutOrDamaged),
+                "cut at {at}: {err}"
+            );
+        }
+        let mut last = sealed.clone();
+        *last.last_mut().unwrap() ^= 1;
+        let err = open(suite, &last).unwrap_err();
+        assert!(matches!(err, CryptoError::CutOrDamaged), "{err}");
+        // A full chunk that opens with neither flag was changed, not cut.
+        let mut middle = sealed.clone();
+        middle[SEALED_CHUNK_SIZE + 500] ^= 1;
+        let err = open(suite, &middle).unwrap_err();
+        assert!(matches!(err, CryptoError::DecryptFailed), "{err}");
+    }
+
+    #[test]
     fn trailing_bytes_are_refused() {
         for len in [0, 10, CHUNK_SIZE] {
             let mut sealed = seal(Suite::ChaCha20Poly1305, &vec![3u8; len], 999);
@@ -627,6 +664,14 @@ mod tests {
             &sealed[..],
         );
         let err = read_class(&mut r, &mut Vec::new()).unwrap_err();
-        assert!(matches!(err, CryptoError::DecryptFailed));
+        // A short last chunk that fails could also be a cut one.
+        assert!(matches!(err, CryptoError::CutOrDamaged), "{err}");
+        let sealed = seal(Suite::ChaCha20Poly1305, &[5u8; CHUNK_SIZE + 1], 5);
+        let mut r = StreamReader::new(
+            PayloadKey::new(Suite::ChaCha20Poly1305, &[0; 32]),
+            &sealed[..],
+        );
+        let err = read_class(&mut r, &mut Vec::new()).unwrap_err();
+        assert!(matches!(err, CryptoError::DecryptFailed), "{err}");
     }
 }

@@ -4,15 +4,16 @@
 //! file, over several connections.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
 
 use super::codec::payload_path;
 use super::listing::Opened;
 use super::{RemoteError, RemoteVault, parallel, pipe};
 use crate::crypto::file::payload_key;
+use crate::crypto::stream::sealed_len;
 use crate::crypto::suite::PayloadKey;
-use crate::crypto::{CopyError, pipeline};
+use crate::crypto::{CopyError, CryptoError, pipeline};
 use crate::transport::Transport;
 
 /// The local file a pull to a regular file writes: at offsets, from
@@ -53,11 +54,20 @@ fn payload_key_checked(o: &Opened) -> Result<PayloadKey, RemoteError> {
     } else {
         o.obj.payload_size
     };
-    if stored.is_some_and(|s| s != want) {
-        return Err(RemoteError::BadObject(format!(
-            "{:?}: the stored payload has the wrong size (damaged or modified)",
-            o.obj.meta.name
-        )));
+    match stored {
+        Some(s) if s < want => {
+            return Err(RemoteError::BadObject(format!(
+                "{:?}: the stored payload is cut short ({s} of {want} bytes)",
+                o.obj.meta.name
+            )));
+        }
+        Some(s) if s > want => {
+            return Err(RemoteError::BadObject(format!(
+                "{:?}: the stored payload has unexpected data after its end ({s} bytes, not {want})",
+                o.obj.meta.name
+            )));
+        }
+        _ => {}
     }
     Ok(payload_key(o.header.suite, &o.file_key, &o.header.nonce))
 }
@@ -79,14 +89,55 @@ pub fn pull_on(t: &mut dyn Transport, o: &Opened, out: &mut dyn Write) -> Result
     let key = payload_key_checked(o)?;
     if o.obj.meta.inline {
         let body = &o.head[o.body_at..];
-        let n = pipeline::open_payload(key, body, out, 1).map_err(copy_error)?;
+        let n = pipeline::open_payload(key, body, out, 1).map_err(|e| {
+            resolve_cut(
+                copy_error(e),
+                body.len() as u64,
+                sealed_len(o.obj.meta.size),
+            )
+        })?;
         return size_matches(o, n);
     }
     let r = t.read(&payload_path(&o.obj.id))?;
+    let want = sealed_len(o.obj.meta.size);
     let n = pipe::fetch_ahead(r, parallel::PULL_PIECE, |q| {
-        pipeline::open_payload(key, q, out, super::push::SEAL_THREADS).map_err(copy_error)
+        let mut counted = Counted { inner: q, n: 0 };
+        let res = pipeline::open_payload(key, &mut counted, out, super::push::SEAL_THREADS);
+        res.map_err(|e| resolve_cut(copy_error(e), counted.n, want))
     })?;
     size_matches(o, n)
+}
+
+/// A short last chunk that fails (`CutOrDamaged`) is one or the other by
+/// the size the authenticated metadata promises: the reader only calls a
+/// chunk last once the input has ended, so `read` is the stored length.
+fn resolve_cut(e: RemoteError, read: u64, want: u64) -> RemoteError {
+    match e {
+        RemoteError::Crypto(CryptoError::CutOrDamaged) if read < want => {
+            RemoteError::Crypto(CryptoError::Truncated)
+        }
+        RemoteError::Crypto(CryptoError::CutOrDamaged) if read > want => {
+            RemoteError::Crypto(CryptoError::TrailingData)
+        }
+        RemoteError::Crypto(CryptoError::CutOrDamaged) => {
+            RemoteError::Crypto(CryptoError::DecryptFailed)
+        }
+        other => other,
+    }
+}
+
+/// Counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    n: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n += k as u64;
+        Ok(k)
+    }
 }
 
 impl RemoteVault {

@@ -40,9 +40,10 @@ fn class(e: &CryptoError) -> Option<&'static str> {
         | CryptoError::WorkFactorTooHigh(_) => "header failure",
         CryptoError::HeaderMac => "HMAC failure",
         CryptoError::NoMatchingIdentity | CryptoError::WrongPassphrase => "no match",
-        CryptoError::Truncated | CryptoError::DecryptFailed | CryptoError::TrailingData => {
-            "payload failure"
-        }
+        CryptoError::Truncated
+        | CryptoError::DecryptFailed
+        | CryptoError::CutOrDamaged
+        | CryptoError::TrailingData => "payload failure",
         CryptoError::InvalidArmor(_) => "armor failure",
         _ => return None,
     })

@@ -51,7 +51,7 @@ fn class(e: &CryptoError) -> Option<&'static str> {
         CryptoError::WorkFactorTooHigh(_) => "work factor",
         CryptoError::PassphraseNotAlone => "passphrase not alone",
         CryptoError::Truncated => "truncated",
-        CryptoError::DecryptFailed => "payload failure",
+        CryptoError::DecryptFailed | CryptoError::CutOrDamaged => "payload failure",
         CryptoError::TrailingData => "trailing data",
         _ => return None,
     })
