@@ -230,6 +230,10 @@ class Bench:
     def vault_cmd(self, *args):
         return [self.vault, *args]
 
+    def help(self, command):
+        return subprocess.run([self.vault, command, "--help"], env=self.venv,
+                              capture_output=True, text=True).stdout
+
     # -- set-up ------------------------------------------------------------
     def setup(self):
         a, s, w = self.a, self.s, self.work
@@ -242,10 +246,14 @@ class Bench:
             names = make_files(folder, n, seed=n)
             self.data[n] = names
             t = time.perf_counter()
-            # One local push onto the server's disk: vault lists every head on
-            # every command today, so never over the link, and never one per file.
-            subprocess.run(eat + [self.vault, "push", "-q", *names, f"{s.srv}/v{n}"],
-                           env=self.venv, cwd=folder, check=True)
+            # One local push onto the server's disk (set-up, not measured):
+            # the folder at once where push takes folders (argv would not hold
+            # 100,000 names), else every file named.
+            if "--recursive" in self.help("push"):
+                argv = [self.vault, "push", "-q", "--recursive", folder, f"{s.srv}/v{n}"]
+            else:
+                argv = [self.vault, "push", "-q", *names, f"{s.srv}/v{n}"]
+            subprocess.run(eat + argv, env=self.venv, cwd=folder, check=True)
             subprocess.run(["rclone", "copy", folder, f"lcrypt:ls{n}"], env=self.renv,
                            check=True)
             say(f"set-up: {n} objects in a vault and a crypt remote in "
@@ -271,12 +279,8 @@ class Bench:
         mine = sorted(n for n in os.listdir(obj_dir) if n.startswith(stem))
         payload = [n for n in mine if n.endswith(".p")]
         self.pull_payload = f"{obj_dir}/{(payload or mine)[-1]}"
-        help_push = subprocess.run([self.vault, "push", "--help"], env=self.venv,
-                                   capture_output=True, text=True).stdout
-        help_pull = subprocess.run([self.vault, "pull", "--help"], env=self.venv,
-                                   capture_output=True, text=True).stdout
-        self.push_r = "--recursive" in help_push
-        self.pull_r = "--recursive" in help_pull
+        self.push_r = "--recursive" in self.help("push")
+        self.pull_r = "--recursive" in self.help("pull")
         say(f"vault push --recursive: {'yes' if self.push_r else 'no'}; "
             f"pull --recursive: {'yes' if self.pull_r else 'no'}")
 
