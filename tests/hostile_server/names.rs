@@ -96,12 +96,13 @@ fn a_recipient_list_that_lies_about_the_stanzas_is_refused() {
     let me: X25519Recipient = crate::common::cli::public_key(&fx.c).parse().unwrap();
     let mallory = vault::crypto::X25519Identity::generate(&mut os_rng()).recipient();
     let bob = vault::crypto::X25519Identity::generate(&mut os_rng()).recipient();
+    let carol = vault::crypto::X25519Identity::generate(&mut os_rng()).recipient();
     type Edit = Box<dyn Fn(&mut Metadata)>;
     let cases: Vec<(&str, Edit)> = vec![
         ("entries swapped", Box::new(|m| m.recipients.swap(1, 2))),
         (
-            "mallory's stanza listed as someone else's",
-            Box::new(move |m| m.recipients[1] = bob.to_string()),
+            "mallory's stanza listed as carol's",
+            Box::new(move |m| m.recipients[1] = carol.to_string()),
         ),
     ];
     for (i, (what, edit)) in cases.iter().enumerate() {
