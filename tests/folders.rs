@@ -171,6 +171,26 @@ fn same_name_objects_are_refused_until_an_id_is_given() {
     assert!(err.contains("2 objects you can open are named"), "{err}");
     assert!(err.matches("id ").count() >= 2, "{err}");
     assert!(files_under(&out_dir).is_empty());
+    // So is every other command that names it (the review's case: an
+    // unshare that re-keys a decoy and reports success), and none of them
+    // changes anything.
+    let before = files_under(&vault);
+    let bob_key = common::cli::public_key(&bob);
+    for args in [
+        vec!["unshare", v, "x", "-r", &bob_key],
+        vec!["unshare", "--keep-key", v, "x", "-r", &bob_key],
+        vec!["share", v, "x", "-r", &bob_key],
+        vec!["mv", v, "x", "z"],
+        vec!["rm", v, "x"],
+    ] {
+        let a = alice.vault(&args).assert().failure();
+        let err = stderr(&a);
+        assert!(
+            err.contains("2 objects you can open are named"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(files_under(&vault), before, "{args:?} changed the vault");
+    }
     // --id picks one (a prefix will do).
     let json = alice.vault(&["ls", "--json", v]).output().unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();

@@ -258,3 +258,32 @@ fn damaged_heads_and_payloads_are_named_for_what_happened() {
     u.ok(&["pull", &v, "big", "-o", &out]);
     assert!(std::fs::read(&out).unwrap() == data);
 }
+
+/// Issue 14, item 4: after `keygen --force`, objects sealed to an older
+/// key still list, pull and share: remote commands try every key the
+/// keystore keeps, not only the current one.
+#[test]
+fn objects_sealed_to_an_older_key_still_list_pull_and_share_after_rotation() {
+    let vault_dir = tempfile::tempdir().expect("tempdir");
+    let v = vault_dir.path().display().to_string();
+    let alice = User::new(&[]);
+    let bob = User::new(&[]);
+    std::fs::write(alice.path("old.txt"), b"sealed to the first key").unwrap();
+    alice.ok(&["push", &alice.path("old.txt"), &v]);
+    let first = alice.ok(&["id"]);
+    for _ in 0..2 {
+        alice.ok(&["keygen", "--no-passphrase", "--force"]);
+    }
+    assert_ne!(alice.ok(&["id"]), first, "rotated");
+    assert!(alice.ok(&["ls", &v]).contains("old.txt"));
+    assert_eq!(
+        alice.ok(&["pull", &v, "old.txt", "-o", "-"]),
+        "sealed to the first key"
+    );
+    let bob_pub = bob.ok(&["id"]).trim().to_owned();
+    alice.ok(&["share", &v, "old.txt", "-r", &bob_pub]);
+    assert_eq!(
+        bob.ok(&["pull", &v, "old.txt", "-o", "-"]),
+        "sealed to the first key"
+    );
+}

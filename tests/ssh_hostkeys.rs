@@ -199,6 +199,46 @@ other sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t
     connect(&sshd, &home.options()).expect("entry after odd lines is found");
 }
 
+/// Issue 14, item 9: a host an `@cert-authority` line vouches for is
+/// refused, with or without --accept-new, rather than trusted on first use
+/// (vault cannot check host certificates); nothing is recorded.
+#[test]
+fn a_host_under_a_cert_authority_is_refused_not_trusted_on_first_use() {
+    let sshd = Sshd::start();
+    let home = sshd.home_unknown_host();
+    let ca = fs::read_to_string(sshd.host_pub_file()).expect("a key to name as the CA");
+    let text = format!(
+        "@cert-authority {} {}\n",
+        sshd.known_hosts_name(),
+        key_without_comment(&ca)
+    );
+    fs::write(home.known_hosts(), &text).expect("write");
+    for accept_new in [true, false] {
+        let mut opts = home.options();
+        opts.accept_new = accept_new;
+        let e = expect_err(connect(&sshd, &opts), "host under a CA");
+        match &e {
+            TransportError::Ssh(SshError::HostCertificateUnsupported(c)) => {
+                assert_eq!(c.host, sshd.known_hosts_name());
+                assert_eq!(c.ca_file, home.known_hosts());
+                assert_eq!(c.ca_line, 1);
+                assert_eq!(c.pin, sshd.known_hosts_line());
+            }
+            other => panic!(
+                "accept_new {accept_new}: expected HostCertificateUnsupported, got {other:?}"
+            ),
+        }
+        let msg = e.to_string();
+        assert!(msg.contains("certificate authority"), "{msg}");
+        assert!(!msg.contains('\n'));
+        assert_eq!(
+            fs::read_to_string(home.known_hosts()).expect("read"),
+            text,
+            "nothing recorded"
+        );
+    }
+}
+
 #[test]
 fn plain_host_entry_does_not_cover_another_port() {
     // `127.0.0.1 KEY` is for port 22 only, as in OpenSSH: the server on a

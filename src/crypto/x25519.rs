@@ -442,6 +442,17 @@ mod tests {
             assert!(s.parse::<X25519Recipient>().is_err(), "{s}");
             assert!(non_canonical(&bad).is_some());
         }
+        // p and p + 1 are also small-order points (0 and 1), so they do not
+        // show the u >= p check on its own: p + 2 (another encoding of
+        // u = 2, not of small order) only that check refuses.
+        let mut p_plus_2 = p;
+        p_plus_2[0] = 0xef;
+        let s = encode_lower(PUBLIC_HRP, &p_plus_2).unwrap();
+        assert!(s.parse::<X25519Recipient>().is_err(), "{s}");
+        assert_eq!(
+            non_canonical(&p_plus_2),
+            Some("it is not below the field prime")
+        );
         assert!(non_canonical(&good).is_none());
     }
 

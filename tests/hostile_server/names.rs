@@ -84,3 +84,51 @@ fn hostile_metadata_values() {
     }
     eprintln!("hostile server: {} hostile-metadata cases", cases.len());
 }
+
+/// Issue 14, item 2: a co-recipient who holds the file key re-seals the
+/// metadata with the recipient list changed (two entries swapped, or
+/// someone else named for a stanza). The stanzas are bound to the list,
+/// so the owner's client refuses the object instead of showing the wrong
+/// people and letting `unshare` drop the wrong stanza.
+#[test]
+fn a_recipient_list_that_lies_about_the_stanzas_is_refused() {
+    let fx = Fixture::new();
+    let me: X25519Recipient = crate::common::cli::public_key(&fx.c).parse().unwrap();
+    let mallory = vault::crypto::X25519Identity::generate(&mut os_rng()).recipient();
+    let bob = vault::crypto::X25519Identity::generate(&mut os_rng()).recipient();
+    let carol = vault::crypto::X25519Identity::generate(&mut os_rng()).recipient();
+    type Edit = Box<dyn Fn(&mut Metadata)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        ("entries swapped", Box::new(|m| m.recipients.swap(1, 2))),
+        (
+            "mallory's stanza listed as carol's",
+            Box::new(move |m| m.recipients[1] = carol.to_string()),
+        ),
+    ];
+    for (i, (what, edit)) in cases.iter().enumerate() {
+        let (dir, url, _, _) = fx.copy(&format!("lie{i}"));
+        let name = format!("lie-{i}");
+        forge_for(&dir, &[me, mallory, bob], &name, b"shared", edit);
+        let r = run(&fx.c, &["ls", "--json", &url], what);
+        assert!(r.ok, "{what}: {}", r.stderr);
+        let doc: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+        let names: Vec<&str> = doc["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            !names.contains(&name.as_str()),
+            "{what}: listed with a recipient list its stanzas do not match: {doc}"
+        );
+        assert!(r.stderr.contains("cannot be read"), "{what}: {}", r.stderr);
+        let r = run(
+            &fx.c,
+            &["unshare", &url, &name, "-r", &mallory.to_string()],
+            what,
+        );
+        assert!(!r.ok, "{what}: unshare acted on it: {}", r.stderr);
+        assert!(pull_is_safe(&fx.c, &url, "a.txt", &[&fx.a], what));
+    }
+}

@@ -255,12 +255,28 @@ pub fn forge_with(
     data: &[u8],
     edit: impl FnOnce(&mut Metadata),
 ) {
+    forge_for(dir, &[to], name, data, edit);
+}
+
+/// [`forge_with`], sealed to every recipient in `to` (bound stanzas, in
+/// that order, and that list in the metadata before `edit`).
+pub fn forge_for(
+    dir: &Path,
+    to: &[X25519Recipient],
+    name: &str,
+    data: &[u8],
+    edit: impl FnOnce(&mut Metadata),
+) {
     let mut rng = os_rng();
     let suite = Suite::ChaCha20Poly1305;
     let fk = FileKey::generate(&mut rng, FILE_KEY_LEN);
     let mut nonce = [0u8; NONCE_LEN];
     rng.fill_bytes(&mut nonce);
-    let header = bound::header(suite, &fk, nonce, &[&to]).unwrap();
+    let list: Vec<&dyn vault::crypto::Recipient> = to
+        .iter()
+        .map(|r| r as &dyn vault::crypto::Recipient)
+        .collect();
+    let header = bound::header(suite, &fk, nonce, &list).unwrap();
     let id = codec::new_id(&mut rng);
     let meta = Metadata {
         version: 2,
@@ -272,7 +288,7 @@ pub fn forge_with(
         mtime: 0,
         created: vault::remote::now(),
         sha256: None,
-        recipients: vec![to.to_string()],
+        recipients: to.iter().map(ToString::to_string).collect(),
     };
     let mut meta = meta;
     edit(&mut meta);
