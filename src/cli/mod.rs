@@ -195,7 +195,7 @@ enum Command {
     Mv(remote::MvArgs),
     /// Give more people access to a pushed object (rewrites only its small head)
     Share(share::ShareArgs),
-    /// Remove people's access to a pushed object (--rekey to re-seal it)
+    /// Remove people's access to a pushed object (re-sealed under a new key unless --keep-key)
     Unshare(share::UnshareArgs),
     /// Your address book: names for other people's public keys
     Contacts {
