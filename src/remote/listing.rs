@@ -28,6 +28,12 @@ pub(super) const PACK_READ_MIN: usize = 8;
 type HeadRead = (Outcome, Option<Vec<u8>>);
 
 pub(super) const PACK_WRITE_MIN: usize = 32;
+/// Heads read (and held in memory) at a time by a listing that reads head
+/// files one by one (small in the unit tests, so that they cross batches).
+#[cfg(not(test))]
+const READ_BATCH: usize = 4096;
+#[cfg(test)]
+const READ_BATCH: usize = 40;
 /// Heads per extra connection below which a listing reads on one.
 const READS_PER_CONNECTION: usize = 16;
 
@@ -329,18 +335,22 @@ impl RemoteVault {
                 self.consolidate_packs(scan, &got.packs);
             }
         }
-        // The rest, one by one, over several connections if many.
-        let read = self.read_heads(&missing, scan, ids)?;
-        let mut fresh = Vec::new();
-        for ((id, f), (outcome, bytes)) in missing.iter().zip(read) {
-            if let Some(b) = bytes {
-                fresh.push((id.clone(), f.rev, b));
+        // The rest, one by one, over several connections if many; in
+        // batches, so that memory holds one batch of head bytes, not every
+        // head of the vault (each batch leaves its own pack).
+        for batch in missing.chunks(READ_BATCH) {
+            let read = self.read_heads(batch, scan, ids)?;
+            let mut fresh = Vec::new();
+            for ((id, f), (outcome, bytes)) in batch.iter().zip(read) {
+                if let Some(b) = bytes {
+                    fresh.push((id.clone(), f.rev, b));
+                }
+                self.settle(id, *f, outcome, &mut known, &mut out);
             }
-            self.settle(id, *f, outcome, &mut known, &mut out);
-        }
-        if fresh.len() >= PACK_WRITE_MIN {
-            // A hint for the next client without a cache: best effort.
-            let _ = self.write_pack(&fresh);
+            if fresh.len() >= PACK_WRITE_MIN {
+                // A hint for the next client without a cache: best effort.
+                let _ = self.write_pack(&fresh);
+            }
         }
         for k in known.values() {
             match k {

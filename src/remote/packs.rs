@@ -82,6 +82,19 @@ impl RemoteVault {
                     Outcome::Bad(_) | Outcome::Incomplete | Outcome::Gone => {}
                     o => {
                         done.insert(e.id.clone());
+                        // Into the cache now, so that the head's bytes
+                        // are not held until the whole pack is read.
+                        let o = match o {
+                            Outcome::Mine(obj, bytes) => {
+                                if let Some(c) = self.cache.as_ref()
+                                    && bytes.len() as u64 == f.size
+                                {
+                                    c.put_head(&e.id, f.rev, &bytes);
+                                }
+                                Outcome::Mine(obj, Vec::new())
+                            }
+                            o => o,
+                        };
                         found.push((e.id, o));
                     }
                 }

@@ -258,3 +258,42 @@ fn walk(p: &std::path::Path) -> Vec<String> {
     }
     v
 }
+
+/// A listing without cache or pack reads the heads in batches (of 40 in
+/// unit tests) and leaves one pack per batch of at least PACK_WRITE_MIN;
+/// every object is listed either way, and a second cold client finds them
+/// through those packs.
+#[test]
+fn a_cold_listing_reads_in_batches_and_leaves_a_pack_per_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("v");
+    let mut v = vault(&root);
+    let me = X25519Identity::generate(&mut os_rng());
+    let id: Box<dyn Identity> = Box::new(me.to_secret_string().parse::<X25519Identity>().unwrap());
+    let r = me.recipient();
+    let recipients: [&(dyn Recipient + Sync); 1] = [&r];
+    for i in 0..100 {
+        let name = format!("f{i:03}");
+        let spec = PushSpec {
+            name: &name,
+            mtime: 5,
+            suite: Suite::ChaCha20Poly1305,
+            recipients: &recipients,
+        };
+        v.push(&mut os_rng(), &mut &b"small"[..], &spec).unwrap();
+    }
+    let packs = || {
+        std::fs::read_dir(root.join(super::codec::PACKS))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(packs(), 0);
+    let l = vault(&root).list(std::slice::from_ref(&id)).unwrap();
+    assert_eq!(l.objects.len(), 100);
+    // Batches of 40, 40 and 20: the last is too small for a pack.
+    assert_eq!(packs(), 2);
+    let l = vault(&root).list(std::slice::from_ref(&id)).unwrap();
+    let mut names: Vec<&str> = l.objects.iter().map(|o| o.meta.name.as_str()).collect();
+    names.dedup();
+    assert_eq!(names.len(), 100);
+}
