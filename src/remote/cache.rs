@@ -89,13 +89,17 @@ fn private_dir(p: &Path) -> std::io::Result<()> {
 /// created fresh, mode 0600; a crash can leave a short file, which fails
 /// its size or its authentication when read and is rewritten.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    create_private(path)?.write_all(bytes)
+}
+
+/// `path` created fresh (whatever was there removed first), mode 0600.
+fn create_private(path: &Path) -> std::io::Result<fs::File> {
     let _ = fs::remove_file(path);
-    let mut f = fs::OpenOptions::new()
+    fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)
+        .open(path)
 }
 
 impl Cache {
@@ -166,8 +170,9 @@ impl Cache {
         let opened = (|| {
             let rest = bytes.strip_prefix(MAGIC)?;
             let (salt, sealed) = rest.split_at_checked(16)?;
-            let mut plain = Vec::new();
+            let mut plain = Vec::with_capacity(sealed.len());
             pipeline::open_payload(self.key(salt), sealed, &mut plain, 1).ok()?;
+            drop(bytes);
             decode(&plain)
         })();
         match opened {
@@ -192,17 +197,20 @@ impl Cache {
         let mut salt = [0u8; 16];
         rng.fill_bytes(&mut salt);
         let plain = encode(self.snapshot, &self.entries);
-        let Ok((_, sealed)) =
-            pipeline::seal_payload(self.key(&salt), &mut &plain[..], Vec::new(), 1)
-        else {
-            return;
-        };
-        let mut out = Vec::with_capacity(24 + sealed.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&salt);
-        out.extend_from_slice(&sealed);
         let tmp = self.dir.join(format!(".index.{}.tmp", hex(&salt[..8])));
-        if write_private(&tmp, &out).is_ok() && fs::rename(&tmp, &self.index).is_ok() {
+        // Sealed straight into the file: the index is in memory once
+        // (its plain encoding), not three times.
+        let written = (|| -> std::io::Result<()> {
+            let mut f = std::io::BufWriter::new(create_private(&tmp)?);
+            f.write_all(MAGIC)?;
+            f.write_all(&salt)?;
+            let (_, f) = pipeline::seal_payload(self.key(&salt), &mut &plain[..], f, 1)
+                .map_err(|_| std::io::Error::other("sealing the cache index"))?;
+            f.into_inner().map_err(|e| e.into_error())?;
+            Ok(())
+        })();
+        drop(plain);
+        if written.is_ok() && fs::rename(&tmp, &self.index).is_ok() {
             self.dirty = false;
         } else {
             let _ = fs::remove_file(&tmp);

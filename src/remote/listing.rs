@@ -300,26 +300,42 @@ impl RemoteVault {
         };
         let mut known: HashMap<(String, u64), Known> = HashMap::with_capacity(scan.heads.len());
         let mut missing: Vec<(String, HeadFile)> = Vec::new();
-        let cached = self.cache.as_ref().map(|c| &c.entries);
+        // What the cache knows is moved, not copied, into `known` (a
+        // vault of 100,000 objects holds three copies otherwise); what is
+        // left goes back for the rollback check and the clean-up in
+        // `Cache::replace`.
+        let mut cached = self
+            .cache
+            .as_mut()
+            .map(|c| std::mem::take(&mut c.entries))
+            .unwrap_or_default();
         for (id, f) in &scan.heads {
             let key = (id.clone(), f.rev);
             let payload = scan.payloads.get(id).map(|p| p.0);
-            match cached.and_then(|c| c.get(&key)) {
+            match cached.remove(&key) {
                 Some(Known::NotMine) => {
                     known.insert(key, Known::NotMine);
                 }
-                Some(Known::Mine(o)) if o.head_size == f.size => {
-                    let mut o = o.clone();
+                Some(Known::Mine(mut o)) if o.head_size == f.size => {
                     o.payload_size = if o.meta.inline { None } else { payload };
                     if !o.meta.inline && payload.is_none() {
                         out.unreadable
                             .push((id.clone(), "its payload is missing".into()));
+                        cached.insert(key, Known::Mine(o));
                         continue;
                     }
                     known.insert(key, Known::Mine(o));
                 }
-                _ => missing.push((id.clone(), *f)),
+                other => {
+                    if let Some(k) = other {
+                        cached.insert(key, k);
+                    }
+                    missing.push((id.clone(), *f));
+                }
             }
+        }
+        if let Some(c) = self.cache.as_mut() {
+            c.entries = cached;
         }
         self.check_rollbacks(&mut missing, &mut out);
         // The packs, when enough heads are missing to be worth reading them.
