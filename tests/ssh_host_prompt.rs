@@ -104,7 +104,7 @@ fn answering_no_refuses_and_records_nothing() {
     let st = wait(&mut child, || pty.screen());
     assert!(!st.success(), "screen:\n{}", pty.screen());
     assert!(
-        pty.screen().contains("host key verification failed"),
+        pty.shows("host key verification failed"),
         "{}",
         pty.screen()
     );

@@ -147,6 +147,20 @@ impl Pty {
         String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
     }
 
+    /// Whether the terminal shows `text` within a few seconds: for output
+    /// written just before a child exited, which the reader thread may
+    /// not have taken from the terminal yet when `wait` returns.
+    pub fn shows(&self, text: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.screen().contains(text) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+
     /// Wait until the terminal shows `text` (the whole screen so far).
     pub fn wait_for(&self, text: &str, child: &mut Child) {
         let deadline = Instant::now() + Duration::from_secs(60);
