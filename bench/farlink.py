@@ -69,28 +69,20 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from server import Server  # noqa: E402
 from sftp import rclone_env  # noqa: E402
-from common import apt_install_missing, cpu_model, parse_size, write_section  # noqa: E402
+from common import (TIME, cpu_model, markers, parse_size, publish,  # noqa: E402
+                    require_tools, sayer)
 
-BEGIN = "<!-- bench/farlink.py: begin -->"
-END = "<!-- bench/farlink.py: end -->"
-TIME = "/usr/bin/time"
+BEGIN, END = markers("farlink.py")
 PULL_NAME = "f00042"
 
-
-def say(*a):
-    print("farlink:", *a, file=sys.stderr, flush=True)
+say = sayer("farlink")
 
 
 def ensure_tools(install):
-    need = {"rclone": shutil.which("rclone"), "time": os.path.exists(TIME) or None,
-            "eatmydata": shutil.which("eatmydata"), "openssh-client": shutil.which("sftp")}
-    apt_install_missing(need, install, say)
-    for tool in ["sftp", "rclone"]:
-        if not shutil.which(tool):
-            raise SystemExit(f"farlink: {tool} is needed (apt-get install "
-                             f"{'openssh-client' if tool == 'sftp' else tool})")
-    if not os.path.exists(TIME):
-        raise SystemExit("farlink: /usr/bin/time (Debian package time) is needed for peak memory")
+    need = {"rclone": shutil.which("rclone"), "eatmydata": shutil.which("eatmydata"),
+            "openssh-client": shutil.which("sftp")}
+    require_tools("farlink", need, {"sftp": "openssh-client", "rclone": "rclone"}, install, say,
+                  " for peak memory")
 
 
 def build(skip):
@@ -617,10 +609,7 @@ is at least N.
 
 {targets}
 """
-    print(text)
-    if not a.no_write:
-        write_section(a.output, BEGIN, END, text)
-        say(f"wrote {os.path.relpath(a.output)}")
+    publish(text, a.output, BEGIN, END, say, not a.no_write, os.path.relpath(a.output))
 
 
 if __name__ == "__main__":
