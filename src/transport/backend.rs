@@ -61,6 +61,30 @@ pub struct Properties {
     pub folder_mtime: bool,
 }
 
+impl Properties {
+    /// A file system's shape (local disk, an SFTP server): real folders
+    /// with modification times, parts of any size, atomic replace and
+    /// atomic create-new, with these sizes and connections.
+    pub const fn file_system(
+        write_size: usize,
+        part_write_size: usize,
+        read_size: usize,
+        max_connections: usize,
+    ) -> Properties {
+        Properties {
+            write_size,
+            part_write_size,
+            read_size,
+            max_connections,
+            min_part_size: 0,
+            atomic_replace: true,
+            atomic_create_new: true,
+            has_folders: true,
+            folder_mtime: true,
+        }
+    }
+}
+
 /// What a put or a finished upload does to an existing file at its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutMode {
@@ -118,6 +142,9 @@ pub struct Upload {
     pub token: String,
 }
 
+/// A reader of a remote file, as the backends hand it out.
+pub type Reader<'a> = Box<dyn RemoteRead + 'a>;
+
 /// The operations a vault needs from a storage backend.
 ///
 /// A transport is one connection; it is `Send` so that several of them
@@ -146,16 +173,11 @@ pub trait Transport: Send {
     /// Metadata of one path, `None` if it does not exist.
     fn stat(&mut self, path: &str) -> Result<Option<Entry>, TransportError>;
     /// Open a file for reading from its start.
-    fn read(&mut self, path: &str) -> Result<Box<dyn RemoteRead + '_>, TransportError>;
+    fn read(&mut self, path: &str) -> Result<Reader<'_>, TransportError>;
     /// Read at most `len` bytes of `path` from byte `offset` (fewer if the
     /// file ends first: the reader then ends early, and the caller decides
     /// whether that is an error).
-    fn read_at(
-        &mut self,
-        path: &str,
-        offset: u64,
-        len: u64,
-    ) -> Result<Box<dyn RemoteRead + '_>, TransportError>;
+    fn read_at(&mut self, path: &str, offset: u64, len: u64) -> Result<Reader<'_>, TransportError>;
     /// A whole file that appears at `path` only when the writer finishes,
     /// complete, with `mode`'s semantics (files are private to the user:
     /// mode 0600 where that applies). A put into a missing folder fails

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use super::backend::{
-    Entry, Properties, PutMode, RemoteRead, RemoteWrite, Transport, Upload, check_path,
+    Entry, Properties, PutMode, Reader, RemoteRead, RemoteWrite, Transport, Upload, check_path,
 };
 use super::error::TransportError;
 use super::staging::{self, StagingFs};
@@ -233,21 +233,11 @@ impl Transport for LocalTransport {
     }
 
     fn properties(&self) -> Properties {
-        Properties {
-            // Any size suits a local file; pieces as large as SFTP's keep
-            // the hand-offs between sealing and writing few.
-            write_size: 4 << 20,
-            part_write_size: 1 << 20,
-            read_size: 1 << 20,
-            max_connections: 16,
-            min_part_size: 0,
-            atomic_replace: true,
-            // Hard links; see the module documentation for file systems
-            // without them.
-            atomic_create_new: true,
-            has_folders: true,
-            folder_mtime: true,
-        }
+        // Any size suits a local file; pieces as large as SFTP's keep the
+        // hand-offs between sealing and writing few. Atomic create-new:
+        // hard links; see the module documentation for file systems
+        // without them.
+        Properties::file_system(4 << 20, 1 << 20, 1 << 20, 16)
     }
 
     fn reconnect(&self) -> Result<Box<dyn Transport>, TransportError> {
@@ -292,16 +282,11 @@ impl Transport for LocalTransport {
         }
     }
 
-    fn read(&mut self, path: &str) -> Result<Box<dyn RemoteRead + '_>, TransportError> {
+    fn read(&mut self, path: &str) -> Result<Reader<'_>, TransportError> {
         self.read_at(path, 0, u64::MAX)
     }
 
-    fn read_at(
-        &mut self,
-        path: &str,
-        offset: u64,
-        len: u64,
-    ) -> Result<Box<dyn RemoteRead + '_>, TransportError> {
+    fn read_at(&mut self, path: &str, offset: u64, len: u64) -> Result<Reader<'_>, TransportError> {
         let full = self.full(path, false)?;
         let mut f = File::open(&full).map_err(|e| map_io(e, &full, "opening"))?;
         if offset > 0 {
@@ -456,6 +441,20 @@ impl LocalWriter {
         }
         Ok(())
     }
+
+    /// Remove what an unfinished write left: the staging file of a put,
+    /// the file written in place (a part belongs to its upload).
+    fn discard(&mut self) {
+        match &mut self.kind {
+            Kind::Put { t, staged, .. } => {
+                let _ = t.remove_file(staged);
+            }
+            Kind::InPlace { .. } => {
+                let _ = fs::remove_file(&self.path);
+            }
+            Kind::Part { .. } => {}
+        }
+    }
 }
 
 impl RemoteWrite for LocalWriter {
@@ -478,15 +477,7 @@ impl RemoteWrite for LocalWriter {
             return Ok(());
         };
         if let Err(e) = self.complete(out) {
-            match &mut self.kind {
-                Kind::Put { t, staged, .. } => {
-                    let _ = t.remove_file(staged);
-                }
-                Kind::InPlace { .. } => {
-                    let _ = fs::remove_file(&self.path);
-                }
-                Kind::Part { .. } => {}
-            }
+            self.discard();
             return Err(map_io(e, &self.path, "writing"));
         }
         match &mut self.kind {
@@ -507,15 +498,7 @@ impl Drop for LocalWriter {
             return;
         }
         // Not finished: never leave something that looks complete.
-        match &mut self.kind {
-            Kind::Put { t, staged, .. } => {
-                let _ = t.remove_file(staged);
-            }
-            Kind::InPlace { .. } => {
-                let _ = fs::remove_file(&self.path);
-            }
-            Kind::Part { .. } => {}
-        }
+        self.discard();
     }
 }
 

@@ -40,7 +40,7 @@ use super::writer::{
 use super::{S3Error, probe, xml};
 use crate::transport::backend::check_path;
 use crate::transport::{
-    ConnectOptions, Entry, Properties, PutMode, RemoteRead, RemoteWrite, Transport, TransportError,
+    ConnectOptions, Entry, Properties, PutMode, Reader, RemoteWrite, Transport, TransportError,
     Upload,
 };
 
@@ -602,15 +602,10 @@ impl Transport for S3Transport {
     fn stat(&mut self, path: &str) -> Result<Option<Entry>, TransportError> {
         S3Transport::stat(self, path)
     }
-    fn read(&mut self, path: &str) -> Result<Box<dyn RemoteRead + '_>, TransportError> {
+    fn read(&mut self, path: &str) -> Result<Reader<'_>, TransportError> {
         Ok(Box::new(S3Transport::read(self, path)?))
     }
-    fn read_at(
-        &mut self,
-        path: &str,
-        offset: u64,
-        len: u64,
-    ) -> Result<Box<dyn RemoteRead + '_>, TransportError> {
+    fn read_at(&mut self, path: &str, offset: u64, len: u64) -> Result<Reader<'_>, TransportError> {
         Ok(Box::new(S3Transport::read_at(self, path, offset, len)?))
     }
     fn put(
