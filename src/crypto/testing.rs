@@ -17,6 +17,25 @@ pub(crate) fn each_byte_flipped(bytes: &[u8], mut check: impl FnMut(usize, Vec<u
     }
 }
 
+/// Check a header's MAC: `verify` accepts `h` under `key`, refuses it
+/// under `other`, and refuses under `key` every header that `parse` reads
+/// from `bytes` (its encoding) with one byte flipped.
+pub(crate) fn check_mac<H>(
+    h: &H,
+    bytes: &[u8],
+    [key, other]: [&FileKey; 2],
+    parse: impl Fn(&[u8]) -> Option<H>,
+    verify: impl Fn(&H, &FileKey) -> bool,
+) {
+    assert!(verify(h, key));
+    assert!(!verify(h, other));
+    each_byte_flipped(bytes, |i, b| {
+        if let Some(p) = parse(&b) {
+            assert!(!verify(&p, key), "byte {i}");
+        }
+    });
+}
+
 /// A copy of `good` with the given bytes replaced.
 pub(crate) fn patched(good: &[u8], changes: &[(usize, u8)]) -> Vec<u8> {
     let mut b = good.to_vec();
