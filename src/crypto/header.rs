@@ -284,16 +284,8 @@ mod tests {
 
     #[test]
     fn mac_catches_every_change() {
-        let h = sample();
         let keys = [&[9; 32], &[8; 32]].map(|k| FileKey::from_bytes(k).unwrap());
-        let parse = |b: &[u8]| Header::read_from(&mut &b[..]).ok();
-        check_mac(
-            &h,
-            &h.to_bytes(),
-            [&keys[0], &keys[1]],
-            parse,
-            Header::verify_mac,
-        );
+        check_mac(&sample(), &keys);
     }
 
     #[test]

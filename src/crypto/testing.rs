@@ -17,21 +17,46 @@ pub(crate) fn each_byte_flipped(bytes: &[u8], mut check: impl FnMut(usize, Vec<u
     }
 }
 
-/// Check a header's MAC: `verify` accepts `h` under `key`, refuses it
-/// under `other`, and refuses under `key` every header that `parse` reads
-/// from `bytes` (its encoding) with one byte flipped.
-pub(crate) fn check_mac<H>(
-    h: &H,
-    bytes: &[u8],
-    [key, other]: [&FileKey; 2],
-    parse: impl Fn(&[u8]) -> Option<H>,
-    verify: impl Fn(&H, &FileKey) -> bool,
-) {
-    assert!(verify(h, key));
-    assert!(!verify(h, other));
-    each_byte_flipped(bytes, |i, b| {
-        if let Some(p) = parse(&b) {
-            assert!(!verify(&p, key), "byte {i}");
+/// A header with a MAC over its encoding, as both formats have.
+pub(crate) trait MacHeader: Sized {
+    fn encode(&self) -> Vec<u8>;
+    fn parse(bytes: &[u8]) -> Option<Self>;
+    fn verify(&self, key: &FileKey) -> bool;
+}
+
+impl MacHeader for header::Header {
+    fn encode(&self) -> Vec<u8> {
+        self.to_bytes()
+    }
+    fn parse(bytes: &[u8]) -> Option<Self> {
+        Self::read_from(&mut &bytes[..]).ok()
+    }
+    fn verify(&self, key: &FileKey) -> bool {
+        self.verify_mac(key)
+    }
+}
+
+impl MacHeader for age::header::Header {
+    fn encode(&self) -> Vec<u8> {
+        self.to_bytes()
+    }
+    fn parse(bytes: &[u8]) -> Option<Self> {
+        Self::read_from(&mut &bytes[..]).ok()
+    }
+    fn verify(&self, key: &FileKey) -> bool {
+        self.verify_mac(key)
+    }
+}
+
+/// Check a header's MAC: `h` verifies under `key`, not under `other`, and
+/// no header parsed from its encoding with one byte flipped verifies under
+/// `key`.
+pub(crate) fn check_mac<H: MacHeader>(h: &H, [key, other]: &[FileKey; 2]) {
+    assert!(h.verify(key));
+    assert!(!h.verify(other));
+    each_byte_flipped(&h.encode(), |i, b| {
+        if let Some(p) = H::parse(&b) {
+            assert!(!p.verify(key), "byte {i}");
         }
     });
 }

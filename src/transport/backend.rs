@@ -145,6 +145,9 @@ pub struct Upload {
 /// A reader of a remote file, as the backends hand it out.
 pub type Reader<'a> = Box<dyn RemoteRead + 'a>;
 
+/// A writer of a remote file, as the backends hand it out.
+pub type Writer<'a> = Box<dyn RemoteWrite + 'a>;
+
 /// The operations a vault needs from a storage backend.
 ///
 /// A transport is one connection; it is `Send` so that several of them
@@ -182,11 +185,7 @@ pub trait Transport: Send {
     /// complete, with `mode`'s semantics (files are private to the user:
     /// mode 0600 where that applies). A put into a missing folder fails
     /// with `NotFound`, at the latest in `finish`.
-    fn put(
-        &mut self,
-        path: &str,
-        mode: PutMode,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError>;
+    fn put(&mut self, path: &str, mode: PutMode) -> Result<Writer<'_>, TransportError>;
     /// A new file written where it will stay: it may be seen, incomplete,
     /// from the first call on, so this is only for files whose readers
     /// tolerate a partial file (they can tell from its contents). It
@@ -196,11 +195,7 @@ pub trait Transport: Send {
     /// [`Transport::put`] on file systems (no staging file, no rename); the
     /// default is a `put` with [`PutMode::New`], which is complete-or-absent
     /// and so serves every reader.
-    fn create(
-        &mut self,
-        path: &str,
-        sync: bool,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn create(&mut self, path: &str, sync: bool) -> Result<Writer<'_>, TransportError> {
         let _ = sync;
         self.put(path, PutMode::New)
     }
@@ -212,11 +207,7 @@ pub trait Transport: Send {
     /// location may do this; parts may arrive in any order). `finish`
     /// flushes and syncs the part; dropping the writer unfinished leaves the
     /// upload to its owner, who aborts it.
-    fn write_part(
-        &mut self,
-        up: &Upload,
-        offset: u64,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError>;
+    fn write_part(&mut self, up: &Upload, offset: u64) -> Result<Writer<'_>, TransportError>;
     /// Make the upload visible at `up.path` with `mode`'s semantics, after
     /// checking that it holds exactly `len` bytes. On failure nothing
     /// appears and the upload is cleaned up (best effort).

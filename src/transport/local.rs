@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use super::backend::{
-    Entry, Properties, PutMode, Reader, RemoteRead, RemoteWrite, Transport, Upload, check_path,
+    Entry, Properties, PutMode, Reader, RemoteRead, RemoteWrite, Transport, Upload, Writer,
+    check_path,
 };
 use super::error::TransportError;
 use super::staging::{self, StagingFs};
@@ -299,11 +300,7 @@ impl Transport for LocalTransport {
         }))
     }
 
-    fn put(
-        &mut self,
-        path: &str,
-        mode: PutMode,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn put(&mut self, path: &str, mode: PutMode) -> Result<Writer<'_>, TransportError> {
         check_path(path, false)?;
         let (staged, (file, full)) = staging::create(self, Some(path), create_new)?;
         Ok(Box::new(LocalWriter {
@@ -319,11 +316,7 @@ impl Transport for LocalTransport {
         }))
     }
 
-    fn create(
-        &mut self,
-        path: &str,
-        sync: bool,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn create(&mut self, path: &str, sync: bool) -> Result<Writer<'_>, TransportError> {
         let (file, full) = create_new(self, path)?;
         Ok(Box::new(LocalWriter {
             out: Some(BufWriter::with_capacity(WRITE_BUF, file)),
@@ -340,11 +333,7 @@ impl Transport for LocalTransport {
         })
     }
 
-    fn write_part(
-        &mut self,
-        up: &Upload,
-        offset: u64,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn write_part(&mut self, up: &Upload, offset: u64) -> Result<Writer<'_>, TransportError> {
         staging::check_upload(up)?;
         let (file, full) = self.open_at(&up.token, offset)?;
         Ok(Box::new(LocalWriter {

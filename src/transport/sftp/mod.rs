@@ -68,7 +68,7 @@ use self::file::{
 use self::session::Credentials;
 use self::status::map_file_io;
 use crate::transport::backend::{
-    Entry, Properties, PutMode, Reader, RemoteWrite, Transport, Upload, check_path,
+    Entry, Properties, PutMode, Reader, Transport, Upload, Writer, check_path,
 };
 use crate::transport::error::TransportError;
 use crate::transport::location::SftpTarget;
@@ -292,11 +292,7 @@ impl Transport for SftpTransport {
         Ok(Box::new(self.reader(inner, shown)))
     }
 
-    fn put(
-        &mut self,
-        path: &str,
-        mode: PutMode,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn put(&mut self, path: &str, mode: PutMode) -> Result<Writer<'_>, TransportError> {
         check_path(path, false)?;
         self.conn.tick();
         let (staged, file) = staging::create(&mut self.conn, Some(path), Conn::create_new)?;
@@ -313,11 +309,7 @@ impl Transport for SftpTransport {
         )))
     }
 
-    fn create(
-        &mut self,
-        path: &str,
-        sync: bool,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn create(&mut self, path: &str, sync: bool) -> Result<Writer<'_>, TransportError> {
         check_path(path, false)?;
         self.conn.tick();
         let file = self.conn.create_new(path)?;
@@ -342,11 +334,7 @@ impl Transport for SftpTransport {
         })
     }
 
-    fn write_part(
-        &mut self,
-        up: &Upload,
-        offset: u64,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn write_part(&mut self, up: &Upload, offset: u64) -> Result<Writer<'_>, TransportError> {
         staging::check_upload(up)?;
         let c = &mut self.conn;
         c.tick();
