@@ -38,6 +38,14 @@ fn pair() -> Pair {
     }
 }
 
+/// Connect through `p` (panicking with `how` and the jump host's log if
+/// that fails) and make a round trip named `name`.
+fn connect_and_round_trip(p: &Pair, home: &ClientHome, how: &str, name: &str) {
+    let mut t =
+        connect(p, home).unwrap_or_else(|e| panic!("{how}: {e}\njump log:\n{}", p.jump.log()));
+    round_trip(p, &mut *t, name);
+}
+
 /// Rewrite the ssh_config of `home` with `edit`.
 fn edit_config(home: &ClientHome, edit: impl FnOnce(String) -> String) {
     let cfg = home.path().join(".ssh/config");
@@ -137,9 +145,7 @@ fn proxy_jump_chains_and_user_host_port_forms() {
     // The spelled-out hop is configured by its address.
     let block = format!("Host {}\n  IdentityFile ~/.ssh/id_vault\n", p.jump.listen());
     edit_config(&home, |text| format!("{block}{text}"));
-    let mut t = connect(&p, &home)
-        .unwrap_or_else(|e| panic!("through a chain: {e}\njump log:\n{}", p.jump.log()));
-    round_trip(&p, &mut *t, "chained");
+    connect_and_round_trip(&p, &home, "through a chain", "chained");
 }
 
 #[test]
@@ -163,9 +169,7 @@ fn proxy_command_carries_the_connection() {
             1,
         )
     });
-    let mut t = connect(&p, &home)
-        .unwrap_or_else(|e| panic!("through ProxyCommand: {e}\njump log:\n{}", p.jump.log()));
-    round_trip(&p, &mut *t, "proxied");
+    connect_and_round_trip(&p, &home, "through ProxyCommand", "proxied");
 }
 
 #[test]

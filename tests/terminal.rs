@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::pty::{Pty, wait};
+use common::pty::{Modes, Pty, wait};
 
 const PASS: &str = "correct horse battery staple";
 
@@ -61,15 +61,22 @@ impl Home {
         c.args(["open", "f.vault", "-o"]).arg(out);
         pty.spawn(&mut c)
     }
+
+    /// [`Home::open_on`] a new terminal into `out`, once vault asks for the
+    /// passphrase: the terminal, its modes before, and vault.
+    fn asked(&self) -> (Pty, Modes, std::process::Child) {
+        let pty = Pty::open();
+        let before = pty.modes();
+        let mut child = self.open_on(&pty, &self.path("out"));
+        pty.wait_for("Passphrase", &mut child);
+        (pty, before, child)
+    }
 }
 
 #[test]
 fn right_passphrase_leaves_the_terminal_as_found() {
     let h = Home::new();
-    let pty = Pty::open();
-    let before = pty.modes();
-    let mut child = h.open_on(&pty, &h.path("out"));
-    pty.wait_for("Passphrase", &mut child);
+    let (pty, before, mut child) = h.asked();
     assert!(!pty.modes().echo(), "echo is off while asking");
     let st = pty.answer(&mut child, &format!("{PASS}\r"));
     assert!(st.success(), "{st}; screen:\n{}", pty.screen());
@@ -110,10 +117,7 @@ fn wrong_passphrase_leaves_the_terminal_as_found() {
 #[test]
 fn ctrl_c_at_the_prompt_leaves_the_terminal_as_found() {
     let h = Home::new();
-    let pty = Pty::open();
-    let before = pty.modes();
-    let mut child = h.open_on(&pty, &h.path("out"));
-    pty.wait_for("Passphrase", &mut child);
+    let (pty, before, mut child) = h.asked();
     assert!(!pty.modes().echo());
     let st = pty.answer(&mut child, "half typed\x03");
     assert_eq!(st.code(), Some(130), "screen:\n{}", pty.screen());
