@@ -24,29 +24,23 @@ pub(crate) trait MacHeader: Sized {
     fn verify(&self, key: &FileKey) -> bool;
 }
 
-impl MacHeader for header::Header {
-    fn encode(&self) -> Vec<u8> {
-        self.to_bytes()
-    }
-    fn parse(bytes: &[u8]) -> Option<Self> {
-        Self::read_from(&mut &bytes[..]).ok()
-    }
-    fn verify(&self, key: &FileKey) -> bool {
-        self.verify_mac(key)
-    }
+/// Both formats' headers spell the three the same way.
+macro_rules! mac_header {
+    ($($t:ty),*) => {$(
+        impl MacHeader for $t {
+            fn encode(&self) -> Vec<u8> {
+                self.to_bytes()
+            }
+            fn parse(bytes: &[u8]) -> Option<Self> {
+                Self::read_from(&mut &bytes[..]).ok()
+            }
+            fn verify(&self, key: &FileKey) -> bool {
+                self.verify_mac(key)
+            }
+        }
+    )*};
 }
-
-impl MacHeader for age::header::Header {
-    fn encode(&self) -> Vec<u8> {
-        self.to_bytes()
-    }
-    fn parse(bytes: &[u8]) -> Option<Self> {
-        Self::read_from(&mut &bytes[..]).ok()
-    }
-    fn verify(&self, key: &FileKey) -> bool {
-        self.verify_mac(key)
-    }
-}
+mac_header!(header::Header, age::header::Header);
 
 /// Check a header's MAC: `h` verifies under `key`, not under `other`, and
 /// no header parsed from its encoding with one byte flipped verifies under
