@@ -17,6 +17,8 @@
 //! with each. `tests/vectors/head.rs` opens every file and also compares the
 //! files with this generator's output.
 
+// tests/vectors includes both generators, each with this module.
+#[allow(clippy::duplicate_mod)]
 #[path = "support/gen_cli.rs"]
 mod gen_cli;
 

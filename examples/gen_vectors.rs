@@ -18,6 +18,8 @@
 //! comparison as `--check`, so the generator cannot drift from the checked-in
 //! files. The file shape and the failure classes are in `vectors/README.md`.
 
+// tests/vectors includes both generators, each with this module.
+#[allow(clippy::duplicate_mod)]
 #[path = "support/gen_cli.rs"]
 mod gen_cli;
 
