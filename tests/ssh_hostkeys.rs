@@ -22,13 +22,6 @@ fn connect(
         .connect(opts)
 }
 
-/// Assert that `e` is the SSH error of the pattern, showing it if not.
-macro_rules! assert_ssh {
-    ($e:expr, $p:pat) => {
-        assert!(matches!($e, TransportError::Ssh($p)), "{:?}", $e)
-    };
-}
-
 #[test]
 fn unknown_host_is_refused_with_its_fingerprint() {
     let sshd = Sshd::start();
@@ -168,7 +161,11 @@ fn strict_host_key_checking_from_config() {
     let text = fs::read_to_string(&cfg).expect("config");
     fs::write(&cfg, format!("StrictHostKeyChecking no\n{text}")).expect("config");
     let e = expect_err(connect(&sshd, &home.options()), "changed key with `no`");
-    assert_ssh!(e, SshError::HostKeyChanged { .. });
+    assert_err!(
+        e,
+        TransportError::Ssh(SshError::HostKeyChanged { .. }),
+        "{:?}"
+    );
 }
 
 #[test]
@@ -216,7 +213,11 @@ fn plain_host_entry_does_not_cover_another_port() {
     )
     .expect("write");
     let e = expect_err(connect(&sshd, &home.options()), "plain entry, other port");
-    assert_ssh!(e, SshError::HostKeyUnknown { .. });
+    assert_err!(
+        e,
+        TransportError::Ssh(SshError::HostKeyUnknown { .. }),
+        "{:?}"
+    );
 }
 
 #[test]

@@ -3,6 +3,15 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+/// Assert that the error `$e` matches `$p`, showing it with `$fmt` (`"{}"`
+/// or `"{:?}"`) if not.
+#[macro_export]
+macro_rules! assert_err {
+    ($e:expr, $p:pat, $fmt:literal) => {
+        assert!(matches!($e, $p), $fmt, $e)
+    };
+}
+
 pub mod age_home;
 pub mod cli;
 pub mod cutproxy;
