@@ -103,3 +103,20 @@ def require_tools(prefix, need, required, install, say, time_why=""):
             raise SystemExit(f"{prefix}: {tool} is needed (apt-get install {pkg})")
     if not os.path.exists(TIME):
         raise SystemExit(f"{prefix}: {TIME} (Debian package time) is needed{time_why}")
+
+
+def rclone_version():
+    """The first line of `rclone version`."""
+    return subprocess.run(["rclone", "version"], capture_output=True,
+                          text=True).stdout.split("\n")[0]
+
+
+def need_free(prefix, work, need, options, cleanup=False):
+    """Refuse to run with less than `need` bytes free in `work` (removing
+    `work` first when `cleanup`); `options` names what changes the need."""
+    free = shutil.disk_usage(work).free
+    if free < need:
+        if cleanup:
+            shutil.rmtree(work, ignore_errors=True)
+        raise SystemExit(f"{prefix}: needs {need / 2**30:.1f} GiB free in {work}, which has "
+                         f"{free / 2**30:.1f} GiB ({options})")

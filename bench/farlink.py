@@ -69,8 +69,9 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from server import Server  # noqa: E402
 from sftp import rclone_env  # noqa: E402
-from common import (TIME, cpu_model, markers, parse_size, publish,  # noqa: E402
+from common import (TIME, cpu_model, markers, need_free, parse_size, publish,  # noqa: E402
                     require_tools, sayer)
+from common import rclone_version as rclone_banner  # noqa: E402
 
 BEGIN, END = markers("farlink.py")
 PULL_NAME = "f00042"
@@ -557,16 +558,11 @@ def main():
     vault = os.path.abspath(vault)
     work = a.workdir or tempfile.mkdtemp(prefix="vault-farlink.")
     os.makedirs(work, exist_ok=True)
-    free = shutil.disk_usage(work).free
-    need = 4 * a.big_size + (512 << 20)
-    if free < need:
-        raise SystemExit(f"farlink: needs {need / 2**30:.1f} GiB free in {work}, which has "
-                         f"{free / 2**30:.1f} GiB (--workdir)")
+    need_free("farlink", work, 4 * a.big_size + (512 << 20), "--workdir")
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.perf_counter()
     load_before = os.getloadavg()
-    rclone_version = subprocess.run(["rclone", "version"], capture_output=True,
-                                    text=True).stdout.split("\n")[0]
+    rclone_version = rclone_banner()
     ssh_version = subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr.strip()
     try:
         with Server(delay_ms=0, tmpdir=work, exe=server_bin) as s:

@@ -58,8 +58,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from common import (TIME, cpu_model, markers, parse_size, publish,  # noqa: E402
+from common import (TIME, cpu_model, markers, need_free, parse_size, publish,  # noqa: E402
                     require_tools, sayer)
+from common import rclone_version as rclone_banner  # noqa: E402
 from farlink import build, make_files  # noqa: E402
 from server import Server  # noqa: E402
 
@@ -380,17 +381,11 @@ def main():
     if a.workdir:
         os.makedirs(a.workdir, exist_ok=True)
     work = tempfile.mkdtemp(prefix="vault-s3bench.", dir=a.workdir)
-    need = 5 * a.size + (256 << 20)
-    free = shutil.disk_usage(work).free
-    if free < need:
-        shutil.rmtree(work, ignore_errors=True)
-        raise SystemExit(f"s3 bench: needs {need / 2**30:.1f} GiB free in {work}, which has "
-                         f"{free / 2**30:.1f} GiB (--workdir, --size)")
+    need_free("s3 bench", work, 5 * a.size + (256 << 20), "--workdir, --size", cleanup=True)
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.perf_counter()
     load_before = os.getloadavg()
-    rclone_version = subprocess.run(["rclone", "version"], capture_output=True,
-                                    text=True).stdout.split("\n")[0]
+    rclone_version = rclone_banner()
     try:
         with Server(tmpdir=work, exe=server_bin, s3=True) as s:
             b = Bench(a, vault, s, work)
