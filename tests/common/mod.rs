@@ -3,11 +3,11 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-/// Assert that the error `$e` matches `$p`, showing it with `$fmt` (`"{}"`
-/// or `"{:?}"`) if not.
+/// `assert_err!(e => PATTERN, "{}")`: assert that the error `e` matches
+/// the pattern, showing it with the format (`"{}"` or `"{:?}"`) if not.
 #[macro_export]
 macro_rules! assert_err {
-    ($e:expr, $p:pat, $fmt:literal) => {
+    ($e:expr => $p:pat, $fmt:literal) => {
         assert!(matches!($e, $p), $fmt, $e)
     };
 }
