@@ -33,13 +33,8 @@ fn push_and_pull_a_folder() {
     set_mtime(&src.join("a/one"), 1_600_000_000);
     std::os::unix::fs::symlink("/etc/passwd", src.join("a/link")).unwrap();
     let fifo = src.join("fifo");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success());
     let vault = c.path("v");
     let v = vault.to_str().unwrap();
     let s = src.to_str().unwrap();
