@@ -8,7 +8,24 @@ so that running one benchmark never erases another's figures.
 import os
 import platform
 import re
+import shutil
 import subprocess
+import sys
+
+# GNU time, for the peak memory of a run.
+TIME = "/usr/bin/time"
+
+
+def markers(script):
+    """The begin and end markers of `script`'s own section of results.md."""
+    return f"<!-- bench/{script}: begin -->", f"<!-- bench/{script}: end -->"
+
+
+def sayer(prefix):
+    """A `say(*a)` that prints a progress line under `prefix` on stderr."""
+    def say(*a):
+        print(f"{prefix}:", *a, file=sys.stderr, flush=True)
+    return say
 
 
 def parse_size(text):
@@ -55,6 +72,15 @@ def write_section(path, begin, end, text):
         f.write(new)
 
 
+def publish(text, path, begin, end, say, write=True, shown=None):
+    """Print a report and, when `write`, put it in its section of `path`
+    (see `write_section`), saying so with `shown` (or `path`)."""
+    print(text)
+    if write:
+        write_section(path, begin, end, text)
+        say(f"wrote {shown or path}")
+
+
 def apt_install_missing(need, install, say):
     """`need` maps Debian package names to whether the tool is present;
     install the missing ones with apt-get when `install` is set; the
@@ -65,3 +91,32 @@ def apt_install_missing(need, install, say):
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         subprocess.run(sudo + ["apt-get", "install", "-y", "-q"] + missing, check=False,
                        stdout=subprocess.DEVNULL)
+
+
+def require_tools(prefix, need, required, install, say, time_why=""):
+    """Install what `need` lacks (as `apt_install_missing`, with GNU time
+    added), then refuse to go on without each command of `required` (which
+    maps it to its Debian package) or without GNU time."""
+    apt_install_missing({**need, "time": os.path.exists(TIME) or None}, install, say)
+    for tool, pkg in required.items():
+        if not shutil.which(tool):
+            raise SystemExit(f"{prefix}: {tool} is needed (apt-get install {pkg})")
+    if not os.path.exists(TIME):
+        raise SystemExit(f"{prefix}: {TIME} (Debian package time) is needed{time_why}")
+
+
+def rclone_version():
+    """The first line of `rclone version`."""
+    return subprocess.run(["rclone", "version"], capture_output=True,
+                          text=True).stdout.split("\n")[0]
+
+
+def need_free(prefix, work, need, options, cleanup=False):
+    """Refuse to run with less than `need` bytes free in `work` (removing
+    `work` first when `cleanup`); `options` names what changes the need."""
+    free = shutil.disk_usage(work).free
+    if free < need:
+        if cleanup:
+            shutil.rmtree(work, ignore_errors=True)
+        raise SystemExit(f"{prefix}: needs {need / 2**30:.1f} GiB free in {work}, which has "
+                         f"{free / 2**30:.1f} GiB ({options})")

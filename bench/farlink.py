@@ -69,28 +69,21 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from server import Server  # noqa: E402
 from sftp import rclone_env  # noqa: E402
-from common import apt_install_missing, cpu_model, parse_size, write_section  # noqa: E402
+from common import (TIME, cpu_model, markers, need_free, parse_size, publish,  # noqa: E402
+                    require_tools, sayer)
+from common import rclone_version as rclone_banner  # noqa: E402
 
-BEGIN = "<!-- bench/farlink.py: begin -->"
-END = "<!-- bench/farlink.py: end -->"
-TIME = "/usr/bin/time"
+BEGIN, END = markers("farlink.py")
 PULL_NAME = "f00042"
 
-
-def say(*a):
-    print("farlink:", *a, file=sys.stderr, flush=True)
+say = sayer("farlink")
 
 
 def ensure_tools(install):
-    need = {"rclone": shutil.which("rclone"), "time": os.path.exists(TIME) or None,
-            "eatmydata": shutil.which("eatmydata"), "openssh-client": shutil.which("sftp")}
-    apt_install_missing(need, install, say)
-    for tool in ["sftp", "rclone"]:
-        if not shutil.which(tool):
-            raise SystemExit(f"farlink: {tool} is needed (apt-get install "
-                             f"{'openssh-client' if tool == 'sftp' else tool})")
-    if not os.path.exists(TIME):
-        raise SystemExit("farlink: /usr/bin/time (Debian package time) is needed for peak memory")
+    need = {"rclone": shutil.which("rclone"), "eatmydata": shutil.which("eatmydata"),
+            "openssh-client": shutil.which("sftp")}
+    require_tools("farlink", need, {"sftp": "openssh-client", "rclone": "rclone"}, install, say,
+                  " for peak memory")
 
 
 def build(skip):
@@ -569,16 +562,11 @@ def main():
     vault = os.path.abspath(vault)
     work = a.workdir or tempfile.mkdtemp(prefix="vault-farlink.")
     os.makedirs(work, exist_ok=True)
-    free = shutil.disk_usage(work).free
-    need = 4 * a.big_size + (512 << 20)
-    if free < need:
-        raise SystemExit(f"farlink: needs {need / 2**30:.1f} GiB free in {work}, which has "
-                         f"{free / 2**30:.1f} GiB (--workdir)")
+    need_free("farlink", work, 4 * a.big_size + (512 << 20), "--workdir")
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.perf_counter()
     load_before = os.getloadavg()
-    rclone_version = subprocess.run(["rclone", "version"], capture_output=True,
-                                    text=True).stdout.split("\n")[0]
+    rclone_version = rclone_banner()
     ssh_version = subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr.strip()
     try:
         with Server(delay_ms=0, tmpdir=work, exe=server_bin) as s:
@@ -621,10 +609,7 @@ is at least N.
 
 {targets}
 """
-    print(text)
-    if not a.no_write:
-        write_section(a.output, BEGIN, END, text)
-        say(f"wrote {os.path.relpath(a.output)}")
+    publish(text, a.output, BEGIN, END, say, not a.no_write, os.path.relpath(a.output))
 
 
 if __name__ == "__main__":

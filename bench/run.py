@@ -38,26 +38,18 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from common import apt_install_missing, cpu_model, parse_size, write_section  # noqa: E402
+from common import cpu_model, markers, parse_size, require_tools, sayer, write_section  # noqa: E402
 SUITES = ["chacha20poly1305", "aes256gcm"]
 TARGETS_NOTE = "issue 6 targets, measured in this run"
 # This script's section of results.md.
-RUN_BEGIN = "<!-- bench/run.py: begin -->"
-RUN_END = "<!-- bench/run.py: end -->"
+RUN_BEGIN, RUN_END = markers("run.py")
 
-
-
-
-def say(*a):
-    print("bench:", *a, file=sys.stderr, flush=True)
+say = sayer("bench")
 
 
 def ensure_tools(install):
     """age and GNU time from Debian, rage from crates.io, when missing."""
-    apt_install_missing({"age": shutil.which("age"), "time": os.path.exists("/usr/bin/time")},
-                        install, say)
-    if not os.path.exists("/usr/bin/time"):
-        raise SystemExit("bench: /usr/bin/time (Debian package time) is needed for peak memory")
+    require_tools("bench", {"age": shutil.which("age")}, {}, install, say, " for peak memory")
     if not shutil.which("rage") and install:
         say("installing rage with cargo install --locked rage (a few minutes)")
         subprocess.run(["cargo", "install", "--locked", "rage"], check=False)

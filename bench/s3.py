@@ -58,27 +58,21 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from common import apt_install_missing, cpu_model, parse_size, write_section  # noqa: E402
+from common import (TIME, cpu_model, markers, need_free, parse_size, publish,  # noqa: E402
+                    require_tools, sayer)
+from common import rclone_version as rclone_banner  # noqa: E402
 from farlink import build, make_files  # noqa: E402
 from server import Server  # noqa: E402
 
-BEGIN = "<!-- bench/s3.py: begin -->"
-END = "<!-- bench/s3.py: end -->"
-TIME = "/usr/bin/time"
+BEGIN, END = markers("s3.py")
 CLIENTS = ["vault", "rclone crypt", "rclone"]
 
-
-def say(*a):
-    print("s3 bench:", *a, file=sys.stderr, flush=True)
+say = sayer("s3 bench")
 
 
 def ensure_tools(install):
-    apt_install_missing({"rclone": shutil.which("rclone"), "time": os.path.exists(TIME) or None},
-                        install, say)
-    if not shutil.which("rclone"):
-        raise SystemExit("s3 bench: rclone is needed (apt-get install rclone)")
-    if not os.path.exists(TIME):
-        raise SystemExit("s3 bench: /usr/bin/time (Debian package time) is needed")
+    require_tools("s3 bench", {"rclone": shutil.which("rclone")}, {"rclone": "rclone"}, install,
+                  say)
 
 
 def rclone_env(s, work):
@@ -224,16 +218,12 @@ class Bench:
                 ["rclone", "copyto", self.big, f"bs3:{b}/plain/big-{k}"], self.renv)),
         }
         work = f"pull {mib:.0f} MiB"
-        for client, argv, env in [
+        runs = [
             ("vault", self.vault_cmd("pull", "-f", url_big, "big", "-o", "{out}"), self.venv),
             ("rclone crypt", ["rclone", "copyto", f"bcrypt:big-{k}", "{out}"], self.renv),
             ("rclone", ["rclone", "copyto", f"bs3:{b}/plain/big-{k}", "{out}"], self.renv),
-        ]:
-            if pushed[client].secs is None:
-                self.record(work, client, Run(note="skipped (the push failed)"))
-                continue
-            out = self.out("big")
-            self.record(work, client, timed([x.replace("{out}", out) for x in argv], env))
+        ]
+        for client, out in self.pulls(work, pushed, runs, "big"):
             if check and os.path.exists(out) and not filecmp.cmp(out, self.big, shallow=False):
                 raise SystemExit(f"s3 bench: {client} pulled other bytes than it pushed")
             if os.path.exists(out):
@@ -257,17 +247,12 @@ class Bench:
             vargv = self.vault_cmd("pull", "--recursive", url_fold, "fold", "-C", "{out}")
         else:
             vargv = self.vault_cmd("pull", url_fold, *self.names, "-C", "{out}")
-        for client, argv, env in [
+        runs = [
             ("vault", vargv, self.venv),
             ("rclone crypt", ["rclone", "copy", f"bcrypt:fold-{k}", "{out}"], self.renv),
             ("rclone", ["rclone", "copy", f"bs3:{b}/plain/fold-{k}", "{out}"], self.renv),
-        ]:
-            if pushed[client].secs is None:
-                self.record(work, client, Run(note="skipped (the push failed)"))
-                continue
-            out = self.out("fold")
-            os.makedirs(out)
-            self.record(work, client, timed([x.replace("{out}", out) for x in argv], env))
+        ]
+        for client, out in self.pulls(work, pushed, runs, "fold", folder=True):
             if check:
                 got = out if not (client == "vault" and self.pull_r) else os.path.join(out, "fold")
                 cmp = filecmp.dircmp(self.folder, got)
@@ -275,6 +260,20 @@ class Bench:
                     raise SystemExit(f"s3 bench: {client} pulled another folder than it pushed")
             shutil.rmtree(out, ignore_errors=True)
         self.clean()
+
+    def pulls(self, work, pushed, runs, name, folder=False):
+        """Time each client's pull of `runs` (client, argv with `{out}`,
+        environment) into a fresh output `name`, skipped where its push
+        failed; yield (client, output) for the caller to check and remove."""
+        for client, argv, env in runs:
+            if pushed[client].secs is None:
+                self.record(work, client, Run(note="skipped (the push failed)"))
+                continue
+            out = self.out(name)
+            if folder:
+                os.makedirs(out)
+            self.record(work, client, timed([x.replace("{out}", out) for x in argv], env))
+            yield client, out
 
     def clean(self):
         """Remove everything stored and give the space back."""
@@ -382,17 +381,11 @@ def main():
     if a.workdir:
         os.makedirs(a.workdir, exist_ok=True)
     work = tempfile.mkdtemp(prefix="vault-s3bench.", dir=a.workdir)
-    need = 5 * a.size + (256 << 20)
-    free = shutil.disk_usage(work).free
-    if free < need:
-        shutil.rmtree(work, ignore_errors=True)
-        raise SystemExit(f"s3 bench: needs {need / 2**30:.1f} GiB free in {work}, which has "
-                         f"{free / 2**30:.1f} GiB (--workdir, --size)")
+    need_free("s3 bench", work, 5 * a.size + (256 << 20), "--workdir, --size", cleanup=True)
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.perf_counter()
     load_before = os.getloadavg()
-    rclone_version = subprocess.run(["rclone", "version"], capture_output=True,
-                                    text=True).stdout.split("\n")[0]
+    rclone_version = rclone_banner()
     try:
         with Server(tmpdir=work, exe=server_bin, s3=True) as s:
             b = Bench(a, vault, s, work)
@@ -425,10 +418,7 @@ Targets (issue 17), speed = the peer's time / vault's time:
 
 {b.targets()}
 """
-    print(text)
-    if not a.no_write:
-        write_section(a.output, BEGIN, END, text)
-        say(f"wrote {a.output}")
+    publish(text, a.output, BEGIN, END, say, not a.no_write)
 
 
 if __name__ == "__main__":

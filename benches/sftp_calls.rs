@@ -22,6 +22,18 @@ use vault::transport::{Location, PutMode};
 
 const TOTAL: usize = 256 << 20;
 
+/// Call `read` into `buf` until it returns 0; the bytes read.
+fn drain(mut read: impl FnMut(&mut [u8]) -> usize, buf: &mut [u8]) -> usize {
+    let mut got = 0;
+    loop {
+        let n = read(buf);
+        if n == 0 {
+            return got;
+        }
+        got += n;
+    }
+}
+
 fn raw_session(sshd: &Sshd) -> ssh2::Session {
     let tcp = TcpStream::connect(("127.0.0.1", sshd.port())).expect("tcp");
     let mut s = ssh2::Session::new().expect("session");
@@ -86,14 +98,7 @@ fn main() {
         for _ in 0..rounds {
             let start = Instant::now();
             let mut f = sftp.open(Path::new(&src)).expect("open");
-            let mut got = 0;
-            loop {
-                let n = f.read(&mut buf).expect("read");
-                if n == 0 {
-                    break;
-                }
-                got += n;
-            }
+            let got = drain(|b| f.read(b).expect("read"), &mut buf);
             assert_eq!(got, TOTAL);
             runs.push(mbps(TOTAL, start.elapsed().as_secs_f64()));
         }
@@ -129,14 +134,7 @@ fn main() {
         let start = Instant::now();
         let mut rdr = t.read(&name).expect("read");
         let mut buf = vec![0u8; 64 << 10];
-        let mut got = 0;
-        loop {
-            let n = rdr.read(&mut buf).expect("read");
-            if n == 0 {
-                break;
-            }
-            got += n;
-        }
+        let got = drain(|b| rdr.read(b).expect("read"), &mut buf);
         drop(rdr);
         assert_eq!(got, TOTAL);
         rd.push(mbps(TOTAL, start.elapsed().as_secs_f64()));

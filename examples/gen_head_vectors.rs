@@ -17,6 +17,11 @@
 //! with each. `tests/vectors/head.rs` opens every file and also compares the
 //! files with this generator's output.
 
+// tests/vectors includes both generators, each with this module.
+#[allow(clippy::duplicate_mod)]
+#[path = "support/gen_cli.rs"]
+mod gen_cli;
+
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -398,40 +403,20 @@ pub fn compare(dir: &Path, vectors: &[Vector]) -> Vec<String> {
     problems
 }
 
+/// Create `dir` and write every vector into it.
+fn write(dir: &Path, vectors: &[Vector]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for v in vectors {
+        std::fs::write(dir.join(&v.name), v.bytes()).map_err(|e| format!("{}: {e}", v.name))?;
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (check, dir) = match args.as_slice() {
-        [dir] if !dir.starts_with('-') => (false, Path::new(dir)),
-        [flag, dir] if flag == "--check" => (true, Path::new(dir)),
-        _ => {
-            eprintln!("usage: gen_head_vectors [--check] DIR");
-            return ExitCode::from(2);
-        }
-    };
-    let vectors = all();
-    if !check {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            eprintln!("gen_head_vectors: {}: {e}", dir.display());
-            return ExitCode::FAILURE;
-        }
-        for v in &vectors {
-            if let Err(e) = std::fs::write(dir.join(&v.name), v.bytes()) {
-                eprintln!("gen_head_vectors: {}: {e}", v.name);
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    let problems = compare(dir, &vectors);
-    for p in &problems {
-        eprintln!("gen_head_vectors: {p}");
-    }
-    if !problems.is_empty() {
-        return ExitCode::FAILURE;
-    }
-    println!(
-        "{} vectors in {} match the generator",
-        vectors.len(),
-        dir.display()
-    );
-    ExitCode::SUCCESS
+    gen_cli::main(gen_cli::Generator {
+        name: "gen_head_vectors",
+        all,
+        write,
+        compare,
+    })
 }

@@ -18,6 +18,11 @@
 //! comparison as `--check`, so the generator cannot drift from the checked-in
 //! files. The file shape and the failure classes are in `vectors/README.md`.
 
+// tests/vectors includes both generators, each with this module.
+#[allow(clippy::duplicate_mod)]
+#[path = "support/gen_cli.rs"]
+mod gen_cli;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -1082,31 +1087,10 @@ fn write(dir: &Path, vectors: &[Vector]) -> std::io::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (check, dir) = match args.as_slice() {
-        [dir] if !dir.starts_with('-') => (false, Path::new(dir)),
-        [flag, dir] if flag == "--check" => (true, Path::new(dir)),
-        _ => {
-            eprintln!("usage: gen_vectors [--check] DIR");
-            return ExitCode::from(2);
-        }
-    };
-    let vectors = all();
-    if !check && let Err(e) = write(dir, &vectors) {
-        eprintln!("gen_vectors: {}: {e}", dir.display());
-        return ExitCode::FAILURE;
-    }
-    let problems = compare(dir, &vectors);
-    for p in &problems {
-        eprintln!("gen_vectors: {p}");
-    }
-    if !problems.is_empty() {
-        return ExitCode::FAILURE;
-    }
-    println!(
-        "{} vectors in {} match the generator",
-        vectors.len(),
-        dir.display()
-    );
-    ExitCode::SUCCESS
+    gen_cli::main(gen_cli::Generator {
+        name: "gen_vectors",
+        all,
+        write: |dir, vectors| write(dir, vectors).map_err(|e| format!("{}: {e}", dir.display())),
+        compare,
+    })
 }

@@ -18,11 +18,18 @@ use common::age_home::{Home, PASSPHRASE, text};
 const CHUNK: usize = 64 * 1024;
 const SIZES: [usize; 6] = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7];
 
-#[test]
-fn age_encrypts_to_several_recipients_and_vault_opens_at_chunk_edges() {
+/// A home, and the public keys of two new age key files, `bob.txt` and
+/// `carol.txt`.
+fn with_bob_and_carol() -> (Home, String, String) {
     let h = Home::new();
     let bob = h.age_keygen("bob.txt");
     let carol = h.age_keygen("carol.txt");
+    (h, bob, carol)
+}
+
+#[test]
+fn age_encrypts_to_several_recipients_and_vault_opens_at_chunk_edges() {
+    let (h, bob, carol) = with_bob_and_carol();
     for (i, len) in SIZES.into_iter().enumerate() {
         let plain = common::pattern(len, i as u8);
         h.write("f", &plain);
@@ -62,9 +69,7 @@ fn age_encrypts_to_several_recipients_and_vault_opens_at_chunk_edges() {
 
 #[test]
 fn vault_seals_age_files_that_age_decrypts_at_chunk_edges() {
-    let h = Home::new();
-    let bob = h.age_keygen("bob.txt");
-    let carol = h.age_keygen("carol.txt");
+    let (h, bob, carol) = with_bob_and_carol();
     for (i, len) in SIZES.into_iter().enumerate() {
         let plain = common::pattern(len, 100 + i as u8);
         h.write("f", &plain);

@@ -33,16 +33,23 @@ fn push_and_pull_a_folder() {
     set_mtime(&src.join("a/one"), 1_600_000_000);
     std::os::unix::fs::symlink("/etc/passwd", src.join("a/link")).unwrap();
     let fifo = src.join("fifo");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success());
     let vault = c.path("v");
     let v = vault.to_str().unwrap();
     let s = src.to_str().unwrap();
+    let push = || {
+        c.vault(&["push", "--recursive", "--name", "fold", s, v])
+            .assert()
+            .success()
+    };
+    // `pull --recursive [FLAGS] v fold -C DIR`.
+    let pull = |flags: &[&str], dir: &Path| {
+        let mut args = vec!["pull", "--recursive"];
+        args.extend(flags);
+        args.extend([v, "fold", "-C", dir.to_str().unwrap()]);
+        c.vault(&args).assert()
+    };
 
     // --dry-run: says what it would do, sends nothing.
     let a = c
@@ -54,10 +61,7 @@ fn push_and_pull_a_folder() {
     assert!(!vault.join("objects").exists() || files_under(&vault.join("objects")).is_empty());
 
     // The push: symlinks and FIFOs are skipped with one line each.
-    let a = c
-        .vault(&["push", "--recursive", "--name", "fold", s, v])
-        .assert()
-        .success();
+    let a = push();
     let err = stderr(&a);
     assert!(err.contains("a/link: a symbolic link"), "{err}");
     assert!(err.contains("fifo: not a regular file"), "{err}");
@@ -70,33 +74,18 @@ fn push_and_pull_a_folder() {
     );
 
     // Unchanged: nothing is sent.
-    let a = c
-        .vault(&["push", "--recursive", "--name", "fold", s, v])
-        .assert()
-        .success();
+    let a = push();
     assert!(stderr(&a).contains("pushed 0 files"), "{}", stderr(&a));
     assert!(stderr(&a).contains("3 unchanged"), "{}", stderr(&a));
     // One changed file: only it is sent, and it replaces the old object.
     fs::write(src.join("top.txt"), b"top, changed").unwrap();
-    let a = c
-        .vault(&["push", "--recursive", "--name", "fold", s, v])
-        .assert()
-        .success();
+    let a = push();
     assert!(stderr(&a).contains("pushed 1 file "), "{}", stderr(&a));
     assert_eq!(c.ls(v).len(), 3);
 
     // Pull it back: contents and modification times.
     let back = c.path("back");
-    c.vault(&[
-        "pull",
-        "--recursive",
-        v,
-        "fold",
-        "-C",
-        back.to_str().unwrap(),
-    ])
-    .assert()
-    .success();
+    pull(&[], &back).success();
     assert_eq!(fs::read(back.join("top.txt")).unwrap(), b"top, changed");
     assert_eq!(fs::read(back.join("a/one")).unwrap(), b"one");
     assert_eq!(fs::read(back.join("a/b/two")).unwrap(), vec![7u8; 300_000]);
@@ -105,17 +94,7 @@ fn push_and_pull_a_folder() {
         1_600_000_000
     );
     // Again without -f: refused before anything is written.
-    let a = c
-        .vault(&[
-            "pull",
-            "--recursive",
-            v,
-            "fold",
-            "-C",
-            back.to_str().unwrap(),
-        ])
-        .assert()
-        .failure();
+    let a = pull(&[], &back).failure();
     assert!(stderr(&a).contains("exists"), "{}", stderr(&a));
 
     // A symbolic link inside DIR is never followed.
@@ -124,18 +103,7 @@ fn push_and_pull_a_folder() {
     let trap = c.path("trap");
     fs::create_dir(&trap).unwrap();
     std::os::unix::fs::symlink(&elsewhere, trap.join("a")).unwrap();
-    let a = c
-        .vault(&[
-            "pull",
-            "--recursive",
-            "-f",
-            v,
-            "fold",
-            "-C",
-            trap.to_str().unwrap(),
-        ])
-        .assert()
-        .failure();
+    let a = pull(&["-f"], &trap).failure();
     assert!(stderr(&a).contains("symbolic link"), "{}", stderr(&a));
     assert!(files_under(&elsewhere).is_empty(), "wrote through the link");
 }

@@ -20,11 +20,7 @@ fn on_terminal(h: &Home, args: &str, typed: &str, succeeds: bool) -> String {
 #[test]
 fn three_tries_on_a_terminal() {
     let h = Home::new();
-    h.ok(h
-        .vault(&["keygen", "--force"])
-        .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
-    h.write("f", b"x");
-    h.ok(&mut h.vault(&["seal", "f"]));
+    h.protect_and_seal(b"x");
     // Two wrong, then right: opens.
     let typed = format!("wrong one\nwrong two\n{PASSPHRASE}\n");
     let shown = on_terminal(&h, "open f.vault -o out", &typed, true);
@@ -63,11 +59,7 @@ fn short_passphrases_are_warned_about() {
 #[test]
 fn an_empty_passphrase_file_variable_is_unset() {
     let h = Home::new();
-    h.ok(h
-        .vault(&["keygen", "--force"])
-        .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
-    h.write("f", b"x");
-    h.ok(&mut h.vault(&["seal", "f"]));
+    h.protect_and_seal(b"x");
     // Set but empty, and no terminal: asks (and cannot), instead of trying
     // to read a file named "".
     let err = h.fails(

@@ -65,13 +65,20 @@ fn ssh_key(dir: &Path) -> (String, String) {
     (key.display().to_string(), public.trim().to_owned())
 }
 
-#[test]
-fn ssh_and_post_quantum_holders_list_and_pull_what_is_pushed_to_them() {
+/// An empty vault folder (and its path), Alice, and Bob with an SSH key
+/// (its file and public line).
+fn alice_and_bob_with_ssh() -> (tempfile::TempDir, String, User, User, (String, String)) {
     let vault_dir = tempfile::tempdir().expect("tempdir");
     let v = vault_dir.path().display().to_string();
     let alice = User::new(&[]);
     let bob = User::new(&[]);
-    let (bob_key, bob_pub) = ssh_key(bob.home.path());
+    let bob_ssh = ssh_key(bob.home.path());
+    (vault_dir, v, alice, bob, bob_ssh)
+}
+
+#[test]
+fn ssh_and_post_quantum_holders_list_and_pull_what_is_pushed_to_them() {
+    let (_vault_dir, v, alice, bob, (bob_key, bob_pub)) = alice_and_bob_with_ssh();
     std::fs::write(alice.path("f.txt"), b"for bob's ssh key").unwrap();
     alice.ok(&["push", "-r", &bob_pub, &alice.path("f.txt"), &v]);
     // Bob's keystore key is not a recipient; his SSH key is.
@@ -109,11 +116,7 @@ fn ssh_and_post_quantum_holders_list_and_pull_what_is_pushed_to_them() {
 
 #[test]
 fn share_and_unshare_take_ssh_keys() {
-    let vault_dir = tempfile::tempdir().expect("tempdir");
-    let v = vault_dir.path().display().to_string();
-    let alice = User::new(&[]);
-    let bob = User::new(&[]);
-    let (bob_key, bob_pub) = ssh_key(bob.home.path());
+    let (_vault_dir, v, alice, bob, (bob_key, bob_pub)) = alice_and_bob_with_ssh();
     std::fs::write(alice.path("s.txt"), b"shared later").unwrap();
     alice.ok(&["push", &alice.path("s.txt"), &v]);
     let bob_ls = |u: &User| u.ok(&["ls", "--identity-file", &bob_key, &v]);

@@ -396,10 +396,7 @@ fn credentials_from_a_profile_file() {
     env.remove("AWS_PROFILE");
     env.insert("AWS_ENDPOINT_URL".to_owned(), w.endpoint());
     let e = reach("prof", &env).err().expect("wrong key");
-    assert!(
-        matches!(e, TransportError::S3(S3Error::AuthFailed { .. })),
-        "{e}"
-    );
+    assert_err!(e => TransportError::S3(S3Error::AuthFailed { .. }), "{}");
 }
 
 #[test]
@@ -441,20 +438,14 @@ fn tls_with_the_runs_ca_through_aws_ca_bundle() {
     let mut env = w.env();
     env.remove("AWS_CA_BUNDLE");
     let e = reach("tls", &env).err().expect("untrusted");
-    assert!(
-        matches!(e, TransportError::S3(S3Error::CertificateUntrusted { .. })),
-        "{e}"
-    );
+    assert_err!(e => TransportError::S3(S3Error::CertificateUntrusted { .. }), "{}");
     assert!(e.to_string().contains("AWS_CA_BUNDLE"), "{e}");
     // A bundle that is not PEM is its own error.
     let bogus = w.home().join("bogus.pem");
     std::fs::write(&bogus, b"not a certificate").unwrap();
     env.insert("AWS_CA_BUNDLE".into(), bogus.display().to_string());
     let e = reach("tls", &env).err().expect("bad bundle");
-    assert!(
-        matches!(e, TransportError::S3(S3Error::BadCaBundle { .. })),
-        "{e}"
-    );
+    assert_err!(e => TransportError::S3(S3Error::BadCaBundle { .. }), "{}");
 }
 
 #[test]
@@ -485,10 +476,7 @@ fn plain_http_to_a_remote_host_is_refused_without_the_flag() {
     );
     env.insert("HOME".to_owned(), "/nonexistent".to_owned());
     let e = connect_env("p", &env).err().expect("refused");
-    assert!(
-        matches!(e, TransportError::S3(S3Error::InsecureHttp { .. })),
-        "{e}"
-    );
+    assert_err!(e => TransportError::S3(S3Error::InsecureHttp { .. }), "{}");
     let mut opts = ConnectOptions::default();
     opts.insecure_plain_http = true;
     let e = S3Transport::connect_with_env(&target("p"), &opts, &|k: &str| env.get(k).cloned())

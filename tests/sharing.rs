@@ -26,12 +26,15 @@ fn object_files(root: &std::path::Path) -> (std::path::PathBuf, std::path::PathB
     (head, payload)
 }
 
+/// Alice, Bob and Carol, each with a home of their own for `sshd`.
+fn people(sshd: &Sshd) -> [Client; 3] {
+    [(); 3].map(|_| Client::new(sshd.home()))
+}
+
 #[test]
 fn alice_shares_with_bob_then_carol_then_revokes_bob() {
     let sshd = Sshd::start();
-    let alice = Client::new(sshd.home());
-    let bob = Client::new(sshd.home());
-    let carol = Client::new(sshd.home());
+    let [alice, bob, carol] = people(&sshd);
     for (who, name, c) in [(&alice, "bob", &bob), (&alice, "carol", &carol)] {
         who.vault(&["contacts", "add", name, &common::cli::public_key(c)])
             .assert()
@@ -163,9 +166,7 @@ fn alice_shares_with_bob_then_carol_then_revokes_bob() {
 #[test]
 fn rekey_keeps_the_others_and_revokes_the_removed() {
     let sshd = Sshd::start();
-    let alice = Client::new(sshd.home());
-    let bob = Client::new(sshd.home());
-    let carol = Client::new(sshd.home());
+    let [alice, bob, carol] = people(&sshd);
     let url = sshd.url("rk");
     alice.write("f", &pattern(200_000, 1));
     alice
@@ -214,9 +215,7 @@ fn rekey_keeps_the_others_and_revokes_the_removed() {
 #[test]
 fn contacts_in_local_seal_and_open() {
     let sshd = Sshd::start(); // only for the client homes
-    let alice = Client::new(sshd.home());
-    let bob = Client::new(sshd.home());
-    let carol = Client::new(sshd.home());
+    let [alice, bob, carol] = people(&sshd);
     let bob_id = common::cli::public_key(&bob);
     alice
         .vault(&["contacts", "add", "bob", &bob_id])
@@ -232,15 +231,9 @@ fn contacts_in_local_seal_and_open() {
         .vault(&["contacts", "add", "bad name", &bob_id])
         .assert()
         .failure();
-    let a = alice
-        .vault(&["contacts", "add", "carol", "age1notakey"])
-        .assert()
-        .failure();
-    assert!(
-        stderr(&a).contains("not a valid X25519 public key"),
-        "{}",
-        stderr(&a)
-    );
+    let mut refused = alice.vault(&["contacts", "add", "carol", "age1notakey"]);
+    let err = stderr(&refused.assert().failure());
+    assert!(err.contains("not a valid X25519 public key"), "{err}");
     let list = alice.vault(&["contacts", "list"]).output().unwrap();
     assert_eq!(
         String::from_utf8(list.stdout).unwrap(),

@@ -14,15 +14,21 @@ use common::sshd::Sshd;
 use common::{connect, expect_err, get, pattern, put};
 use vault::transport::{PutMode, SshError, TransportError};
 
+/// A listener on a free port of 127.0.0.1, and an `sftp://` URL of that
+/// port for the test server's user.
+fn listening(sshd: &Sshd) -> (TcpListener, String) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    (l, format!("sftp://{}@127.0.0.1:{port}/x", sshd.user()))
+}
+
 #[test]
 fn nothing_listening_is_connection_refused() {
     let sshd = Sshd::start();
     let home = sshd.home();
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
-    let url = format!("sftp://{}@127.0.0.1:{port}/x", sshd.user());
+    let (l, url) = listening(&sshd);
+    let port = l.local_addr().expect("addr").port();
+    drop(l);
     let e = expect_err(connect(&url, &home.options()), "closed port");
     match &e {
         TransportError::ConnectionRefused { addr, .. } => {
@@ -37,14 +43,12 @@ fn nothing_listening_is_connection_refused() {
 fn silent_server_times_out() {
     let sshd = Sshd::start();
     let home = sshd.home();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
+    let (listener, url) = listening(&sshd);
     // Accept and say nothing.
     let holder = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
     let mut opts = home.options();
     opts.connect_timeout = Some(Duration::from_secs(1));
     let start = Instant::now();
-    let url = format!("sftp://{}@127.0.0.1:{port}/x", sshd.user());
     let e = expect_err(connect(&url, &opts), "silent server");
     assert!(
         start.elapsed() < Duration::from_secs(8),
@@ -59,8 +63,7 @@ fn silent_server_times_out() {
 fn not_an_ssh_server_is_a_protocol_error() {
     let sshd = Sshd::start();
     let home = sshd.home();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
+    let (listener, url) = listening(&sshd);
     let server = std::thread::spawn(move || {
         if let Ok((mut s, _)) = listener.accept() {
             let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
@@ -68,7 +71,6 @@ fn not_an_ssh_server_is_a_protocol_error() {
     });
     let mut opts = home.options();
     opts.connect_timeout = Some(Duration::from_secs(3));
-    let url = format!("sftp://{}@127.0.0.1:{port}/x", sshd.user());
     let e = expect_err(connect(&url, &opts), "HTTP server");
     assert!(
         matches!(e, TransportError::Ssh(SshError::Protocol { .. })),

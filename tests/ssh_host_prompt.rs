@@ -11,7 +11,7 @@ use std::fs;
 use std::process::{Command, Stdio};
 
 use common::cli::Client;
-use common::pty::{Pty, wait};
+use common::pty::{Modes, Pty, wait};
 use common::sshd::{Sshd, fingerprint};
 
 const QUESTION: &str = "Are you sure you want to continue connecting (yes/no/[fingerprint])?";
@@ -45,13 +45,20 @@ fn ls_on(pty: &Pty, c: &Client, url: &str) -> std::process::Child {
     pty.spawn(&mut cmd)
 }
 
+/// `ls_on` a new terminal, once vault asks the host-key question: the
+/// terminal, its modes before, and vault.
+fn asked(c: &Client, url: &str) -> (Pty, Modes, std::process::Child) {
+    let pty = Pty::open();
+    let before = pty.modes();
+    let mut child = ls_on(&pty, c, url);
+    pty.wait_for(QUESTION, &mut child);
+    (pty, before, child)
+}
+
 #[test]
 fn asked_on_the_terminal_then_recorded_hashed() {
     let (sshd, c, url) = setup("  HashKnownHosts yes\n");
-    let pty = Pty::open();
-    let before = pty.modes();
-    let mut child = ls_on(&pty, &c, &url);
-    pty.wait_for(QUESTION, &mut child);
+    let (pty, before, mut child) = asked(&c, &url);
     let screen = pty.screen();
     let fp = fingerprint(&sshd.host_pub_file());
     assert!(
@@ -69,8 +76,7 @@ fn asked_on_the_terminal_then_recorded_hashed() {
     // Anything but yes/no/the fingerprint asks again.
     pty.type_text("maybe\r");
     pty.wait_for("Please type 'yes', 'no' or the fingerprint: ", &mut child);
-    pty.type_text(&format!("{fp}\r"));
-    let st = wait(&mut child, || pty.screen());
+    let st = pty.answer(&mut child, &format!("{fp}\r"));
     assert!(st.success(), "{st}; screen:\n{}", pty.screen());
     assert_eq!(fs::read_to_string(c.path("out")).expect("out"), "f\n");
     assert_eq!(pty.modes(), before);
@@ -96,12 +102,8 @@ fn asked_on_the_terminal_then_recorded_hashed() {
 #[test]
 fn answering_no_refuses_and_records_nothing() {
     let (_sshd, c, url) = setup("");
-    let pty = Pty::open();
-    let before = pty.modes();
-    let mut child = ls_on(&pty, &c, &url);
-    pty.wait_for(QUESTION, &mut child);
-    pty.type_text("no\r");
-    let st = wait(&mut child, || pty.screen());
+    let (pty, before, mut child) = asked(&c, &url);
+    let st = pty.answer(&mut child, "no\r");
     assert!(!st.success(), "screen:\n{}", pty.screen());
     assert!(
         pty.shows("host key verification failed"),
@@ -115,12 +117,8 @@ fn answering_no_refuses_and_records_nothing() {
 #[test]
 fn ctrl_c_at_the_question_leaves_the_terminal_as_found() {
     let (_sshd, c, url) = setup("");
-    let pty = Pty::open();
-    let before = pty.modes();
-    let mut child = ls_on(&pty, &c, &url);
-    pty.wait_for(QUESTION, &mut child);
-    pty.type_text("ye\x03");
-    let st = wait(&mut child, || pty.screen());
+    let (pty, before, mut child) = asked(&c, &url);
+    let st = pty.answer(&mut child, "ye\x03");
     assert_eq!(st.code(), Some(130), "screen:\n{}", pty.screen());
     assert!(!c.home.known_hosts().exists(), "nothing recorded");
     assert_eq!(pty.modes(), before);

@@ -161,10 +161,7 @@ fn strict_host_key_checking_from_config() {
     let text = fs::read_to_string(&cfg).expect("config");
     fs::write(&cfg, format!("StrictHostKeyChecking no\n{text}")).expect("config");
     let e = expect_err(connect(&sshd, &home.options()), "changed key with `no`");
-    assert!(
-        matches!(e, TransportError::Ssh(SshError::HostKeyChanged { .. })),
-        "{e:?}"
-    );
+    assert_err!(e => TransportError::Ssh(SshError::HostKeyChanged { .. }), "{:?}");
 }
 
 #[test]
@@ -252,10 +249,7 @@ fn plain_host_entry_does_not_cover_another_port() {
     )
     .expect("write");
     let e = expect_err(connect(&sshd, &home.options()), "plain entry, other port");
-    assert!(
-        matches!(e, TransportError::Ssh(SshError::HostKeyUnknown { .. })),
-        "{e:?}"
-    );
+    assert_err!(e => TransportError::Ssh(SshError::HostKeyUnknown { .. }), "{:?}");
 }
 
 #[test]

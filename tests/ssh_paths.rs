@@ -10,14 +10,22 @@ mod common;
 use common::cli::{Client, stderr};
 use common::sshd::{ALIAS, Sshd};
 
+/// `vault push f URL`, which must succeed.
+fn push_f(c: &Client, url: &str) {
+    c.vault(&["push", "f", url]).assert().success();
+}
+
+/// `vault ls URL`, which must fail; what it said.
+fn ls_fails(c: &Client, url: &str) -> String {
+    stderr(&c.vault(&["ls", url]).assert().failure())
+}
+
 #[test]
 fn relative_forms_land_in_the_login_folder() {
     let sshd = Sshd::start();
     let c = Client::new(sshd.home());
     c.write("f", b"x");
-    c.vault(&["push", "f", &format!("{ALIAS}:rel")])
-        .assert()
-        .success();
+    push_f(&c, &format!("{ALIAS}:rel"));
     assert!(sshd.login_folder().join("rel").is_dir());
     // The same folder in the URL form.
     assert_eq!(c.ls(&format!("sftp://{ALIAS}/~/rel")), vec!["f"]);
@@ -29,15 +37,9 @@ fn a_missing_vault_names_the_other_reading() {
     let sshd = Sshd::start();
     let c = Client::new(sshd.home());
     c.write("f", b"x");
-    c.vault(&["push", "f", &format!("{ALIAS}:v")])
-        .assert()
-        .success();
+    push_f(&c, &format!("{ALIAS}:v"));
     // Written as an absolute URL by mistake: /v does not exist.
-    let a = c
-        .vault(&["ls", &format!("sftp://{ALIAS}/v")])
-        .assert()
-        .failure();
-    let err = stderr(&a);
+    let err = ls_fails(&c, &format!("sftp://{ALIAS}/v"));
     assert!(
         err.contains(&format!("but there is a vault at sftp://{ALIAS}/~/v")),
         "{err}"
@@ -48,26 +50,16 @@ fn a_missing_vault_names_the_other_reading() {
     // The other way round: an absolute vault written scp style.
     let abs = sshd.server_root().join("a");
     let abs = abs.to_str().expect("utf-8");
-    c.vault(&["push", "f", &format!("sftp://{ALIAS}{abs}")])
-        .assert()
-        .success();
+    push_f(&c, &format!("sftp://{ALIAS}{abs}"));
     let rel = abs.trim_start_matches('/');
-    let a = c
-        .vault(&["ls", &format!("{ALIAS}:{rel}")])
-        .assert()
-        .failure();
-    let err = stderr(&a);
+    let err = ls_fails(&c, &format!("{ALIAS}:{rel}"));
     assert!(
         err.contains(&format!("but there is a vault at sftp://{ALIAS}{abs}")),
         "{err}"
     );
 
     // Neither reading holds one: said too.
-    let a = c
-        .vault(&["ls", &format!("{ALIAS}:nothing")])
-        .assert()
-        .failure();
-    let err = stderr(&a);
+    let err = ls_fails(&c, &format!("{ALIAS}:nothing"));
     assert!(
         err.contains(&format!("there is none at sftp://{ALIAS}/nothing either")),
         "{err}"

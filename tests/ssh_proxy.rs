@@ -38,6 +38,21 @@ fn pair() -> Pair {
     }
 }
 
+/// Connect through `p` (panicking with `how` and the jump host's log if
+/// that fails) and make a round trip named `name`.
+fn connect_and_round_trip(p: &Pair, home: &ClientHome, how: &str, name: &str) {
+    let mut t =
+        connect(p, home).unwrap_or_else(|e| panic!("{how}: {e}\njump log:\n{}", p.jump.log()));
+    round_trip(p, &mut *t, name);
+}
+
+/// Rewrite the ssh_config of `home` with `edit`.
+fn edit_config(home: &ClientHome, edit: impl FnOnce(String) -> String) {
+    let cfg = home.path().join(".ssh/config");
+    let text = fs::read_to_string(&cfg).expect("config");
+    fs::write(&cfg, edit(text)).expect("config");
+}
+
 /// A home knowing both hosts, with `target_block` (the target's own
 /// lines, e.g. its `ProxyJump`) in the target's `Host` block.
 fn home(p: &Pair, target_block: &str) -> ClientHome {
@@ -128,13 +143,9 @@ fn proxy_jump_chains_and_user_host_port_forms() {
     let hop = format!("{}@{}:{}", p.jump.user(), p.jump.listen(), p.jump.port());
     let home = home(&p, &format!("  ProxyJump {ALIAS},{hop}\n"));
     // The spelled-out hop is configured by its address.
-    let cfg = home.path().join(".ssh/config");
-    let text = fs::read_to_string(&cfg).expect("config");
     let block = format!("Host {}\n  IdentityFile ~/.ssh/id_vault\n", p.jump.listen());
-    fs::write(&cfg, format!("{block}{text}")).expect("config");
-    let mut t = connect(&p, &home)
-        .unwrap_or_else(|e| panic!("through a chain: {e}\njump log:\n{}", p.jump.log()));
-    round_trip(&p, &mut *t, "chained");
+    edit_config(&home, |text| format!("{block}{text}"));
+    connect_and_round_trip(&p, &home, "through a chain", "chained");
 }
 
 #[test]
@@ -151,17 +162,14 @@ fn proxy_command_carries_the_connection() {
         p.jump.user(),
         p.jump.listen()
     );
-    let cfg = home.path().join(".ssh/config");
-    let text = fs::read_to_string(&cfg).expect("config");
-    let text = text.replacen(
-        "IdentityFile ~/.ssh/id_vault\n",
-        &format!("IdentityFile ~/.ssh/id_vault\n{cmd}"),
-        1,
-    );
-    fs::write(&cfg, text).expect("config");
-    let mut t = connect(&p, &home)
-        .unwrap_or_else(|e| panic!("through ProxyCommand: {e}\njump log:\n{}", p.jump.log()));
-    round_trip(&p, &mut *t, "proxied");
+    edit_config(&home, |text| {
+        text.replacen(
+            "IdentityFile ~/.ssh/id_vault\n",
+            &format!("IdentityFile ~/.ssh/id_vault\n{cmd}"),
+            1,
+        )
+    });
+    connect_and_round_trip(&p, &home, "through ProxyCommand", "proxied");
 }
 
 #[test]
@@ -184,17 +192,13 @@ fn a_jump_host_that_refuses_forwarding_is_named() {
     // A plain test server forbids TCP forwarding.
     let strict = Sshd::start();
     let home = home(&p, "  ProxyJump nofwd\n");
-    let cfg = home.path().join(".ssh/config");
-    let text = fs::read_to_string(&cfg).expect("config");
-    fs::write(
-        &cfg,
+    edit_config(&home, |text| {
         format!(
             "Host nofwd\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile ~/.ssh/id_nofwd\n{text}",
             strict.port(),
             strict.user()
-        ),
-    )
-    .expect("config");
+        )
+    });
     fs::copy(strict.client_key(), home.path().join(".ssh/id_nofwd")).expect("key");
     let kh = fs::read_to_string(home.known_hosts()).expect("known_hosts");
     fs::write(

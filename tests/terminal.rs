@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::pty::{Pty, wait};
+use common::pty::{Modes, Pty, wait};
 
 const PASS: &str = "correct horse battery staple";
 
@@ -61,18 +61,24 @@ impl Home {
         c.args(["open", "f.vault", "-o"]).arg(out);
         pty.spawn(&mut c)
     }
+
+    /// [`Home::open_on`] a new terminal into `out`, once vault asks for the
+    /// passphrase: the terminal, its modes before, and vault.
+    fn asked(&self) -> (Pty, Modes, std::process::Child) {
+        let pty = Pty::open();
+        let before = pty.modes();
+        let mut child = self.open_on(&pty, &self.path("out"));
+        pty.wait_for("Passphrase", &mut child);
+        (pty, before, child)
+    }
 }
 
 #[test]
 fn right_passphrase_leaves_the_terminal_as_found() {
     let h = Home::new();
-    let pty = Pty::open();
-    let before = pty.modes();
-    let mut child = h.open_on(&pty, &h.path("out"));
-    pty.wait_for("Passphrase", &mut child);
+    let (pty, before, mut child) = h.asked();
     assert!(!pty.modes().echo(), "echo is off while asking");
-    pty.type_text(&format!("{PASS}\r"));
-    let st = wait(&mut child, || pty.screen());
+    let st = pty.answer(&mut child, &format!("{PASS}\r"));
     assert!(st.success(), "{st}; screen:\n{}", pty.screen());
     assert_eq!(fs::read(h.path("out")).expect("out"), b"the secret file");
     assert_eq!(pty.modes(), before);
@@ -111,13 +117,9 @@ fn wrong_passphrase_leaves_the_terminal_as_found() {
 #[test]
 fn ctrl_c_at_the_prompt_leaves_the_terminal_as_found() {
     let h = Home::new();
-    let pty = Pty::open();
-    let before = pty.modes();
-    let mut child = h.open_on(&pty, &h.path("out"));
-    pty.wait_for("Passphrase", &mut child);
+    let (pty, before, mut child) = h.asked();
     assert!(!pty.modes().echo());
-    pty.type_text("half typed\x03");
-    let st = wait(&mut child, || pty.screen());
+    let st = pty.answer(&mut child, "half typed\x03");
     assert_eq!(st.code(), Some(130), "screen:\n{}", pty.screen());
     assert_eq!(pty.modes(), before, "echo and the rest are back");
     assert!(!h.path("out").exists());
@@ -140,8 +142,7 @@ fn a_pager_taking_the_terminal_meanwhile_is_not_undone() {
     pty.wait_for("Passphrase", &mut child);
     // The pager quits and puts the terminal back as it found it.
     pty.set_lflags(0, raw);
-    pty.type_text(&format!("{PASS}\r"));
-    let st = wait(&mut child, || pty.screen());
+    let st = pty.answer(&mut child, &format!("{PASS}\r"));
     assert!(st.success(), "{st}; screen:\n{}", pty.screen());
     let after = pty.modes();
     assert!(after.isig() && after.icanon() && after.echo(), "{after:?}");

@@ -59,6 +59,25 @@ fn conformance(t: &mut dyn Transport) {
     sweep_removes_only_old_staging_files(t);
 }
 
+/// A `what` (put or replace) to `path` in a folder that does not exist:
+/// `NotFound` where folders exist on their own, else it lands.
+fn put_in_missing_folder(
+    t: &mut dyn Transport,
+    path: &str,
+    data: &[u8],
+    mode: PutMode,
+    what: &str,
+) {
+    let r = try_put(t, path, data, mode);
+    if t.properties().has_folders {
+        let e = expect_err(r, &format!("{what} in a missing folder"));
+        assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
+    } else {
+        r.unwrap_or_else(|e| panic!("a {what} below a prefix that has nothing yet: {e:?}"));
+        assert_eq!(get(t, path), data);
+    }
+}
+
 /// Put `data` at `path` with `mode`, returning the first error (from the
 /// put, the write or the finish).
 fn try_put(
@@ -211,14 +230,7 @@ fn put_new_never_clobbers(t: &mut dyn Transport) {
     assert_eq!(get(t, "x/f"), b"first", "the existing file is untouched");
     try_put(t, "x/new", b"second", PutMode::New).expect("put New to a free name");
     assert_eq!(get(t, "x/new"), b"second");
-    let r = try_put(t, "x/missing-dir/f", b"f", PutMode::New);
-    if t.properties().has_folders {
-        let e = expect_err(r, "put in a missing folder");
-        assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
-    } else {
-        r.expect("a put below a prefix that has nothing yet");
-        assert_eq!(get(t, "x/missing-dir/f"), b"f");
-    }
+    put_in_missing_folder(t, "x/missing-dir/f", b"f", PutMode::New, "put");
     assert_eq!(staged(t), 0, "refused puts leave nothing staged");
 }
 
@@ -229,14 +241,7 @@ fn put_replace_replaces(t: &mut dyn Transport) {
     assert_eq!(get(t, "rr/dst"), b"new");
     put_mode(t, "rr/none", b"fresh", 5, PutMode::Replace);
     assert_eq!(get(t, "rr/none"), b"fresh", "replace onto a free name");
-    let r = try_put(t, "rr/missing-dir/dst", b"x", PutMode::Replace);
-    if t.properties().has_folders {
-        let e = expect_err(r, "replace in a missing folder");
-        assert!(matches!(e, TransportError::NotFound(_)), "{e:?}");
-    } else {
-        r.expect("a replace below a prefix that has nothing yet");
-        assert_eq!(get(t, "rr/missing-dir/dst"), b"x");
-    }
+    put_in_missing_folder(t, "rr/missing-dir/dst", b"x", PutMode::Replace, "replace");
     {
         let mut w = t.put("rr/dst", PutMode::Replace).expect("put");
         w.write_all(b"half a new version").expect("write");

@@ -148,12 +148,19 @@ fn pulled(c: &Client, url: &str, name: &str) -> Vec<u8> {
     out.stdout
 }
 
-#[test]
-fn push_completes_or_fails_cleanly_at_every_cut() {
+/// A test server, a client, and a cutting proxy the client's `vaulttest`
+/// goes through.
+fn cut_route() -> (Sshd, Client, CutProxy) {
     let sshd = Sshd::start();
     let c = Client::new(sshd.home());
     let proxy = CutProxy::start(sshd.port());
     route_through(&c, &sshd, &proxy);
+    (sshd, c, proxy)
+}
+
+#[test]
+fn push_completes_or_fails_cleanly_at_every_cut() {
+    let (sshd, c, proxy) = cut_route();
     let data = pattern(300 << 10, 1);
     c.write("up.bin", &data);
     c.write("other", b"already there");
@@ -222,10 +229,7 @@ fn push_completes_or_fails_cleanly_at_every_cut() {
 
 #[test]
 fn pull_completes_or_fails_cleanly_at_every_cut() {
-    let sshd = Sshd::start();
-    let c = Client::new(sshd.home());
-    let proxy = CutProxy::start(sshd.port());
-    route_through(&c, &sshd, &proxy);
+    let (sshd, c, proxy) = cut_route();
     let data = pattern(300 << 10, 2);
     c.write("down.bin", &data);
     let direct = sshd.url("v");

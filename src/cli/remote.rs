@@ -51,6 +51,31 @@ pub struct RemoteOpts {
     pub s3: super::s3_opts::S3Opts,
 }
 
+/// The remote a command on named objects works on and, where several
+/// objects have one name, the id of the one meant (`rm`, `mv`, `share`,
+/// `unshare`).
+#[derive(Args, Debug)]
+pub struct Target {
+    /// The object with this id (or id prefix), when several have the name
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub(crate) remote: RemoteOpts,
+    /// The remote vault
+    #[arg(value_name = "REMOTE")]
+    pub location: String,
+}
+
+impl Target {
+    /// Connect, and pick the object `name` (by `--id` among several).
+    pub(crate) fn open(&self, name: &str) -> Result<(Session, Object), CliError> {
+        let mut s = connect(&self.location, &self.remote, false)?;
+        let l = s.find(&[name])?;
+        let obj = pick(&l, name, self.id.as_deref())?.clone();
+        Ok((s, obj))
+    }
+}
+
 /// `vault ls`.
 #[derive(Args, Debug)]
 pub struct LsArgs {
@@ -76,14 +101,8 @@ pub struct LsArgs {
 /// `vault rm`.
 #[derive(Args, Debug)]
 pub struct RmArgs {
-    /// The object with this id (or id prefix), when several have the name
-    #[arg(long, value_name = "ID")]
-    pub id: Option<String>,
     #[command(flatten)]
-    pub(crate) remote: RemoteOpts,
-    /// The remote vault
-    #[arg(value_name = "REMOTE")]
-    pub location: String,
+    pub target: Target,
     /// Names to remove
     #[arg(value_name = "NAME", required = true)]
     pub names: Vec<String>,
@@ -95,14 +114,8 @@ pub struct MvArgs {
     /// Replace the object(s) that already have the new name
     #[arg(short = 'f', long)]
     pub force: bool,
-    /// The object with this id (or id prefix), when several have the name
-    #[arg(long, value_name = "ID")]
-    pub id: Option<String>,
     #[command(flatten)]
-    pub(crate) remote: RemoteOpts,
-    /// The remote vault
-    #[arg(value_name = "REMOTE")]
-    pub location: String,
+    pub target: Target,
     /// Current name
     #[arg(value_name = "OLD")]
     pub old: String,
@@ -434,15 +447,16 @@ pub fn ls(a: &LsArgs) -> Result<(), CliError> {
 
 /// `vault rm`.
 pub fn rm(a: &RmArgs) -> Result<(), CliError> {
-    if a.id.is_some() && a.names.len() > 1 {
+    let t = &a.target;
+    if t.id.is_some() && a.names.len() > 1 {
         return Err(CliError::Usage("--id works with one NAME only".into()));
     }
-    let mut s = connect(&a.location, &a.remote, false)?;
+    let mut s = connect(&t.location, &t.remote, false)?;
     let names: Vec<&str> = a.names.iter().map(String::as_str).collect();
     let l = s.find(&names)?;
     let mut targets = Vec::new();
     for n in &a.names {
-        targets.push(pick(&l, n, a.id.as_deref())?.clone());
+        targets.push(pick(&l, n, t.id.as_deref())?.clone());
     }
     for o in &targets {
         s.vault.remove(o)?;
@@ -461,9 +475,10 @@ pub fn rm(a: &RmArgs) -> Result<(), CliError> {
 /// `vault mv`.
 pub fn mv(a: &MvArgs) -> Result<(), CliError> {
     names::check(&a.new)?;
-    let mut s = connect(&a.location, &a.remote, false)?;
+    let t = &a.target;
+    let mut s = connect(&t.location, &t.remote, false)?;
     let l = s.find(&[&a.old, &a.new])?;
-    let obj = pick(&l, &a.old, a.id.as_deref())?.clone();
+    let obj = pick(&l, &a.old, t.id.as_deref())?.clone();
     if a.old == a.new {
         return Ok(());
     }

@@ -15,7 +15,7 @@ use clap::{Args, Subcommand};
 
 use super::error::CliError;
 use super::keyring::check_remote_recipients;
-use super::remote::{RemoteOpts, connect, human, pick, short};
+use super::remote::{Target, human, short};
 use vault::crypto::{AnyRecipient, Recipient, os_rng, parse_recipient};
 use vault::keystore::Keystore;
 use vault::remote::RemoteError;
@@ -52,14 +52,8 @@ pub struct ShareArgs {
         required = true
     )]
     pub recipients: Vec<String>,
-    /// The object with this id (or id prefix), when several have the name
-    #[arg(long, value_name = "ID")]
-    pub id: Option<String>,
     #[command(flatten)]
-    pub(crate) remote: RemoteOpts,
-    /// The remote vault
-    #[arg(value_name = "REMOTE")]
-    pub location: String,
+    pub target: Target,
     /// The object to share
     #[arg(value_name = "NAME")]
     pub name: String,
@@ -84,14 +78,8 @@ pub struct UnshareArgs {
     /// Allow removing the last of your own keys from the object
     #[arg(long)]
     pub force: bool,
-    /// The object with this id (or id prefix), when several have the name
-    #[arg(long, value_name = "ID")]
-    pub id: Option<String>,
     #[command(flatten)]
-    pub(crate) remote: RemoteOpts,
-    /// The remote vault
-    #[arg(value_name = "REMOTE")]
-    pub location: String,
+    pub target: Target,
     /// The object
     #[arg(value_name = "NAME")]
     pub name: String,
@@ -155,9 +143,7 @@ fn parse_list(list: &[String]) -> Result<Vec<AnyRecipient>, CliError> {
 pub fn share(a: &ShareArgs) -> Result<(), CliError> {
     let ks = Keystore::locate()?;
     let recipients = resolve(&ks, &a.recipients)?;
-    let mut s = connect(&a.location, &a.remote, false)?;
-    let l = s.find(&[&a.name])?;
-    let obj = pick(&l, &a.name, a.id.as_deref())?.clone();
+    let (mut s, obj) = a.target.open(&a.name)?;
     let (vault, ids) = s.vault_ids()?;
     let opened = vault.open_object(&obj, ids)?;
     let mut list = opened.obj.meta.recipients.clone();
@@ -209,9 +195,7 @@ pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
         .iter()
         .map(|r| r.to_string())
         .collect();
-    let mut s = connect(&a.location, &a.remote, false)?;
-    let l = s.find(&[&a.name])?;
-    let obj = pick(&l, &a.name, a.id.as_deref())?.clone();
+    let (mut s, obj) = a.target.open(&a.name)?;
     for r in &remove {
         if !obj.meta.recipients.contains(r) {
             return Err(RemoteError::NotARecipient {

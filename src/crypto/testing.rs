@@ -17,6 +17,44 @@ pub(crate) fn each_byte_flipped(bytes: &[u8], mut check: impl FnMut(usize, Vec<u
     }
 }
 
+/// A header with a MAC over its encoding, as both formats have.
+pub(crate) trait MacHeader: Sized {
+    fn encode(&self) -> Vec<u8>;
+    fn parse(bytes: &[u8]) -> Option<Self>;
+    fn verify(&self, key: &FileKey) -> bool;
+}
+
+/// Both formats' headers spell the three the same way.
+macro_rules! mac_header {
+    ($($t:ty),*) => {$(
+        impl MacHeader for $t {
+            fn encode(&self) -> Vec<u8> {
+                self.to_bytes()
+            }
+            fn parse(bytes: &[u8]) -> Option<Self> {
+                Self::read_from(&mut &bytes[..]).ok()
+            }
+            fn verify(&self, key: &FileKey) -> bool {
+                self.verify_mac(key)
+            }
+        }
+    )*};
+}
+mac_header!(header::Header, age::header::Header);
+
+/// Check a header's MAC: `h` verifies under `key`, not under `other`, and
+/// no header parsed from its encoding with one byte flipped verifies under
+/// `key`.
+pub(crate) fn check_mac<H: MacHeader>(h: &H, [key, other]: &[FileKey; 2]) {
+    assert!(h.verify(key));
+    assert!(!h.verify(other));
+    each_byte_flipped(&h.encode(), |i, b| {
+        if let Some(p) = H::parse(&b) {
+            assert!(!p.verify(key), "byte {i}");
+        }
+    });
+}
+
 /// A copy of `good` with the given bytes replaced.
 pub(crate) fn patched(good: &[u8], changes: &[(usize, u8)]) -> Vec<u8> {
     let mut b = good.to_vec();

@@ -61,6 +61,30 @@ pub struct Properties {
     pub folder_mtime: bool,
 }
 
+impl Properties {
+    /// A file system's shape (local disk, an SFTP server): real folders
+    /// with modification times, parts of any size, atomic replace and
+    /// atomic create-new, with these sizes and connections.
+    pub const fn file_system(
+        write_size: usize,
+        part_write_size: usize,
+        read_size: usize,
+        max_connections: usize,
+    ) -> Properties {
+        Properties {
+            write_size,
+            part_write_size,
+            read_size,
+            max_connections,
+            min_part_size: 0,
+            atomic_replace: true,
+            atomic_create_new: true,
+            has_folders: true,
+            folder_mtime: true,
+        }
+    }
+}
+
 /// What a put or a finished upload does to an existing file at its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutMode {
@@ -118,6 +142,12 @@ pub struct Upload {
     pub token: String,
 }
 
+/// A reader of a remote file, as the backends hand it out.
+pub type Reader<'a> = Box<dyn RemoteRead + 'a>;
+
+/// A writer of a remote file, as the backends hand it out.
+pub type Writer<'a> = Box<dyn RemoteWrite + 'a>;
+
 /// The operations a vault needs from a storage backend.
 ///
 /// A transport is one connection; it is `Send` so that several of them
@@ -146,25 +176,16 @@ pub trait Transport: Send {
     /// Metadata of one path, `None` if it does not exist.
     fn stat(&mut self, path: &str) -> Result<Option<Entry>, TransportError>;
     /// Open a file for reading from its start.
-    fn read(&mut self, path: &str) -> Result<Box<dyn RemoteRead + '_>, TransportError>;
+    fn read(&mut self, path: &str) -> Result<Reader<'_>, TransportError>;
     /// Read at most `len` bytes of `path` from byte `offset` (fewer if the
     /// file ends first: the reader then ends early, and the caller decides
     /// whether that is an error).
-    fn read_at(
-        &mut self,
-        path: &str,
-        offset: u64,
-        len: u64,
-    ) -> Result<Box<dyn RemoteRead + '_>, TransportError>;
+    fn read_at(&mut self, path: &str, offset: u64, len: u64) -> Result<Reader<'_>, TransportError>;
     /// A whole file that appears at `path` only when the writer finishes,
     /// complete, with `mode`'s semantics (files are private to the user:
     /// mode 0600 where that applies). A put into a missing folder fails
     /// with `NotFound`, at the latest in `finish`.
-    fn put(
-        &mut self,
-        path: &str,
-        mode: PutMode,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError>;
+    fn put(&mut self, path: &str, mode: PutMode) -> Result<Writer<'_>, TransportError>;
     /// A new file written where it will stay: it may be seen, incomplete,
     /// from the first call on, so this is only for files whose readers
     /// tolerate a partial file (they can tell from its contents). It
@@ -174,11 +195,7 @@ pub trait Transport: Send {
     /// [`Transport::put`] on file systems (no staging file, no rename); the
     /// default is a `put` with [`PutMode::New`], which is complete-or-absent
     /// and so serves every reader.
-    fn create(
-        &mut self,
-        path: &str,
-        sync: bool,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn create(&mut self, path: &str, sync: bool) -> Result<Writer<'_>, TransportError> {
         let _ = sync;
         self.put(path, PutMode::New)
     }
@@ -190,11 +207,7 @@ pub trait Transport: Send {
     /// location may do this; parts may arrive in any order). `finish`
     /// flushes and syncs the part; dropping the writer unfinished leaves the
     /// upload to its owner, who aborts it.
-    fn write_part(
-        &mut self,
-        up: &Upload,
-        offset: u64,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError>;
+    fn write_part(&mut self, up: &Upload, offset: u64) -> Result<Writer<'_>, TransportError>;
     /// Make the upload visible at `up.path` with `mode`'s semantics, after
     /// checking that it holds exactly `len` bytes. On failure nothing
     /// appears and the upload is cleaned up (best effort).

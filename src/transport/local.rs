@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use super::backend::{
-    Entry, Properties, PutMode, RemoteRead, RemoteWrite, Transport, Upload, check_path,
+    Entry, Properties, PutMode, Reader, RemoteRead, RemoteWrite, Transport, Upload, Writer,
+    check_path,
 };
 use super::error::TransportError;
 use super::staging::{self, StagingFs};
@@ -233,21 +234,11 @@ impl Transport for LocalTransport {
     }
 
     fn properties(&self) -> Properties {
-        Properties {
-            // Any size suits a local file; pieces as large as SFTP's keep
-            // the hand-offs between sealing and writing few.
-            write_size: 4 << 20,
-            part_write_size: 1 << 20,
-            read_size: 1 << 20,
-            max_connections: 16,
-            min_part_size: 0,
-            atomic_replace: true,
-            // Hard links; see the module documentation for file systems
-            // without them.
-            atomic_create_new: true,
-            has_folders: true,
-            folder_mtime: true,
-        }
+        // Any size suits a local file; pieces as large as SFTP's keep the
+        // hand-offs between sealing and writing few. Atomic create-new:
+        // hard links; see the module documentation for file systems
+        // without them.
+        Properties::file_system(4 << 20, 1 << 20, 1 << 20, 16)
     }
 
     fn reconnect(&self) -> Result<Box<dyn Transport>, TransportError> {
@@ -292,16 +283,11 @@ impl Transport for LocalTransport {
         }
     }
 
-    fn read(&mut self, path: &str) -> Result<Box<dyn RemoteRead + '_>, TransportError> {
+    fn read(&mut self, path: &str) -> Result<Reader<'_>, TransportError> {
         self.read_at(path, 0, u64::MAX)
     }
 
-    fn read_at(
-        &mut self,
-        path: &str,
-        offset: u64,
-        len: u64,
-    ) -> Result<Box<dyn RemoteRead + '_>, TransportError> {
+    fn read_at(&mut self, path: &str, offset: u64, len: u64) -> Result<Reader<'_>, TransportError> {
         let full = self.full(path, false)?;
         let mut f = File::open(&full).map_err(|e| map_io(e, &full, "opening"))?;
         if offset > 0 {
@@ -314,11 +300,7 @@ impl Transport for LocalTransport {
         }))
     }
 
-    fn put(
-        &mut self,
-        path: &str,
-        mode: PutMode,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn put(&mut self, path: &str, mode: PutMode) -> Result<Writer<'_>, TransportError> {
         check_path(path, false)?;
         let (staged, (file, full)) = staging::create(self, Some(path), create_new)?;
         Ok(Box::new(LocalWriter {
@@ -334,11 +316,7 @@ impl Transport for LocalTransport {
         }))
     }
 
-    fn create(
-        &mut self,
-        path: &str,
-        sync: bool,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn create(&mut self, path: &str, sync: bool) -> Result<Writer<'_>, TransportError> {
         let (file, full) = create_new(self, path)?;
         Ok(Box::new(LocalWriter {
             out: Some(BufWriter::with_capacity(WRITE_BUF, file)),
@@ -355,11 +333,7 @@ impl Transport for LocalTransport {
         })
     }
 
-    fn write_part(
-        &mut self,
-        up: &Upload,
-        offset: u64,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn write_part(&mut self, up: &Upload, offset: u64) -> Result<Writer<'_>, TransportError> {
         staging::check_upload(up)?;
         let (file, full) = self.open_at(&up.token, offset)?;
         Ok(Box::new(LocalWriter {
@@ -456,6 +430,20 @@ impl LocalWriter {
         }
         Ok(())
     }
+
+    /// Remove what an unfinished write left: the staging file of a put,
+    /// the file written in place (a part belongs to its upload).
+    fn discard(&mut self) {
+        match &mut self.kind {
+            Kind::Put { t, staged, .. } => {
+                let _ = t.remove_file(staged);
+            }
+            Kind::InPlace { .. } => {
+                let _ = fs::remove_file(&self.path);
+            }
+            Kind::Part { .. } => {}
+        }
+    }
 }
 
 impl RemoteWrite for LocalWriter {
@@ -478,15 +466,7 @@ impl RemoteWrite for LocalWriter {
             return Ok(());
         };
         if let Err(e) = self.complete(out) {
-            match &mut self.kind {
-                Kind::Put { t, staged, .. } => {
-                    let _ = t.remove_file(staged);
-                }
-                Kind::InPlace { .. } => {
-                    let _ = fs::remove_file(&self.path);
-                }
-                Kind::Part { .. } => {}
-            }
+            self.discard();
             return Err(map_io(e, &self.path, "writing"));
         }
         match &mut self.kind {
@@ -507,15 +487,7 @@ impl Drop for LocalWriter {
             return;
         }
         // Not finished: never leave something that looks complete.
-        match &mut self.kind {
-            Kind::Put { t, staged, .. } => {
-                let _ = t.remove_file(staged);
-            }
-            Kind::InPlace { .. } => {
-                let _ = fs::remove_file(&self.path);
-            }
-            Kind::Part { .. } => {}
-        }
+        self.discard();
     }
 }
 

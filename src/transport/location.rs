@@ -344,6 +344,15 @@ fn percent_decode(s: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn all_refused(locations: &[&str]) {
+        for s in locations {
+            assert!(
+                matches!(Location::parse(s), Err(TransportError::BadLocation { .. })),
+                "{s:?} should be refused"
+            );
+        }
+    }
+
     fn sftp(user: Option<&str>, host: &str, port: Option<u16>, path: &str) -> Location {
         Location::Sftp(SftpTarget {
             user: user.map(str::to_owned),
@@ -385,7 +394,7 @@ mod tests {
 
     #[test]
     fn sftp_urls_refused() {
-        for s in [
+        all_refused(&[
             "sftp://",
             "sftp:///path",
             "sftp://h:0/x",
@@ -404,12 +413,7 @@ mod tests {
             "sftp://h/x?y",
             "sftp://-oProxyCommand=x/y",
             "sftp://a b/x",
-        ] {
-            assert!(
-                matches!(Location::parse(s), Err(TransportError::BadLocation { .. })),
-                "{s:?} should be refused"
-            );
-        }
+        ]);
     }
 
     #[test]
@@ -430,12 +434,7 @@ mod tests {
 
     #[test]
     fn scp_style_refused() {
-        for s in [":x", "u@:x", "@h:x", "[::1:x", "[]:x", "[h]:x", "-h:x"] {
-            assert!(
-                matches!(Location::parse(s), Err(TransportError::BadLocation { .. })),
-                "{s:?} should be refused"
-            );
-        }
+        all_refused(&[":x", "u@:x", "@h:x", "[::1:x", "[]:x", "[h]:x", "-h:x"]);
     }
 
     #[test]
@@ -451,7 +450,7 @@ mod tests {
 
     #[test]
     fn odd_inputs_refused() {
-        for s in [
+        all_refused(&[
             "",
             "file://rel",
             "file://host/x",
@@ -460,12 +459,7 @@ mod tests {
             "s3://bucket/a//b",
             "http://h/x",
             "a\0b",
-        ] {
-            assert!(
-                matches!(Location::parse(s), Err(TransportError::BadLocation { .. })),
-                "{s:?} should be refused"
-            );
-        }
+        ]);
     }
 
     #[test]

@@ -51,7 +51,9 @@ pub mod s3;
 pub mod sftp;
 mod staging;
 
-pub use backend::{Entry, Properties, PutMode, RemoteRead, RemoteWrite, Transport, Upload};
+pub use backend::{
+    Entry, Properties, PutMode, Reader, RemoteRead, RemoteWrite, Transport, Upload, Writer,
+};
 pub use error::TransportError;
 pub use local::LocalTransport;
 pub use location::{Location, SftpTarget};

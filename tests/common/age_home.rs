@@ -73,6 +73,16 @@ impl Home {
         self.cmd(env!("CARGO_BIN_EXE_vault"), args)
     }
 
+    /// Protect the keystore identity with [`PASSPHRASE`] (a new one, the
+    /// passphrase read from the file `pw`) and seal `plain` to it as
+    /// `f.vault`.
+    pub fn protect_and_seal(&self, plain: &[u8]) {
+        let mut keygen = self.vault(&["keygen", "--force"]);
+        self.ok(keygen.env("VAULT_PASSPHRASE_FILE", self.path("pw")));
+        self.write("f", plain);
+        self.ok(&mut self.vault(&["seal", "f"]));
+    }
+
     /// Run and require success.
     pub fn ok(&self, c: &mut Command) -> Output {
         let out = c.output().unwrap();

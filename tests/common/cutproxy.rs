@@ -49,16 +49,8 @@ impl CutProxy {
         let state = Arc::new(Mutex::new(State::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (state.clone(), stop.clone());
-        let accept = std::thread::spawn(move || {
-            for client in listener.incoming() {
-                if sp.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(client) = client else { continue };
-                let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else {
-                    let _ = client.shutdown(Shutdown::Both);
-                    continue;
-                };
+        let accept =
+            super::delayproxy::forward(listener, target_port, sp, move |client, server| {
                 let cut = st.lock().unwrap().cut;
                 let socks = [client, server];
                 let (c1, s1) = (socks[0].try_clone().unwrap(), socks[1].try_clone().unwrap());
@@ -66,8 +58,7 @@ impl CutProxy {
                 let (sa, sb) = (st.clone(), st.clone());
                 std::thread::spawn(move || pump(c1, s1, Way::Up, cut, &sa));
                 std::thread::spawn(move || pump(s2, c2, Way::Down, cut, &sb));
-            }
-        });
+            });
         CutProxy {
             port,
             state,

@@ -118,24 +118,14 @@ impl DelayProxy {
             stop.clone(),
             open.clone(),
         );
-        let accept = std::thread::spawn(move || {
-            for client in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(client) = client else { continue };
-                let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else {
-                    let _ = client.shutdown(Shutdown::Both);
-                    continue;
-                };
-                let _ = client.set_nodelay(true);
-                let _ = server.set_nodelay(true);
-                c.connections.fetch_add(1, Ordering::SeqCst);
-                if let (Ok(a), Ok(b)) = (client.try_clone(), server.try_clone()) {
-                    o.lock().unwrap().extend([a, b]);
-                }
-                connect_pair(client, server, &d, &c);
+        let accept = forward(listener, target_port, s, move |client, server| {
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            c.connections.fetch_add(1, Ordering::SeqCst);
+            if let (Ok(a), Ok(b)) = (client.try_clone(), server.try_clone()) {
+                o.lock().unwrap().extend([a, b]);
             }
+            connect_pair(client, server, &d, &c);
         });
         DelayProxy {
             ip,
@@ -334,4 +324,28 @@ fn deliver(mut to: TcpStream, way: Way, queue: &Queue, handed: &AtomicBool) {
             return;
         }
     }
+}
+
+/// Accept on `listener` until `stop` is set, connect each client to
+/// `target_port` on 127.0.0.1 (closing the client when that fails), and
+/// hand the pair to `each`; the proxies' accepting thread.
+pub fn forward(
+    listener: TcpListener,
+    target_port: u16,
+    stop: Arc<AtomicBool>,
+    mut each: impl FnMut(TcpStream, TcpStream) + Send + 'static,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let Ok(client) = client else { continue };
+            let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else {
+                let _ = client.shutdown(Shutdown::Both);
+                continue;
+            };
+            each(client, server);
+        }
+    })
 }

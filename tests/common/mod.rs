@@ -3,6 +3,15 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+/// `assert_err!(e => PATTERN, "{}")`: assert that the error `e` matches
+/// the pattern, showing it with the format (`"{}"` or `"{:?}"`) if not.
+#[macro_export]
+macro_rules! assert_err {
+    ($e:expr => $p:pat, $fmt:literal) => {
+        assert!(matches!($e, $p), $fmt, $e)
+    };
+}
+
 pub mod age_home;
 pub mod cli;
 pub mod cutproxy;

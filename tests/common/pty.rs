@@ -181,6 +181,15 @@ impl Pty {
     }
 }
 
+impl Pty {
+    /// Type `text` (the answer to what `child` asks), then wait for `child`
+    /// to end (see [`wait`]).
+    pub fn answer(&self, child: &mut Child, text: &str) -> ExitStatus {
+        self.type_text(text);
+        wait(child, || self.screen())
+    }
+}
+
 /// Wait for a child with a deadline (kill it and panic after).
 pub fn wait(child: &mut Child, screen: impl Fn() -> String) -> ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -17,7 +17,7 @@
 //! and fail the test.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::testkit::{self, Common, Tally, VectorFile};
 use vault::crypto::age::{self, ArmoredReader, ArmoredWriter, Decryptor, Header};
@@ -50,7 +50,7 @@ fn class(e: &CryptoError) -> Option<&'static str> {
 }
 
 fn vector_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/age")
+    testkit::vector_dir("age")
 }
 
 struct Vector {

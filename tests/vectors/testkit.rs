@@ -8,7 +8,7 @@
 //! exactly its `file key:`; each runner adds its format's own checks.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use vault::crypto::{Identity, parse_identity};
@@ -138,6 +138,13 @@ pub fn check_common(
         return Err("unwrapped a file key other than file key:".into());
     }
     Ok(())
+}
+
+/// The folder `vectors/NAME` of this repository.
+pub fn vector_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("vectors")
+        .join(name)
 }
 
 /// The vector files of `dir`, sorted by name (README files left out).

@@ -58,7 +58,7 @@ fn class(e: &CryptoError) -> Option<&'static str> {
 }
 
 fn vector_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/vault")
+    testkit::vector_dir("vault")
 }
 
 /// A parsed vector file.

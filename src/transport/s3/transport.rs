@@ -40,8 +40,7 @@ use super::writer::{
 use super::{S3Error, probe, xml};
 use crate::transport::backend::check_path;
 use crate::transport::{
-    ConnectOptions, Entry, Properties, PutMode, RemoteRead, RemoteWrite, Transport, TransportError,
-    Upload,
+    ConnectOptions, Entry, Properties, PutMode, Reader, Transport, TransportError, Upload, Writer,
 };
 
 /// State shared by every connection of one location.
@@ -602,32 +601,19 @@ impl Transport for S3Transport {
     fn stat(&mut self, path: &str) -> Result<Option<Entry>, TransportError> {
         S3Transport::stat(self, path)
     }
-    fn read(&mut self, path: &str) -> Result<Box<dyn RemoteRead + '_>, TransportError> {
+    fn read(&mut self, path: &str) -> Result<Reader<'_>, TransportError> {
         Ok(Box::new(S3Transport::read(self, path)?))
     }
-    fn read_at(
-        &mut self,
-        path: &str,
-        offset: u64,
-        len: u64,
-    ) -> Result<Box<dyn RemoteRead + '_>, TransportError> {
+    fn read_at(&mut self, path: &str, offset: u64, len: u64) -> Result<Reader<'_>, TransportError> {
         Ok(Box::new(S3Transport::read_at(self, path, offset, len)?))
     }
-    fn put(
-        &mut self,
-        path: &str,
-        mode: PutMode,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn put(&mut self, path: &str, mode: PutMode) -> Result<Writer<'_>, TransportError> {
         Ok(Box::new(S3Transport::put(self, path, mode)?))
     }
     fn begin_upload(&mut self, path: &str) -> Result<Upload, TransportError> {
         S3Transport::begin_upload(self, path)
     }
-    fn write_part(
-        &mut self,
-        up: &Upload,
-        offset: u64,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn write_part(&mut self, up: &Upload, offset: u64) -> Result<Writer<'_>, TransportError> {
         Ok(Box::new(S3Transport::write_part(self, up, offset)?))
     }
     fn finish_upload(&mut self, up: Upload, len: u64, mode: PutMode) -> Result<(), TransportError> {

@@ -358,6 +358,11 @@ pub(crate) fn append(
 mod tests {
     use super::*;
 
+    /// [`check`] against the one file `f`.
+    fn check_one(f: &PathBuf, name: &str, key: &ServerKey) -> Verdict {
+        check(std::slice::from_ref(f), name, key)
+    }
+
     /// An ed25519 public key blob with a given last byte.
     fn blob(last: u8) -> Vec<u8> {
         let mut b = Vec::new();
@@ -416,16 +421,13 @@ mod tests {
         );
         let f = write(d.path(), "kh", &text);
         assert_eq!(
-            check(std::slice::from_ref(&f), "[h]:2222", &good),
+            check_one(&f, "[h]:2222", &good),
             Verdict::Changed {
                 file: f.clone(),
                 line: 6
             }
         );
-        assert_eq!(
-            check(std::slice::from_ref(&f), "[h]:2222", &bad),
-            Verdict::Known
-        );
+        assert_eq!(check_one(&f, "[h]:2222", &bad), Verdict::Known);
         // A plain `h` entry does not cover another port.
         let f2 = write(d.path(), "kh2", &entry("h", &bad));
         assert_eq!(
@@ -457,18 +459,9 @@ mod tests {
         let d = tempfile::tempdir().expect("tempdir");
         let k = key(1);
         let f = write(d.path(), "kh", &entry("*.lan,!evil.lan", &k));
-        assert_eq!(
-            check(std::slice::from_ref(&f), "box.lan", &k),
-            Verdict::Known
-        );
-        assert_eq!(
-            check(std::slice::from_ref(&f), "evil.lan", &k),
-            Verdict::Unknown
-        );
-        assert_eq!(
-            check(std::slice::from_ref(&f), "BOX.LAN", &k),
-            Verdict::Known
-        );
+        assert_eq!(check_one(&f, "box.lan", &k), Verdict::Known);
+        assert_eq!(check_one(&f, "evil.lan", &k), Verdict::Unknown);
+        assert_eq!(check_one(&f, "BOX.LAN", &k), Verdict::Known);
     }
 
     #[test]
@@ -481,21 +474,15 @@ mod tests {
             .expect("ssh-keygen -H failed (is openssh-client installed? run .ci/run)");
         assert!(hashed.starts_with("|1|"), "{hashed}");
         let f = write(d.path(), "kh", &format!("{hashed}\n"));
+        assert_eq!(check_one(&f, "[127.0.0.1]:2222", &k), Verdict::Known);
         assert_eq!(
-            check(std::slice::from_ref(&f), "[127.0.0.1]:2222", &k),
-            Verdict::Known
-        );
-        assert_eq!(
-            check(std::slice::from_ref(&f), "[127.0.0.1]:2222", &key(2)),
+            check_one(&f, "[127.0.0.1]:2222", &key(2)),
             Verdict::Changed {
                 file: f.clone(),
                 line: 1
             }
         );
-        assert_eq!(
-            check(std::slice::from_ref(&f), "127.0.0.1", &k),
-            Verdict::Unknown
-        );
+        assert_eq!(check_one(&f, "127.0.0.1", &k), Verdict::Unknown);
     }
 
     #[test]
@@ -510,14 +497,8 @@ mod tests {
         assert!(lines.iter().all(|l| l.starts_with("|1|")), "{text}");
         assert_ne!(lines[0], lines[1], "a fresh salt each time");
         assert!(!text.contains("127.0.0.1"));
-        assert_eq!(
-            check(std::slice::from_ref(&f), "[127.0.0.1]:2222", &k),
-            Verdict::Known
-        );
-        assert_eq!(
-            check(std::slice::from_ref(&f), "127.0.0.1", &k),
-            Verdict::Unknown
-        );
+        assert_eq!(check_one(&f, "[127.0.0.1]:2222", &k), Verdict::Known);
+        assert_eq!(check_one(&f, "127.0.0.1", &k), Verdict::Unknown);
         let out = std::process::Command::new("ssh-keygen")
             .args(["-F", "[127.0.0.1]:2222", "-f"])
             .arg(&f)
@@ -573,7 +554,7 @@ mod tests {
         let text = format!("{}\n@revoked {}\n", entry("h", &k), entry("*", &k));
         let f = write(d.path(), "kh", &text);
         assert_eq!(
-            check(std::slice::from_ref(&f), "h", &k),
+            check_one(&f, "h", &k),
             Verdict::Revoked { file: f, line: 2 }
         );
     }
@@ -602,10 +583,7 @@ mod tests {
         let mode = |p: &Path| fs::metadata(p).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode(&f), 0o600);
         assert_eq!(mode(f.parent().expect("parent")), 0o700);
-        assert_eq!(
-            check(std::slice::from_ref(&f), "[h]:2222", &k),
-            Verdict::Known
-        );
+        assert_eq!(check_one(&f, "[h]:2222", &k), Verdict::Known);
 
         let g = write(d.path(), "g", "x ssh-ed25519 AAAA");
         append(&g, "h", &k, false).expect("append");

@@ -68,7 +68,7 @@ use self::file::{
 use self::session::Credentials;
 use self::status::map_file_io;
 use crate::transport::backend::{
-    Entry, Properties, PutMode, RemoteRead, RemoteWrite, Transport, Upload, check_path,
+    Entry, Properties, PutMode, Reader, Transport, Upload, Writer, check_path,
 };
 use crate::transport::error::TransportError;
 use crate::transport::location::SftpTarget;
@@ -197,20 +197,10 @@ impl Transport for SftpTransport {
     }
 
     fn properties(&self) -> Properties {
-        Properties {
-            write_size: WRITE_CHUNK,
-            part_write_size: PART_WRITE_CHUNK,
-            read_size: READ_CHUNK,
-            max_connections: MAX_CONNECTIONS,
-            min_part_size: 0,
-            // posix-rename@openssh.com; a server without it gets remove +
-            // rename (see `conn.rs`).
-            atomic_replace: true,
-            // OpenSSH's RENAME is link(2) + unlink(2).
-            atomic_create_new: true,
-            has_folders: true,
-            folder_mtime: true,
-        }
+        // Atomic replace: posix-rename@openssh.com; a server without it
+        // gets remove + rename (see `conn.rs`). Atomic create-new:
+        // OpenSSH's RENAME is link(2) + unlink(2).
+        Properties::file_system(WRITE_CHUNK, PART_WRITE_CHUNK, READ_CHUNK, MAX_CONNECTIONS)
     }
 
     fn reconnect(&self) -> Result<Box<dyn Transport>, TransportError> {
@@ -284,18 +274,13 @@ impl Transport for SftpTransport {
         Ok(c.stat_full(&full)?.map(|st| entry(path.to_owned(), &st)))
     }
 
-    fn read(&mut self, path: &str) -> Result<Box<dyn RemoteRead + '_>, TransportError> {
+    fn read(&mut self, path: &str) -> Result<Reader<'_>, TransportError> {
         let (file, shown) = self.open_read(path, 0)?;
         let inner = Box::new(BufReader::with_capacity(READ_CHUNK, file));
         Ok(Box::new(self.reader(inner, shown)))
     }
 
-    fn read_at(
-        &mut self,
-        path: &str,
-        offset: u64,
-        len: u64,
-    ) -> Result<Box<dyn RemoteRead + '_>, TransportError> {
+    fn read_at(&mut self, path: &str, offset: u64, len: u64) -> Result<Reader<'_>, TransportError> {
         let (file, shown) = self.open_read(path, offset)?;
         let inner = Box::new(RangeReader {
             file,
@@ -307,11 +292,7 @@ impl Transport for SftpTransport {
         Ok(Box::new(self.reader(inner, shown)))
     }
 
-    fn put(
-        &mut self,
-        path: &str,
-        mode: PutMode,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn put(&mut self, path: &str, mode: PutMode) -> Result<Writer<'_>, TransportError> {
         check_path(path, false)?;
         self.conn.tick();
         let (staged, file) = staging::create(&mut self.conn, Some(path), Conn::create_new)?;
@@ -328,11 +309,7 @@ impl Transport for SftpTransport {
         )))
     }
 
-    fn create(
-        &mut self,
-        path: &str,
-        sync: bool,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn create(&mut self, path: &str, sync: bool) -> Result<Writer<'_>, TransportError> {
         check_path(path, false)?;
         self.conn.tick();
         let file = self.conn.create_new(path)?;
@@ -357,11 +334,7 @@ impl Transport for SftpTransport {
         })
     }
 
-    fn write_part(
-        &mut self,
-        up: &Upload,
-        offset: u64,
-    ) -> Result<Box<dyn RemoteWrite + '_>, TransportError> {
+    fn write_part(&mut self, up: &Upload, offset: u64) -> Result<Writer<'_>, TransportError> {
         staging::check_upload(up)?;
         let c = &mut self.conn;
         c.tick();

@@ -24,6 +24,12 @@ fn home_with(config: &str) -> tempfile::TempDir {
     home
 }
 
+/// Resolving `alias` with `config` fails.
+fn refused(config: &str, alias: &str) {
+    let home = home_with(config);
+    assert!(resolve(home.path(), alias, None, None, "me").is_err());
+}
+
 fn get(config: &str, alias: &str) -> HostConfig {
     let home = home_with(config);
     resolve(home.path(), alias, None, None, "me").expect("resolve")
@@ -134,10 +140,8 @@ fn bad_values_name_file_and_line() {
         }
         other => panic!("{other:?}"),
     }
-    let home = home_with("StrictHostKeyChecking maybe\n");
-    assert!(resolve(home.path(), "x", None, None, "me").is_err());
-    let home = home_with("HostName \"unterminated\n");
-    assert!(resolve(home.path(), "x", None, None, "me").is_err());
+    refused("StrictHostKeyChecking maybe\n", "x");
+    refused("HostName \"unterminated\n", "x");
 }
 
 #[test]
@@ -425,8 +429,7 @@ fn proxy_jump_and_proxy_command_share_one_slot() {
         get("ProxyJump none\nProxyJump x\n", "h").proxy,
         Proxy::Direct
     );
-    let home = home_with("ProxyCommand nc %z\n");
-    assert!(resolve(home.path(), "h", None, None, "me").is_err());
+    refused("ProxyCommand nc %z\n", "h");
 }
 
 #[test]
