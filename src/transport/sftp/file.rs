@@ -1,9 +1,10 @@
-//! Reading and writing remote files: libssh2 pipelines SFTP requests only
-//! within one call, so writes are gathered into [`WRITE_CHUNK`]-byte calls
-//! and reads are made [`READ_CHUNK`] bytes at a time (see those constants
-//! for the measured figures). `finish` sends `fsync@openssh.com` where
-//! offered, checks the size, closes, and for a put renames the staging
-//! file into place.
+//! Reading and writing remote files. libssh2 pipelines SFTP requests only
+//! within one call, so a writer keeps a window of [`WRITE_WINDOW`] (or
+//! [`PART_WRITE_WINDOW`]) bytes in flight across calls (see
+//! [`SftpWriter`]), and reads are made [`READ_CHUNK`] bytes at a time (see
+//! those constants for the measured figures). `finish` sends
+//! `fsync@openssh.com` where offered, checks the size, closes, and for a
+//! put renames the staging file into place.
 
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -17,24 +18,34 @@ use crate::transport::backend::{PutMode, RemoteRead, RemoteWrite};
 use crate::transport::error::TransportError;
 use crate::transport::staging;
 
-/// Bytes gathered before one SFTP write call. libssh2 sends one call as
-/// 30000-byte packets without waiting for each acknowledgement, so bigger
-/// calls keep the pipe full.
+/// Bytes a whole-file writer keeps sent but not yet acknowledged.
 ///
-/// Measured with `benches/sftp_calls.rs` (`cargo bench --bench sftp_calls`, loopback to OpenSSH
-/// 9.2 internal-sftp, chacha20-poly1305, 256 MiB, median of 3, two runs on
-/// a shared 2-core machine, so noisy): 256 KiB calls 269-288 MB/s, 1 MiB
-/// 312-336, 2 MiB 323-355, 4 MiB 320-390, 8 MiB 342-425. The gain flattens
-/// past 2-4 MiB while memory per upload keeps growing, so 4 MiB. Through
-/// this writer, fed in 64 KiB pieces: 377-424 MB/s.
-pub(crate) const WRITE_CHUNK: usize = 4 << 20;
+/// libssh2 turns one write call into 30000-byte SFTP packets sent without
+/// waiting, returns once the first of them is acknowledged, and skips what
+/// it already sent when the caller passes the same bytes again. So the
+/// writer hands it its whole unacknowledged window plus what is new, and the
+/// pipe never drains between calls: throughput is the window over the
+/// round trip, as for OpenSSH's `sftp` (64 requests of 32 KiB). Calls that
+/// each drained their pipe cost one round trip per call: with 1 MiB calls,
+/// a 256 MiB push over a link of 40 ms took 7.3 s (bench/farlink.py),
+/// slower than `sftp put`.
+///
+/// OpenSSH's server opens a 2 MiB channel window, so a bigger window
+/// mostly covers the bytes the server has taken but not yet acknowledged;
+/// libssh2 keeps a copy of every byte in flight besides the writer's own
+/// (which also holds up to half a window already acknowledged), so memory
+/// per upload is about two and a half windows.
+pub(crate) const WRITE_WINDOW: usize = 4 << 20;
 
-/// Bytes gathered per SFTP write call by a part writer
-/// (`Transport::write_part`). Part writers work side by side on several
-/// connections, so each needs less pipelining to keep the link busy, and
-/// memory grows with connections times call size (libssh2 keeps a copy of
-/// every unacknowledged byte of a call).
-pub(crate) const PART_WRITE_CHUNK: usize = 1 << 20;
+/// The window of a part writer (`Transport::write_part`): part writers
+/// work side by side on several connections, so each needs less in flight
+/// to keep the link busy, and memory grows with connections times window.
+pub(crate) const PART_WRITE_WINDOW: usize = 2 << 20;
+
+/// What the layer above is asked to hand over per write (its queue's
+/// buffer size): the window, not the call, sets the pipelining, so this
+/// only needs to be large enough that queueing costs nothing.
+pub(crate) const WRITE_PIECE: usize = 1 << 20;
 
 /// Bytes asked for per SFTP read call (libssh2 issues read-ahead requests
 /// for the whole buffer). Measured as above: 256 KiB calls 83-86 MB/s (!),
@@ -132,7 +143,15 @@ pub(crate) enum Kind {
     InPlace { path: String, sync: bool },
 }
 
-/// A remote file being written in calls of `call` bytes; see [`RemoteWrite`].
+/// A remote file being written through a sliding window; see
+/// [`RemoteWrite`] and [`WRITE_WINDOW`].
+///
+/// `buf[start..]` holds every byte handed over but not yet acknowledged by
+/// the server: libssh2 has sent some of them (it knows how many) and keeps
+/// the rest for its next call. A write call is made once that reaches the
+/// window; each call sends what is new and returns what was acknowledged,
+/// which leaves the window. The acknowledged front is dropped lazily, once
+/// it is half a window long, so each byte is moved at most twice.
 pub(crate) struct SftpWriter<'a> {
     file: Option<ssh2::File>,
     /// Set by `finish` on success; otherwise `drop` cleans up.
@@ -140,10 +159,12 @@ pub(crate) struct SftpWriter<'a> {
     /// The first failure; the writer refuses to go on after one.
     failed: Option<String>,
     buf: Vec<u8>,
+    /// Where the unacknowledged bytes of `buf` begin.
+    start: usize,
     written: u64,
     kind: Kind,
-    /// Bytes per write call: [`WRITE_CHUNK`] or [`PART_WRITE_CHUNK`].
-    call: usize,
+    /// Bytes kept in flight: [`WRITE_WINDOW`] or [`PART_WRITE_WINDOW`].
+    window: usize,
     shown: String,
     conn: &'a mut Conn,
 }
@@ -151,75 +172,97 @@ pub(crate) struct SftpWriter<'a> {
 impl<'a> SftpWriter<'a> {
     /// A writer of `file`, which is `rel` on `conn`.
     pub fn new(conn: &'a mut Conn, file: ssh2::File, rel: &str, kind: Kind) -> Self {
-        let call = match kind {
-            Kind::Put { .. } | Kind::InPlace { .. } => WRITE_CHUNK,
-            Kind::Part { .. } => PART_WRITE_CHUNK,
+        let window = match kind {
+            Kind::Put { .. } | Kind::InPlace { .. } => WRITE_WINDOW,
+            Kind::Part { .. } => PART_WRITE_WINDOW,
         };
         SftpWriter {
             file: Some(file),
             finished: false,
             failed: None,
             buf: Vec::new(),
+            start: 0,
             written: 0,
             kind,
-            call,
+            window,
             shown: conn.shown(&conn.full(rel)),
             conn,
         }
     }
 
-    /// Send `data` in one SFTP write call (libssh2 pipelines within it).
-    fn send(&mut self, data: &[u8]) -> Result<(), TransportError> {
+    fn io_error(&self, msg: String) -> TransportError {
+        TransportError::Io {
+            context: format!("writing {}", self.shown),
+            source: io::Error::other(msg),
+        }
+    }
+
+    /// One SFTP write call over the unacknowledged bytes: libssh2 sends
+    /// those it has not sent yet and returns once some are acknowledged.
+    fn advance(&mut self) -> Result<(), TransportError> {
         if let Some(msg) = &self.failed {
-            return Err(TransportError::Io {
-                context: format!("writing {}", self.shown),
-                source: io::Error::other(format!("an earlier write failed: {msg}")),
-            });
+            return Err(self.io_error(format!("an earlier write failed: {msg}")));
         }
         let Some(file) = self.file.as_mut() else {
-            return Err(TransportError::Io {
-                context: format!("writing {}", self.shown),
-                source: io::Error::other("write after finish"),
-            });
+            return Err(self.io_error("write after finish".to_owned()));
         };
-        if let Err(e) = file.write_all(data) {
-            let err = self.classify(e, "writing");
-            self.failed = Some(err.to_string());
-            return Err(err);
+        let acked = loop {
+            match file.write(&self.buf[self.start..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => break r,
+            }
+        };
+        match acked {
+            Ok(0) => {
+                let err = self.io_error("the server acknowledged nothing".to_owned());
+                self.failed = Some(err.to_string());
+                Err(err)
+            }
+            Ok(n) => {
+                self.start += n;
+                if self.start == self.buf.len() {
+                    self.buf.clear();
+                    self.start = 0;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let err = self.classify(e, "writing");
+                self.failed = Some(err.to_string());
+                Err(err)
+            }
+        }
+    }
+
+    /// Wait until the server has acknowledged every byte handed over.
+    fn drain(&mut self) -> Result<(), TransportError> {
+        while self.start < self.buf.len() {
+            self.advance()?;
         }
         Ok(())
     }
 
-    fn flush_buf(&mut self) -> Result<(), TransportError> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let buf = std::mem::take(&mut self.buf);
-        let r = self.send(&buf);
-        self.buf = buf;
-        self.buf.clear();
-        r
-    }
-
-    /// Take what fits of `data` (one call's worth at most); returns how
-    /// many bytes were taken.
+    /// Take what fits of `data` into the window, making one write call
+    /// when the window is full; returns how many bytes were taken.
     fn write_some(&mut self, data: &[u8]) -> Result<usize, TransportError> {
-        let call = self.call;
-        if self.buf.is_empty() && data.len() >= call {
-            // Large caller buffers go straight through.
-            self.send(data)?;
-            self.written += data.len() as u64;
-            return Ok(data.len());
+        let pending = self.buf.len() - self.start;
+        if pending >= self.window {
+            self.advance()?;
+            return Ok(0);
         }
-        if self.buf.capacity() < call {
-            self.buf.reserve_exact(call - self.buf.len());
+        let cap = self.window + self.window / 2;
+        if self.buf.len() >= cap {
+            // Here `start` > window / 2: drop the acknowledged front.
+            self.buf.drain(..self.start);
+            self.start = 0;
         }
-        let n = data.len().min(call - self.buf.len());
+        if self.buf.capacity() < cap {
+            self.buf.reserve_exact(cap - self.buf.len());
+        }
+        let room = (self.window - pending).min(cap - self.buf.len());
+        let n = data.len().min(room);
         self.buf.extend_from_slice(&data[..n]);
         self.written += n as u64;
-        if self.buf.len() == call {
-            self.flush_buf()?;
-        }
         Ok(n)
     }
 
@@ -229,7 +272,7 @@ impl<'a> SftpWriter<'a> {
             return false;
         };
         match file.statvfs() {
-            Ok(st) => st.f_bavail.saturating_mul(st.f_frsize.max(1)) < WRITE_CHUNK as u64,
+            Ok(st) => st.f_bavail.saturating_mul(st.f_frsize.max(1)) < WRITE_WINDOW as u64,
             Err(_) => false,
         }
     }
@@ -257,7 +300,7 @@ impl<'a> SftpWriter<'a> {
 
     /// Flush, sync, check the size and close.
     fn complete(&mut self) -> Result<(), TransportError> {
-        self.flush_buf()?;
+        self.drain()?;
         let shown = self.shown.clone();
         let host = self.conn.host().to_owned();
         let Some(file) = self.file.as_mut() else {

@@ -62,9 +62,7 @@ pub use self::error::SshError;
 
 use self::conn::{Conn, entry};
 use self::connect::{DEFAULT_KEEPALIVE_SECS, Params, millis};
-use self::file::{
-    Kind, PART_WRITE_CHUNK, READ_CHUNK, RangeReader, SftpReader, SftpWriter, WRITE_CHUNK,
-};
+use self::file::{Kind, READ_CHUNK, RangeReader, SftpReader, SftpWriter, WRITE_PIECE};
 use self::session::Credentials;
 use self::status::map_file_io;
 use crate::transport::backend::{
@@ -200,7 +198,7 @@ impl Transport for SftpTransport {
         // Atomic replace: posix-rename@openssh.com; a server without it
         // gets remove + rename (see `conn.rs`). Atomic create-new:
         // OpenSSH's RENAME is link(2) + unlink(2).
-        Properties::file_system(WRITE_CHUNK, PART_WRITE_CHUNK, READ_CHUNK, MAX_CONNECTIONS)
+        Properties::file_system(WRITE_PIECE, WRITE_PIECE, READ_CHUNK, MAX_CONNECTIONS)
     }
 
     fn reconnect(&self) -> Result<Box<dyn Transport>, TransportError> {
