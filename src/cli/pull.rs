@@ -95,7 +95,7 @@ pub fn pull(a: &PullArgs) -> Result<(), CliError> {
                         .unwrap_or(&o.meta.name)
                         .to_owned(),
                 };
-                jobs.push((o.clone(), rel));
+                jobs.push(((**o).clone(), rel));
             }
             if jobs.len() == before {
                 return Err(RemoteError::NoSuchName(p.to_owned()).into());

@@ -350,6 +350,7 @@ pub fn ls(a: &LsArgs) -> Result<(), CliError> {
         .objects
         .iter()
         .filter(|o| under(&o.meta.name, prefix))
+        .map(|o| &**o)
         .collect();
     let dup = listing.duplicates();
     let mut out = io::stdout().lock();

@@ -37,9 +37,10 @@
 
 use std::collections::HashMap;
 use std::fs::{self, DirBuilder};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rand_core::Rng;
 use sha2::{Digest, Sha256};
@@ -49,7 +50,7 @@ use super::Metadata;
 use super::listing::Object;
 use crate::crypto::primitives::hkdf_sha256;
 use crate::crypto::suite::PayloadKey;
-use crate::crypto::{Identity, Suite, os_rng, pipeline};
+use crate::crypto::{Identity, StreamReader, StreamWriter, Suite, os_rng};
 
 const MAGIC: &[u8; 8] = b"VLTCACHE";
 const RECORD: &[u8] = b"vault cache index v1\n";
@@ -57,8 +58,9 @@ const RECORD: &[u8] = b"vault cache index v1\n";
 /// What a listing learnt about one head revision.
 #[derive(Debug, Clone)]
 pub enum Known {
-    /// An object the user can open.
-    Mine(Box<Object>),
+    /// An object the user can open (shared with the listings that show
+    /// it, so that a vault of 100,000 objects is in memory once).
+    Mine(Arc<Object>),
     /// Sealed to other keys.
     NotMine,
 }
@@ -164,16 +166,21 @@ impl Cache {
     }
 
     fn load(&mut self) {
-        let Ok(bytes) = fs::read(&self.index) else {
+        let Ok(f) = fs::File::open(&self.index) else {
             return;
         };
+        // Opened and decoded as a stream: the index is never in memory as
+        // a whole, only what it decodes to.
         let opened = (|| {
-            let rest = bytes.strip_prefix(MAGIC)?;
-            let (salt, sealed) = rest.split_at_checked(16)?;
-            let mut plain = Vec::with_capacity(sealed.len());
-            pipeline::open_payload(self.key(salt), sealed, &mut plain, 1).ok()?;
-            drop(bytes);
-            decode(&plain)
+            let mut f = std::io::BufReader::new(f);
+            let mut head = [0u8; MAGIC.len() + 16];
+            f.read_exact(&mut head).ok()?;
+            let (magic, salt) = head.split_at(MAGIC.len());
+            if magic != MAGIC {
+                return None;
+            }
+            let plain = StreamReader::new(self.key(salt), f);
+            decode(std::io::BufReader::new(plain))
         })();
         match opened {
             Some((snapshot, entries)) => {
@@ -196,20 +203,19 @@ impl Cache {
         let mut rng = os_rng();
         let mut salt = [0u8; 16];
         rng.fill_bytes(&mut salt);
-        let plain = encode(self.snapshot, &self.entries);
         let tmp = self.dir.join(format!(".index.{}.tmp", hex(&salt[..8])));
-        // Sealed straight into the file: the index is in memory once
-        // (its plain encoding), not three times.
+        // Encoded and sealed straight into the file: the index is never in
+        // memory as a whole (for 100,000 objects it is tens of MiB).
         let written = (|| -> std::io::Result<()> {
             let mut f = std::io::BufWriter::new(create_private(&tmp)?);
             f.write_all(MAGIC)?;
             f.write_all(&salt)?;
-            let (_, f) = pipeline::seal_payload(self.key(&salt), &mut &plain[..], f, 1)
-                .map_err(|_| std::io::Error::other("sealing the cache index"))?;
-            f.into_inner().map_err(|e| e.into_error())?;
+            let mut sealed = std::io::BufWriter::new(StreamWriter::new(self.key(&salt), f));
+            encode(self.snapshot, &self.entries, &mut sealed)?;
+            let sealed = sealed.into_inner().map_err(|e| e.into_error())?;
+            sealed.finish()?.into_inner().map_err(|e| e.into_error())?;
             Ok(())
         })();
-        drop(plain);
         if written.is_ok() && fs::rename(&tmp, &self.index).is_ok() {
             self.dirty = false;
         } else {
@@ -223,16 +229,27 @@ impl Cache {
     }
 
     /// Replace what is known by `entries`, with `snapshot`; head files of
-    /// revisions no longer listed are removed.
-    pub fn replace(&mut self, entries: HashMap<(String, u64), Known>, snapshot: Option<u64>) {
+    /// revisions no longer listed are removed. `changed` says whether
+    /// `entries` differ from what the cache held (the entries it still
+    /// holds are those `entries` dropped): the index is rewritten only then,
+    /// or when the snapshot moved, so a warm listing of an unchanged vault
+    /// writes nothing.
+    pub fn replace(
+        &mut self,
+        entries: HashMap<(String, u64), Known>,
+        snapshot: Option<u64>,
+        changed: bool,
+    ) {
         for ((id, rev), k) in &self.entries {
             if matches!(k, Known::Mine(_)) && !entries.contains_key(&(id.clone(), *rev)) {
                 let _ = fs::remove_file(self.head_file(id, *rev));
             }
         }
+        if changed || !self.entries.is_empty() || snapshot != self.snapshot {
+            self.dirty = true;
+        }
         self.entries = entries;
         self.snapshot = snapshot;
-        self.dirty = true;
     }
 
     /// Forget the folder time: the next command lists the vault.
@@ -290,80 +307,105 @@ impl Cache {
 // object's fields. Private to this build: a record it cannot parse is
 // dropped.
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u32).to_be_bytes());
-    out.extend_from_slice(s.as_bytes());
+fn put_str(out: &mut impl Write, s: &str) -> std::io::Result<()> {
+    out.write_all(&(s.len() as u32).to_be_bytes())?;
+    out.write_all(s.as_bytes())
 }
 
-fn encode(snapshot: Option<u64>, entries: &HashMap<(String, u64), Known>) -> Vec<u8> {
-    let mut out = RECORD.to_vec();
-    out.push(u8::from(snapshot.is_some()));
-    out.extend_from_slice(&snapshot.unwrap_or(0).to_be_bytes());
-    out.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+fn encode(
+    snapshot: Option<u64>,
+    entries: &HashMap<(String, u64), Known>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    out.write_all(RECORD)?;
+    out.write_all(&[u8::from(snapshot.is_some())])?;
+    out.write_all(&snapshot.unwrap_or(0).to_be_bytes())?;
+    out.write_all(&(entries.len() as u32).to_be_bytes())?;
     for ((id, rev), k) in entries {
-        put_str(&mut out, id);
-        out.extend_from_slice(&rev.to_be_bytes());
+        put_str(out, id)?;
+        out.write_all(&rev.to_be_bytes())?;
         match k {
-            Known::NotMine => out.push(2),
+            Known::NotMine => out.write_all(&[2])?,
             Known::Mine(o) => {
-                out.push(1);
-                out.extend_from_slice(&o.head_size.to_be_bytes());
-                out.push(u8::from(o.payload_size.is_some()));
-                out.extend_from_slice(&o.payload_size.unwrap_or(0).to_be_bytes());
-                out.push(o.suite.id());
-                out.extend_from_slice(&(o.unverified as u32).to_be_bytes());
+                out.write_all(&[1])?;
+                out.write_all(&o.head_size.to_be_bytes())?;
+                out.write_all(&[u8::from(o.payload_size.is_some())])?;
+                out.write_all(&o.payload_size.unwrap_or(0).to_be_bytes())?;
+                out.write_all(&[o.suite.id()])?;
+                out.write_all(&(o.unverified as u32).to_be_bytes())?;
                 let m = &o.meta;
-                out.push(m.version);
-                put_str(&mut out, &m.id);
-                out.extend_from_slice(&m.rev.to_be_bytes());
-                out.push(u8::from(m.inline));
-                put_str(&mut out, &m.name);
+                out.write_all(&[m.version])?;
+                put_str(out, &m.id)?;
+                out.write_all(&m.rev.to_be_bytes())?;
+                out.write_all(&[u8::from(m.inline)])?;
+                put_str(out, &m.name)?;
                 for v in [m.size, m.mtime, m.created] {
-                    out.extend_from_slice(&v.to_be_bytes());
+                    out.write_all(&v.to_be_bytes())?;
                 }
-                out.push(u8::from(m.sha256.is_some()));
-                out.extend_from_slice(&m.sha256.unwrap_or([0; 32]));
-                out.extend_from_slice(&(m.recipients.len() as u32).to_be_bytes());
+                out.write_all(&[u8::from(m.sha256.is_some())])?;
+                out.write_all(&m.sha256.unwrap_or([0; 32]))?;
+                out.write_all(&(m.recipients.len() as u32).to_be_bytes())?;
                 for r in &m.recipients {
-                    put_str(&mut out, r);
+                    put_str(out, r)?;
                 }
             }
         }
     }
-    out
+    Ok(())
 }
 
-struct Rd<'a> {
-    b: &'a [u8],
+/// Longest string field the index record may hold.
+const STR_MAX: usize = 1 << 20;
+
+/// Reads the fields of the index record; `None` at the first short read
+/// or stream failure (a damaged or cut index).
+struct Rd<R: Read> {
+    r: R,
 }
 
-impl<'a> Rd<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (a, b) = self.b.split_at_checked(n)?;
-        self.b = b;
-        Some(a)
+impl<R: Read> Rd<R> {
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let mut b = [0u8; N];
+        self.r.read_exact(&mut b).ok()?;
+        Some(b)
     }
     fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
+        Some(self.array::<1>()?[0])
     }
     fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+        Some(u32::from_be_bytes(self.array()?))
     }
     fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
+        Some(u64::from_be_bytes(self.array()?))
     }
     fn str(&mut self) -> Option<String> {
         let n = self.u32()? as usize;
-        String::from_utf8(self.take(n)?.to_vec()).ok()
+        // Every string here (a name, an id, a recipient) is far shorter;
+        // a longer one means a record of another build.
+        if n > STR_MAX {
+            return None;
+        }
+        let mut b = vec![0u8; n];
+        self.r.read_exact(&mut b).ok()?;
+        String::from_utf8(b).ok()
+    }
+    /// Whether the record ends here (which also authenticates its last
+    /// chunk).
+    fn at_end(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(self.r.read(&mut b), Ok(0))
     }
 }
 
 type Decoded = (Option<u64>, HashMap<(String, u64), Known>);
 
-fn decode(b: &[u8]) -> Option<Decoded> {
-    let mut r = Rd {
-        b: b.strip_prefix(RECORD)?,
-    };
+fn decode(input: impl Read) -> Option<Decoded> {
+    let mut r = Rd { r: input };
+    let mut record = [0u8; RECORD.len()];
+    r.r.read_exact(&mut record).ok()?;
+    if record != *RECORD {
+        return None;
+    }
     let has = r.u8()? == 1;
     let snap = r.u64()?;
     let n = r.u32()? as usize;
@@ -386,13 +428,13 @@ fn decode(b: &[u8]) -> Option<Decoded> {
                 let name = r.str()?;
                 let (size, mtime, created) = (r.u64()?, r.u64()?, r.u64()?);
                 let has_sha = r.u8()? == 1;
-                let sha: [u8; 32] = r.take(32)?.try_into().ok()?;
+                let sha: [u8; 32] = r.array()?;
                 let count = r.u32()? as usize;
                 let mut recipients = Vec::with_capacity(count.min(1024));
                 for _ in 0..count {
                     recipients.push(r.str()?);
                 }
-                Known::Mine(Box::new(Object {
+                Known::Mine(Arc::new(Object {
                     id: id.clone(),
                     rev,
                     head_size,
@@ -417,7 +459,7 @@ fn decode(b: &[u8]) -> Option<Decoded> {
         };
         entries.insert((id, rev), k);
     }
-    r.b.is_empty().then_some((has.then_some(snap), entries))
+    r.at_end().then_some((has.then_some(snap), entries))
 }
 
 #[cfg(test)]
@@ -454,7 +496,7 @@ mod tests {
         let me: Box<dyn Identity> = Box::new(X25519Identity::generate(&mut os_rng()));
         let id = "00112233445566778899aabbccddeeff";
         let mut c = Cache::open(root.path(), "sftp://h/v", std::slice::from_ref(&me)).unwrap();
-        c.insert(id, 2, Known::Mine(Box::new(obj(id))));
+        c.insert(id, 2, Known::Mine(Arc::new(obj(id))));
         c.insert("ff112233445566778899aabbccddeeff", 1, Known::NotMine);
         c.snapshot = Some(1234);
         c.save();

@@ -14,6 +14,7 @@
 //! [`RemoteVault::find_fast`].
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::cache::Known;
 use super::codec::{self, OBJECTS, ObjectFile, OpenedHead, head_path, names};
@@ -76,8 +77,9 @@ pub struct Opened {
 /// What a listing found.
 #[derive(Default)]
 pub struct Listing {
-    /// Objects the user can open, sorted by name then newest first.
-    pub objects: Vec<Object>,
+    /// Objects the user can open, sorted by name then newest first
+    /// (shared with the cache's entries, not copies of them).
+    pub objects: Vec<Arc<Object>>,
     /// Objects sealed to other keys.
     pub others: usize,
     /// Objects that could not be read (damaged heads, missing payloads).
@@ -96,6 +98,7 @@ impl Listing {
         self.objects
             .iter()
             .filter(|o| o.meta.name == name)
+            .map(|o| &**o)
             .collect()
     }
 
@@ -184,7 +187,7 @@ impl Scan {
 
 /// What became of one head that was read.
 pub(super) enum Outcome {
-    Mine(Box<Object>, Vec<u8>),
+    Mine(Arc<Object>, Vec<u8>),
     NotMine,
     Incomplete,
     Bad(String),
@@ -222,7 +225,7 @@ pub(super) fn judge(
                 meta,
                 unverified,
             };
-            Outcome::Mine(Box::new(obj), bytes)
+            Outcome::Mine(Arc::new(obj), bytes)
         }
         Ok(None) => Outcome::NotMine,
         Err(RemoteError::IncompleteHead) => Outcome::Incomplete,
@@ -299,6 +302,9 @@ impl RemoteVault {
             ..Listing::default()
         };
         let mut known: HashMap<(String, u64), Known> = HashMap::with_capacity(scan.heads.len());
+        // Whether the cache's entries need rewriting: a payload size moved,
+        // or (below) a head was learnt from the packs or the server.
+        let mut changed = false;
         let mut missing: Vec<(String, HeadFile)> = Vec::new();
         // What the cache knows is moved, not copied, into `known` (a
         // vault of 100,000 objects holds three copies otherwise); what is
@@ -317,7 +323,12 @@ impl RemoteVault {
                     known.insert(key, Known::NotMine);
                 }
                 Some(Known::Mine(mut o)) if o.head_size == f.size => {
-                    o.payload_size = if o.meta.inline { None } else { payload };
+                    let shown = if o.meta.inline { None } else { payload };
+                    if o.payload_size != shown {
+                        // Not shared yet: no copy is made.
+                        Arc::make_mut(&mut o).payload_size = shown;
+                        changed = true;
+                    }
                     if !o.meta.inline && payload.is_none() {
                         out.unreadable
                             .push((id.clone(), "its payload is missing".into()));
@@ -337,6 +348,7 @@ impl RemoteVault {
         if let Some(c) = self.cache.as_mut() {
             c.entries = cached;
         }
+        let from_cache = known.len();
         self.check_rollbacks(&mut missing, &mut out);
         // The packs, when enough heads are missing to be worth reading them.
         if missing.len() >= PACK_READ_MIN {
@@ -368,16 +380,23 @@ impl RemoteVault {
                 let _ = self.write_pack(&fresh);
             }
         }
+        changed |= known.len() != from_cache;
+        out.objects.reserve_exact(
+            known
+                .values()
+                .filter(|k| matches!(k, Known::Mine(_)))
+                .count(),
+        );
         for k in known.values() {
             match k {
-                Known::Mine(o) => out.objects.push((**o).clone()),
+                Known::Mine(o) => out.objects.push(Arc::clone(o)),
                 Known::NotMine => out.others += 1,
             }
         }
         out.sort();
         let snapshot = scan.folder_mtime.filter(|&m| !racy(m, scan.listed_at));
         if let Some(c) = self.cache.as_mut() {
-            c.replace(known, snapshot);
+            c.replace(known, snapshot, changed);
         }
         Ok(out)
     }

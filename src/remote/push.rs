@@ -226,7 +226,11 @@ impl RemoteVault {
     pub(super) fn remember(&mut self, p: &Pushed) {
         if let Some(c) = self.cache.as_mut() {
             c.put_head(&p.obj.id, p.obj.rev, &p.head);
-            c.insert(&p.obj.id, p.obj.rev, Known::Mine(Box::new(p.obj.clone())));
+            c.insert(
+                &p.obj.id,
+                p.obj.rev,
+                Known::Mine(std::sync::Arc::new(p.obj.clone())),
+            );
             c.forget_snapshot();
         }
     }

@@ -98,7 +98,7 @@ impl RemoteVault {
         if let Some(c) = self.cache.as_mut() {
             c.remove(&o.obj.id, o.obj.rev);
             c.put_head(&obj.id, rev, &head);
-            c.insert(&obj.id, rev, Known::Mine(Box::new(obj.clone())));
+            c.insert(&obj.id, rev, Known::Mine(std::sync::Arc::new(obj.clone())));
             c.forget_snapshot();
         }
         Ok(obj)

@@ -4,6 +4,7 @@
 //! interrupted pushes left.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::cache::{Cache, Known};
@@ -206,12 +207,12 @@ impl RemoteVault {
             return Ok(None);
         }
         let cache = self.cache.as_ref().expect("checked");
-        let mut found: Vec<Object> = Vec::new();
+        let mut found: Vec<Arc<Object>> = Vec::new();
         for k in cache.entries.values() {
             if let Known::Mine(o) = k
                 && names.contains(&o.meta.name.as_str())
             {
-                found.push((**o).clone());
+                found.push(Arc::clone(o));
             }
         }
         // The head files are the authority: each must still be there,
@@ -223,7 +224,7 @@ impl RemoteVault {
             }
             if !o.meta.inline {
                 match self.t.stat(&payload_path(&o.id))? {
-                    Some(e) => o.payload_size = Some(e.size),
+                    Some(e) => Arc::make_mut(o).payload_size = Some(e.size),
                     None => return Ok(None),
                 }
             }
