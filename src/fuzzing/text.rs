@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use crate::crypto::{Decryptor, X25519Identity, age};
+use crate::crypto::{Decryptor, SealedFile, X25519Identity, age};
 use crate::keystore::{KeystoreError, contacts as contacts_file, identity_file as id_file};
 use crate::transport::sftp::config::resolve_text;
 use crate::transport::sftp::glob::wildmatch;
