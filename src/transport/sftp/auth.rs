@@ -127,15 +127,7 @@ pub(crate) fn authenticate(
             }
             "password" if allows("password") => {
                 if interactive {
-                    for _ in 0..3 {
-                        let Ok(pw) =
-                            crate::tty::prompt_hidden(&format!("{user}@{host}'s password: "))
-                        else {
-                            break;
-                        };
-                        if pw.is_empty() {
-                            break;
-                        }
+                    for pw in answers(&format!("{user}@{host}'s password: ")) {
                         match sess.userauth_password(user, &pw) {
                             Ok(()) if sess.authenticated() => return Ok(Credential::Password(pw)),
                             Err(e) if is_fatal(&e) => break,
@@ -151,6 +143,16 @@ pub(crate) fn authenticate(
         }
     }
     Err(auth_failed(tried))
+}
+
+/// Up to three answers to `prompt` on the terminal (as ssh asks), ending
+/// early at an empty answer or when there is no terminal to ask on.
+fn answers(prompt: &str) -> impl Iterator<Item = zeroize::Zeroizing<String>> + '_ {
+    (0..3).map_while(move |_| {
+        crate::tty::prompt_hidden(prompt)
+            .ok()
+            .filter(|a| !a.is_empty())
+    })
 }
 
 /// The connection broke during authentication.
@@ -402,15 +404,7 @@ fn try_key_files(
             continue;
         }
         let mut outcome = format!("{shown} (no passphrase given)");
-        for _ in 0..3 {
-            let Ok(pp) =
-                crate::tty::prompt_hidden(&format!("Enter passphrase for key '{shown}': "))
-            else {
-                break;
-            };
-            if pp.is_empty() {
-                break;
-            }
+        for pp in answers(&format!("Enter passphrase for key '{shown}': ")) {
             match sess.userauth_pubkey_file(user, None, &path, Some(&pp)) {
                 Ok(()) if sess.authenticated() => {
                     return Ok(Some(Credential::KeyFile(path, Some(pp))));
