@@ -41,10 +41,10 @@ pub enum ContactsCommand {
     },
 }
 
-/// `vault share`.
+/// `-r RECIPIENT`, at least once: whom `share` and `unshare` are about.
+/// Each command gives the argument its own help.
 #[derive(Args, Debug)]
-pub struct ShareArgs {
-    /// Give this contact or public key access; repeatable
+pub struct RecipientArgs {
     #[arg(
         short = 'r',
         long = "recipient",
@@ -52,6 +52,14 @@ pub struct ShareArgs {
         required = true
     )]
     pub recipients: Vec<String>,
+}
+
+/// `vault share`.
+#[derive(Args, Debug)]
+#[command(mut_arg("recipients", |a| a.help("Give this contact or public key access; repeatable")))]
+pub struct ShareArgs {
+    #[command(flatten)]
+    pub who: RecipientArgs,
     #[command(flatten)]
     pub target: Target,
     /// The object to share
@@ -61,15 +69,10 @@ pub struct ShareArgs {
 
 /// `vault unshare`.
 #[derive(Args, Debug)]
+#[command(mut_arg("recipients", |a| a.help("Remove this contact's or public key's access; repeatable")))]
 pub struct UnshareArgs {
-    /// Remove this contact's or public key's access; repeatable
-    #[arg(
-        short = 'r',
-        long = "recipient",
-        value_name = "RECIPIENT",
-        required = true
-    )]
-    pub recipients: Vec<String>,
+    #[command(flatten)]
+    pub who: RecipientArgs,
     /// Only drop their stanza, keeping the file key (no re-upload); they
     /// can still open the object, and write revisions of it, with a key
     /// they kept (by default the object is re-sealed under a new key)
@@ -142,7 +145,7 @@ fn parse_list(list: &[String]) -> Result<Vec<AnyRecipient>, CliError> {
 /// `vault share`.
 pub fn share(a: &ShareArgs) -> Result<(), CliError> {
     let ks = Keystore::locate()?;
-    let recipients = resolve(&ks, &a.recipients)?;
+    let recipients = resolve(&ks, &a.who.recipients)?;
     let (mut s, obj) = a.target.open(&a.name)?;
     let (vault, ids) = s.vault_ids()?;
     let opened = vault.open_object(&obj, ids)?;
@@ -191,7 +194,7 @@ pub fn share(a: &ShareArgs) -> Result<(), CliError> {
 /// `vault unshare`.
 pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
     let ks = Keystore::locate()?;
-    let remove: Vec<String> = resolve(&ks, &a.recipients)?
+    let remove: Vec<String> = resolve(&ks, &a.who.recipients)?
         .iter()
         .map(|r| r.to_string())
         .collect();
