@@ -14,6 +14,15 @@ fn vault(dir: &std::path::Path) -> RemoteVault {
     RemoteVault::open_or_create(Box::new(LocalTransport::new(dir, None).unwrap())).unwrap()
 }
 
+/// A new vault at `v` in a fresh temporary folder (gone when the returned
+/// guard drops), and the vault's root.
+fn fresh_vault() -> (tempfile::TempDir, std::path::PathBuf, RemoteVault) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("v");
+    let v = vault(&root);
+    (dir, root, v)
+}
+
 /// A fresh key, and a copy of it as the boxed identity a keystore hands out.
 fn person() -> (X25519Identity, Box<dyn Identity>) {
     let key = X25519Identity::generate(&mut os_rng());
@@ -23,9 +32,7 @@ fn person() -> (X25519Identity, Box<dyn Identity>) {
 
 #[test]
 fn push_list_pull_rename_remove() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("v");
-    let mut v = vault(&root);
+    let (_dir, root, mut v) = fresh_vault();
     let (alice, alice_id) = person();
     let (_, bob_id) = person();
     let me = alice.recipient();
@@ -103,9 +110,7 @@ fn push_list_pull_rename_remove() {
 /// workers: a flipped byte, a payload cut or extended after the listing.
 #[test]
 fn parallel_push_and_pull_round_trip_and_detect_damage() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("v");
-    let mut v = vault(&root);
+    let (dir, root, mut v) = fresh_vault();
     v.set_connections(3);
     let (alice, alice_id) = person();
     let len = 3 * MIN_SEGMENT as usize + 12_345;
@@ -266,9 +271,7 @@ fn walk(p: &std::path::Path) -> Vec<String> {
 /// through those packs.
 #[test]
 fn a_cold_listing_reads_in_batches_and_leaves_a_pack_per_batch() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("v");
-    let mut v = vault(&root);
+    let (_dir, root, mut v) = fresh_vault();
     let (me, id) = person();
     let r = me.recipient();
     let recipients: [&(dyn Recipient + Sync); 1] = [&r];
