@@ -18,7 +18,7 @@ use super::keyring::check_remote_recipients;
 use super::remote::{Target, human, short};
 use vault::crypto::{AnyRecipient, Recipient, os_rng, parse_recipient};
 use vault::keystore::Keystore;
-use vault::remote::RemoteError;
+use vault::remote::{Change, Object, Opened, RemoteError, RemoteVault};
 
 /// `vault contacts ...`.
 #[derive(Subcommand, Debug)]
@@ -142,6 +142,18 @@ fn parse_list(list: &[String]) -> Result<Vec<AnyRecipient>, CliError> {
     Ok(parsed)
 }
 
+/// Rewrite only the head of `opened` (under `name`, same file key) for
+/// `recipients`: what share does, and unshare with --keep-key.
+fn rewrite_for(
+    vault: &mut RemoteVault,
+    opened: &Opened,
+    name: &str,
+    recipients: &[String],
+) -> Result<Object, CliError> {
+    let change = Change { name, recipients };
+    Ok(vault.rewrite(&mut os_rng(), opened, &change)?)
+}
+
 /// `vault share`.
 pub fn share(a: &ShareArgs) -> Result<(), CliError> {
     let ks = Keystore::locate()?;
@@ -170,14 +182,7 @@ pub fn share(a: &ShareArgs) -> Result<(), CliError> {
         s.done();
         return Ok(());
     }
-    let written = s.vault.rewrite(
-        &mut os_rng(),
-        &opened,
-        &vault::remote::Change {
-            name: &obj.meta.name,
-            recipients: &list,
-        },
-    )?;
+    let written = rewrite_for(&mut s.vault, &opened, &obj.meta.name, &list)?;
     let who: Vec<String> = added.iter().map(|r| label(&ks, r)).collect();
     s.say(&format!(
         "shared {} (id {}) with {}; wrote a {}-byte head, the {} payload was not sent again",
@@ -254,14 +259,7 @@ pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
     }
     let who: Vec<String> = remove.iter().map(|r| label(&ks, r)).collect();
     if a.keep_key {
-        let written = s.vault.rewrite(
-            &mut os_rng(),
-            &opened,
-            &vault::remote::Change {
-                name: &obj.meta.name,
-                recipients: &keep,
-            },
-        )?;
+        let written = rewrite_for(&mut s.vault, &opened, &obj.meta.name, &keep)?;
         eprintln!(
             "vault: warning: --keep-key: {} no longer get(s) the file key from this object's head, \
              but the file key is unchanged: with a copy of it, kept from an earlier pull, they can \
