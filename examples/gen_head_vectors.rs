@@ -283,26 +283,21 @@ pub fn all() -> Vec<Vector> {
         good.clone(),
         "revision 2's bytes served as revision 3",
     ));
-    let swapped = rev2(vec![&p.alice, &p.bob], vec![&p.bob, &p.alice]);
-    let (b, _) = make("swapped", &swapped);
-    out.push(bad(
+    // A head sealed as `parts` says, whose list and stanzas disagree.
+    let disagreeing = |label: &str, name: &str, parts: &Parts<'_>, comment: &str| {
+        let (b, _) = make(label, parts);
+        bad(name, "damaged", id, 2, parts, b, comment)
+    };
+    out.push(disagreeing(
+        "swapped",
         "recipients_swapped",
-        "damaged",
-        id,
-        2,
-        &swapped,
-        b,
+        &rev2(vec![&p.alice, &p.bob], vec![&p.bob, &p.alice]),
         "the list names the stanzas in the wrong order",
     ));
-    let hidden = rev2(vec![&p.alice, &p.carol], vec![&p.alice, &p.bob]);
-    let (b, _) = make("hidden", &hidden);
-    out.push(bad(
+    out.push(disagreeing(
+        "hidden",
         "stanza_hidden_under_another_name",
-        "damaged",
-        id,
-        2,
-        &hidden,
-        b,
+        &rev2(vec![&p.alice, &p.carol], vec![&p.alice, &p.bob]),
         "Carol's stanza listed as Bob",
     ));
     out.push(bad(
