@@ -99,16 +99,17 @@ pub(crate) fn authenticate(
                 "public keys (not accepted by the server, which offers: {methods})"
             )),
             "publickey" => {
-                for step in [try_agent as KeyStep, try_key_files_step] {
-                    match step(sess, p, &mut tried, &mut offered) {
-                        Ok(Some(c)) => return Ok(c),
-                        Ok(None) => {}
-                        Err(Fatal) => {
-                            tried.push(
-                                "(the server closed the connection: too many attempts?)".into(),
-                            );
-                            return Err(auth_failed(tried));
-                        }
+                // The agent's keys first, then the key files it did not offer.
+                let found = match try_agent(sess, p, &mut tried, &mut offered) {
+                    Ok(None) => try_key_files(sess, p, &mut tried, &offered),
+                    other => other,
+                };
+                match found {
+                    Ok(Some(c)) => return Ok(c),
+                    Ok(None) => {}
+                    Err(Fatal) => {
+                        tried.push("(the server closed the connection: too many attempts?)".into());
+                        return Err(auth_failed(tried));
                     }
                 }
             }
@@ -157,20 +158,6 @@ fn answers(prompt: &str) -> impl Iterator<Item = zeroize::Zeroizing<String>> + '
 
 /// The connection broke during authentication.
 struct Fatal;
-
-type KeyStep =
-    fn(&Session, &Params, &mut Vec<String>, &mut Vec<Vec<u8>>) -> Result<Option<Credential>, Fatal>;
-
-// The signature is `KeyStep`'s, shared with the agent step that pushes.
-#[allow(clippy::ptr_arg)]
-fn try_key_files_step(
-    sess: &Session,
-    p: &Params,
-    tried: &mut Vec<String>,
-    offered: &mut Vec<Vec<u8>>,
-) -> Result<Option<Credential>, Fatal> {
-    try_key_files(sess, p, tried, offered)
-}
 
 /// The methods to try, in order: `PreferredAuthentications` if set (only
 /// the methods vault has), else OpenSSH's `publickey,keyboard-interactive,
