@@ -244,13 +244,15 @@ pub fn all() -> Vec<Vector> {
         "an empty object: one empty final chunk inline",
     );
 
-    let base = Parts {
-        stanzas: vec![&p.alice, &p.bob],
-        listed: vec![&p.alice, &p.bob],
+    // Revision 2 of the 100-byte text, with these stanzas and this list.
+    let rev2 = |stanzas, listed| Parts {
+        stanzas,
+        listed,
         id,
         rev: 2,
         plaintext: text.clone(),
     };
+    let base = rev2(vec![&p.alice, &p.bob], vec![&p.alice, &p.bob]);
     let (good, _) = make("damaged base", &base);
     let bad = |name: &str,
                expect: &str,
@@ -281,38 +283,21 @@ pub fn all() -> Vec<Vector> {
         good.clone(),
         "revision 2's bytes served as revision 3",
     ));
-    let swapped = Parts {
-        stanzas: vec![&p.alice, &p.bob],
-        listed: vec![&p.bob, &p.alice],
-        id,
-        rev: 2,
-        plaintext: text.clone(),
+    // A head sealed as `parts` says, whose list and stanzas disagree.
+    let disagreeing = |label: &str, name: &str, parts: &Parts<'_>, comment: &str| {
+        let (b, _) = make(label, parts);
+        bad(name, "damaged", id, 2, parts, b, comment)
     };
-    let (b, _) = make("swapped", &swapped);
-    out.push(bad(
+    out.push(disagreeing(
+        "swapped",
         "recipients_swapped",
-        "damaged",
-        id,
-        2,
-        &swapped,
-        b,
+        &rev2(vec![&p.alice, &p.bob], vec![&p.bob, &p.alice]),
         "the list names the stanzas in the wrong order",
     ));
-    let hidden = Parts {
-        stanzas: vec![&p.alice, &p.carol],
-        listed: vec![&p.alice, &p.bob],
-        id,
-        rev: 2,
-        plaintext: text.clone(),
-    };
-    let (b, _) = make("hidden", &hidden);
-    out.push(bad(
+    out.push(disagreeing(
+        "hidden",
         "stanza_hidden_under_another_name",
-        "damaged",
-        id,
-        2,
-        &hidden,
-        b,
+        &rev2(vec![&p.alice, &p.carol], vec![&p.alice, &p.bob]),
         "Carol's stanza listed as Bob",
     ));
     out.push(bad(
@@ -321,16 +306,7 @@ pub fn all() -> Vec<Vector> {
         id,
         2,
         &base,
-        {
-            let only = Parts {
-                stanzas: vec![&p.bob],
-                listed: vec![&p.bob],
-                id,
-                rev: 2,
-                plaintext: text.clone(),
-            };
-            make("bob only", &only).0
-        },
+        make("bob only", &rev2(vec![&p.bob], vec![&p.bob])).0,
         "sealed to Bob only",
     ));
     let mut cut = good.clone();
@@ -383,24 +359,7 @@ pub fn all() -> Vec<Vector> {
 
 /// Differences between the files in `dir` and `vectors`.
 pub fn compare(dir: &Path, vectors: &[Vector]) -> Vec<String> {
-    let mut problems = Vec::new();
-    for v in vectors {
-        match std::fs::read(dir.join(&v.name)) {
-            Ok(b) if b == v.bytes() => {}
-            Ok(_) => problems.push(format!("{} differs from the generator", v.name)),
-            Err(e) => problems.push(format!("{}: {e}", v.name)),
-        }
-    }
-    let names: Vec<&str> = vectors.iter().map(|v| v.name.as_str()).collect();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if n != "README.md" && !names.contains(&n.as_str()) {
-                problems.push(format!("{n} is not made by the generator"));
-            }
-        }
-    }
-    problems
+    gen_cli::compare(dir, vectors.iter().map(|v| (v.name.as_str(), v.bytes())))
 }
 
 /// Create `dir` and write every vector into it.

@@ -1045,28 +1045,7 @@ fn payload_more(out: &mut Vec<Vector>, p: &People) {
 
 /// Compare `vectors` with the files in `dir`; returns the differences.
 pub fn compare(dir: &Path, vectors: &[Vector]) -> Vec<String> {
-    let mut problems = Vec::new();
-    for v in vectors {
-        match std::fs::read(dir.join(&v.name)) {
-            Ok(bytes) if bytes == v.encode() => {}
-            Ok(_) => problems.push(format!("{}: differs from the generator's", v.name)),
-            Err(e) => problems.push(format!("{}: {e}", v.name)),
-        }
-    }
-    match std::fs::read_dir(dir) {
-        Ok(entries) => {
-            for entry in entries {
-                let name = entry.map(|e| e.file_name().to_string_lossy().into_owned());
-                match name {
-                    Ok(n) if vectors.iter().any(|v| v.name == n) => {}
-                    Ok(n) => problems.push(format!("{n}: not made by the generator")),
-                    Err(e) => problems.push(format!("{}: {e}", dir.display())),
-                }
-            }
-        }
-        Err(e) => problems.push(format!("{}: {e}", dir.display())),
-    }
-    problems
+    gen_cli::compare(dir, vectors.iter().map(|v| (v.name.as_str(), v.encode())))
 }
 
 /// Write `vectors` into `dir`, removing files the generator no longer makes.

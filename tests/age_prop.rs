@@ -7,7 +7,9 @@ use std::io::{Read, Write};
 
 use proptest::prelude::*;
 use vault::crypto::age::{self, ArmoredReader, ArmoredWriter, Decryptor, Header, Stanza};
-use vault::crypto::{CopyError, CryptoError, FileKey, X25519Identity, os_rng, pipeline};
+use vault::crypto::{
+    CopyError, CryptoError, FileKey, SealedFile, X25519Identity, os_rng, pipeline,
+};
 
 #[path = "common/lengths.rs"]
 mod lengths;

@@ -18,7 +18,9 @@ use vault::crypto::age::{self, ArmoredWriter};
 use vault::crypto::pipeline::{self, BATCH_CHUNKS, Tuning};
 use vault::crypto::stream::SEALED_CHUNK_SIZE;
 use vault::crypto::suite::PayloadKey;
-use vault::crypto::{CHUNK_SIZE, CopyError, CryptoError, FileKey, Suite, X25519Identity, os_rng};
+use vault::crypto::{
+    CHUNK_SIZE, CopyError, CryptoError, FileKey, SealedFile, Suite, X25519Identity, os_rng,
+};
 
 const C: usize = CHUNK_SIZE;
 const B: usize = BATCH_CHUNKS * CHUNK_SIZE;

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 
 use proptest::prelude::*;
 use vault::crypto::file::Decryptor;
-use vault::crypto::{CHUNK_SIZE, Suite, X25519Identity, os_rng, seal};
+use vault::crypto::{CHUNK_SIZE, SealedFile, Suite, X25519Identity, os_rng, seal};
 
 #[path = "common/lengths.rs"]
 mod lengths;

@@ -1,6 +1,7 @@
 //! The command line the vector generators share: `NAME [--check] DIR`
 //! (re)writes the vectors into DIR, or with `--check` only compares them,
-//! and either way reports every difference and fails on any.
+//! and either way reports every difference and fails on any. The
+//! comparison is the same for every generator, so it is here too.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -43,4 +44,33 @@ pub fn main<V>(g: Generator<V>) -> ExitCode {
         dir.display()
     );
     ExitCode::SUCCESS
+}
+
+/// Differences between the folder `dir` and the `(name, bytes)` files a
+/// generator makes: a file missing, unreadable or different, and a file the
+/// generator does not make (a `README.md` may stand beside the vectors).
+pub fn compare<'a>(dir: &Path, files: impl IntoIterator<Item = (&'a str, Vec<u8>)>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut names = Vec::new();
+    for (name, bytes) in files {
+        match std::fs::read(dir.join(name)) {
+            Ok(b) if b == bytes => {}
+            Ok(_) => problems.push(format!("{name}: differs from the generator's")),
+            Err(e) => problems.push(format!("{name}: {e}")),
+        }
+        names.push(name);
+    }
+    match std::fs::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries {
+                match entry.map(|e| e.file_name().to_string_lossy().into_owned()) {
+                    Ok(n) if n == "README.md" || names.contains(&n.as_str()) => {}
+                    Ok(n) => problems.push(format!("{n}: not made by the generator")),
+                    Err(e) => problems.push(format!("{}: {e}", dir.display())),
+                }
+            }
+        }
+        Err(e) => problems.push(format!("{}: {e}", dir.display())),
+    }
+    problems
 }

@@ -135,7 +135,11 @@ enum Command {
         secret: bool,
     },
     /// Seal a file to recipients (yourself included)
-    #[command(after_help = SEAL_HELP)]
+    #[command(
+        after_help = SEAL_HELP,
+        mut_arg("output", |a| a.help("Output file (default FILE.vault, or FILE.age with --age; stdout for stdin); - for stdout")),
+        mut_arg("input", |a| a.help("File to seal (default, or -, stdin)")),
+    )]
     Seal {
         /// Seal to this recipient or contact (forms below); repeatable
         #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
@@ -158,30 +162,22 @@ enum Command {
         /// Seal to a passphrase instead of keys (Argon2id; with --age, scrypt as `age -p`)
         #[arg(short = 'p', long)]
         passphrase: bool,
-        /// Output file (default FILE.vault, or FILE.age with --age; stdout for stdin); - for stdout
-        #[arg(short = 'o', long, value_name = "OUT")]
-        output: Option<PathBuf>,
         #[command(flatten)]
-        write: WriteOpts,
-        /// File to seal (default, or -, stdin)
-        #[arg(value_name = "FILE")]
-        input: Option<PathBuf>,
+        files: FileArgs,
     },
     /// Open a sealed file (vault or age v1, binary or armored)
+    #[command(
+        mut_arg("output", |a| a.help("Output file (default FILE without .vault or .age, or stdout for stdin); - for stdout")),
+        mut_arg("input", |a| a.help("File to open (default, or -, stdin)")),
+    )]
     Open {
         /// Use the identities in FILE instead of the keystore: an age key
         /// file (plain or passphrase-encrypted with age or vault) or an
         /// OpenSSH private key; repeatable
         #[arg(short = 'i', long = "identity", value_name = "IDENTITY_FILE")]
         identities: Vec<PathBuf>,
-        /// Output file (default FILE without .vault or .age, or stdout for stdin); - for stdout
-        #[arg(short = 'o', long, value_name = "OUT")]
-        output: Option<PathBuf>,
         #[command(flatten)]
-        write: WriteOpts,
-        /// File to open (default, or -, stdin)
-        #[arg(value_name = "FILE")]
-        input: Option<PathBuf>,
+        files: FileArgs,
     },
     /// Seal files and upload them to a remote vault (sftp://, user@host:path, s3://bucket/prefix, or a folder)
     Push(push::PushArgs),
@@ -214,15 +210,20 @@ enum Command {
     Man(docs::ManArgs),
 }
 
-/// What `seal` and `open` share about writing their output.
+/// What `seal` and `open` share: the output (`-o`), how it is written, and
+/// the input FILE. Each command gives `-o` and FILE their own help.
 #[derive(Args, Debug)]
-pub struct WriteOpts {
+pub struct FileArgs {
+    #[arg(short = 'o', long, value_name = "OUT")]
+    output: Option<PathBuf>,
     /// Replace an existing output file
     #[arg(short = 'f', long)]
     force: bool,
     /// Worker threads for the payload (default $VAULT_THREADS, else all cores; 1 = serial)
     #[arg(long, value_name = "N")]
     threads: Option<String>,
+    #[arg(value_name = "FILE")]
+    input: Option<PathBuf>,
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -241,11 +242,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
             armor,
             no_self,
             passphrase,
-            output,
-            write: WriteOpts { force, threads },
-            input,
+            files,
         } => {
-            let threads = threads::for_payload(threads.as_deref())?;
+            let threads = threads::for_payload(files.threads.as_deref())?;
             let suite = Suite::from(cipher);
             let opts = seal::SealOptions {
                 recipients,
@@ -257,22 +256,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 armor,
                 threads,
             };
-            seal::seal(&opts, input.as_deref(), output.as_deref(), force)
+            let (input, output) = (files.input.as_deref(), files.output.as_deref());
+            seal::seal(&opts, input, output, files.force)
         }
-        Command::Open {
-            identities,
-            output,
-            write: WriteOpts { force, threads },
-            input,
-        } => {
-            let threads = threads::for_payload(threads.as_deref())?;
-            open::open(
-                &identities,
-                input.as_deref(),
-                output.as_deref(),
-                force,
-                threads,
-            )
+        Command::Open { identities, files } => {
+            let threads = threads::for_payload(files.threads.as_deref())?;
+            let (input, output) = (files.input.as_deref(), files.output.as_deref());
+            open::open(&identities, input, output, files.force, threads)
         }
         Command::Push(a) => push::push(&a),
         Command::Pull(a) => pull::pull(&a),

@@ -13,7 +13,7 @@ use super::error::CliError;
 use super::io::{Input, Target};
 use super::keyring::load_identities;
 use super::seal::{AGE_EXTENSION, EXTENSION};
-use vault::crypto::{CopyError, CryptoError, Decryptor, as_identities};
+use vault::crypto::{CopyError, CryptoError, Decryptor, SealedFile, as_identities};
 use vault::keystore::passphrase;
 
 fn is_stdio(p: Option<&Path>) -> bool {

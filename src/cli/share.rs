@@ -18,7 +18,7 @@ use super::keyring::check_remote_recipients;
 use super::remote::{Target, human, short};
 use vault::crypto::{AnyRecipient, Recipient, os_rng, parse_recipient};
 use vault::keystore::Keystore;
-use vault::remote::RemoteError;
+use vault::remote::{Change, Object, Opened, RemoteError, RemoteVault};
 
 /// `vault contacts ...`.
 #[derive(Subcommand, Debug)]
@@ -41,10 +41,10 @@ pub enum ContactsCommand {
     },
 }
 
-/// `vault share`.
+/// `-r RECIPIENT`, at least once: whom `share` and `unshare` are about.
+/// Each command gives the argument its own help.
 #[derive(Args, Debug)]
-pub struct ShareArgs {
-    /// Give this contact or public key access; repeatable
+pub struct RecipientArgs {
     #[arg(
         short = 'r',
         long = "recipient",
@@ -52,6 +52,14 @@ pub struct ShareArgs {
         required = true
     )]
     pub recipients: Vec<String>,
+}
+
+/// `vault share`.
+#[derive(Args, Debug)]
+#[command(mut_arg("recipients", |a| a.help("Give this contact or public key access; repeatable")))]
+pub struct ShareArgs {
+    #[command(flatten)]
+    pub who: RecipientArgs,
     #[command(flatten)]
     pub target: Target,
     /// The object to share
@@ -61,15 +69,10 @@ pub struct ShareArgs {
 
 /// `vault unshare`.
 #[derive(Args, Debug)]
+#[command(mut_arg("recipients", |a| a.help("Remove this contact's or public key's access; repeatable")))]
 pub struct UnshareArgs {
-    /// Remove this contact's or public key's access; repeatable
-    #[arg(
-        short = 'r',
-        long = "recipient",
-        value_name = "RECIPIENT",
-        required = true
-    )]
-    pub recipients: Vec<String>,
+    #[command(flatten)]
+    pub who: RecipientArgs,
     /// Only drop their stanza, keeping the file key (no re-upload); they
     /// can still open the object, and write revisions of it, with a key
     /// they kept (by default the object is re-sealed under a new key)
@@ -139,10 +142,22 @@ fn parse_list(list: &[String]) -> Result<Vec<AnyRecipient>, CliError> {
     Ok(parsed)
 }
 
+/// Rewrite only the head of `opened` (under `name`, same file key) for
+/// `recipients`: what share does, and unshare with --keep-key.
+fn rewrite_for(
+    vault: &mut RemoteVault,
+    opened: &Opened,
+    name: &str,
+    recipients: &[String],
+) -> Result<Object, CliError> {
+    let change = Change { name, recipients };
+    Ok(vault.rewrite(&mut os_rng(), opened, &change)?)
+}
+
 /// `vault share`.
 pub fn share(a: &ShareArgs) -> Result<(), CliError> {
     let ks = Keystore::locate()?;
-    let recipients = resolve(&ks, &a.recipients)?;
+    let recipients = resolve(&ks, &a.who.recipients)?;
     let (mut s, obj) = a.target.open(&a.name)?;
     let (vault, ids) = s.vault_ids()?;
     let opened = vault.open_object(&obj, ids)?;
@@ -167,14 +182,7 @@ pub fn share(a: &ShareArgs) -> Result<(), CliError> {
         s.done();
         return Ok(());
     }
-    let written = s.vault.rewrite(
-        &mut os_rng(),
-        &opened,
-        &vault::remote::Change {
-            name: &obj.meta.name,
-            recipients: &list,
-        },
-    )?;
+    let written = rewrite_for(&mut s.vault, &opened, &obj.meta.name, &list)?;
     let who: Vec<String> = added.iter().map(|r| label(&ks, r)).collect();
     s.say(&format!(
         "shared {} (id {}) with {}; wrote a {}-byte head, the {} payload was not sent again",
@@ -191,7 +199,7 @@ pub fn share(a: &ShareArgs) -> Result<(), CliError> {
 /// `vault unshare`.
 pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
     let ks = Keystore::locate()?;
-    let remove: Vec<String> = resolve(&ks, &a.recipients)?
+    let remove: Vec<String> = resolve(&ks, &a.who.recipients)?
         .iter()
         .map(|r| r.to_string())
         .collect();
@@ -251,14 +259,7 @@ pub fn unshare(a: &UnshareArgs) -> Result<(), CliError> {
     }
     let who: Vec<String> = remove.iter().map(|r| label(&ks, r)).collect();
     if a.keep_key {
-        let written = s.vault.rewrite(
-            &mut os_rng(),
-            &opened,
-            &vault::remote::Change {
-                name: &obj.meta.name,
-                recipients: &keep,
-            },
-        )?;
+        let written = rewrite_for(&mut s.vault, &opened, &obj.meta.name, &keep)?;
         eprintln!(
             "vault: warning: --keep-key: {} no longer get(s) the file key from this object's head, \
              but the file key is unchanged: with a copy of it, kept from an earlier pull, they can \

@@ -17,10 +17,11 @@ use rand_core::CryptoRng;
 use super::error::CryptoError;
 use super::header::{Header, KIND_MLKEM768X25519, KIND_PASSPHRASE, MAC_LEN, NONCE_LEN, Stanza};
 use super::keys::FileKey;
+use super::open::SealedFile;
 use super::passphrase::{self, Passphrase};
 use super::primitives::hkdf_sha256;
 use super::recipient::{Identity, Recipient, check_labels, distinct};
-use super::stream::{CopyError, StreamReader, StreamWriter};
+use super::stream::StreamWriter;
 use super::suite::{PayloadKey, Suite};
 
 /// Length of vault's file keys.
@@ -168,22 +169,27 @@ impl<R: Read> Decryptor<R> {
         &self.header
     }
 
-    /// Whether the file is sealed to a passphrase rather than to keys.
-    pub fn is_passphrase(&self) -> bool {
+    /// Split into the header and the unread input (the payload).
+    pub fn into_parts(self) -> (Header, R) {
+        (self.header, self.input)
+    }
+}
+
+impl<R: Read> SealedFile for Decryptor<R> {
+    type Payload = R;
+
+    fn is_passphrase(&self) -> bool {
         self.header
             .stanzas
             .iter()
             .any(|s| s.kind == KIND_PASSPHRASE)
     }
 
-    /// Unwrap the file key with the first identity that matches a stanza,
-    /// and check the header MAC with it.
-    pub fn file_key(&self, identities: &[&dyn Identity]) -> Result<FileKey, CryptoError> {
+    fn file_key(&self, identities: &[&dyn Identity]) -> Result<FileKey, CryptoError> {
         file_key_for(&self.header, identities)
     }
 
-    /// Unwrap the file key with a passphrase and check the header MAC.
-    pub fn file_key_with_passphrase(&self, pass: &Passphrase) -> Result<FileKey, CryptoError> {
+    fn file_key_with_passphrase(&self, pass: &Passphrase) -> Result<FileKey, CryptoError> {
         let stanza = self
             .header
             .stanzas
@@ -197,32 +203,9 @@ impl<R: Read> Decryptor<R> {
         Ok(key)
     }
 
-    /// The payload reader, given a file key from [`Decryptor::file_key`].
-    pub fn into_reader(self, file_key: &FileKey) -> StreamReader<R> {
-        let (key, input) = self.into_payload(file_key);
-        StreamReader::new(key, input)
-    }
-
-    /// Open the payload into `out` (see [`super::pipeline::open_payload`]).
-    pub fn open_payload<W: Write + ?Sized>(
-        self,
-        file_key: &FileKey,
-        out: &mut W,
-        threads: usize,
-    ) -> Result<u64, CopyError> {
-        let (key, input) = self.into_payload(file_key);
-        super::pipeline::open_payload(key, input, out, threads)
-    }
-
-    /// The payload key and the unread input, for [`super::pipeline`].
-    pub fn into_payload(self, file_key: &FileKey) -> (PayloadKey, R) {
+    fn into_payload(self, file_key: &FileKey) -> (PayloadKey, R) {
         let key = payload_key(self.header.suite, file_key, &self.header.nonce);
         (key, self.input)
-    }
-
-    /// Split into the header and the unread input (the payload).
-    pub fn into_parts(self) -> (Header, R) {
-        (self.header, self.input)
     }
 }
 
@@ -293,9 +276,7 @@ mod tests {
 
     #[test]
     fn every_recipient_opens_and_others_do_not() {
-        let mut rng = os_rng();
-        let ids: Vec<X25519Identity> = (0..3).map(|_| X25519Identity::generate(&mut rng)).collect();
-        let recips: Vec<X25519Recipient> = ids[..2].iter().map(X25519Identity::recipient).collect();
+        let (ids, recips) = crate::crypto::testing::two_of_three();
         for suite in Suite::ALL {
             let sealed = seal_bytes(&recips, suite, b"secret");
             for id in &ids[..2] {

@@ -101,13 +101,48 @@ pub struct Header {
     pub mac: [u8; MAC_LEN],
 }
 
-/// `HKDF-SHA256[salt = "", info = "vault/v1 header"](file key)`.
-fn mac_key(file_key: &FileKey) -> zeroize::Zeroizing<[u8; 32]> {
-    hkdf_sha256(&[], file_key.as_bytes(), b"vault/v1 header")
+/// The MAC both formats end their header with:
+/// `HMAC-SHA256[HKDF-SHA256[salt = "", info](file key)](input)`, where
+/// `input` is the header's encoding before the MAC. Only the HKDF label
+/// differs between vault and age, so the sealing and checking are written
+/// once here.
+pub(crate) struct HeaderMac {
+    info: &'static [u8],
 }
 
+impl HeaderMac {
+    /// The MAC keyed by `HKDF-SHA256[salt = "", info](file key)`.
+    pub(crate) const fn new(info: &'static [u8]) -> Self {
+        HeaderMac { info }
+    }
+
+    fn key(&self, file_key: &FileKey) -> zeroize::Zeroizing<[u8; 32]> {
+        hkdf_sha256(&[], file_key.as_bytes(), self.info)
+    }
+
+    /// Check that a header of `stanzas` stanzas is within bounds, then MAC
+    /// its encoding `input` under `file_key`.
+    pub(crate) fn seal(
+        &self,
+        file_key: &FileKey,
+        stanzas: usize,
+        input: &[u8],
+    ) -> Result<[u8; MAC_LEN], CryptoError> {
+        check_stanza_count(stanzas, MAX_STANZAS)?;
+        Ok(hmac_sha256(&self.key(file_key)[..], input))
+    }
+
+    /// Whether `mac` is the MAC of `input` under `file_key` (constant time).
+    pub(crate) fn verify(&self, file_key: &FileKey, input: &[u8], mac: &[u8]) -> bool {
+        hmac_sha256_verify(&self.key(file_key)[..], input, mac)
+    }
+}
+
+/// vault's header MAC: `info = "vault/v1 header"`.
+const MAC: HeaderMac = HeaderMac::new(b"vault/v1 header");
+
 /// A header needs at least one stanza and at most `max` (both formats).
-pub(crate) fn check_stanza_count(count: usize, max: usize) -> Result<(), CryptoError> {
+fn check_stanza_count(count: usize, max: usize) -> Result<(), CryptoError> {
     match count {
         0 => Err(CryptoError::NoRecipients),
         n if n > max => Err(CryptoError::TooManyRecipients { count: n, max }),
@@ -236,14 +271,13 @@ impl Header {
 
     /// Check the stanza count bounds, then set the MAC for `file_key`.
     pub fn seal_mac(&mut self, file_key: &FileKey) -> Result<(), CryptoError> {
-        check_stanza_count(self.stanzas.len(), MAX_STANZAS)?;
-        self.mac = hmac_sha256(&mac_key(file_key)[..], &self.mac_input());
+        self.mac = MAC.seal(file_key, self.stanzas.len(), &self.mac_input())?;
         Ok(())
     }
 
     /// Whether the MAC matches `file_key` (constant time).
     pub fn verify_mac(&self, file_key: &FileKey) -> bool {
-        hmac_sha256_verify(&mac_key(file_key)[..], &self.mac_input(), &self.mac)
+        MAC.verify(file_key, &self.mac_input(), &self.mac)
     }
 }
 

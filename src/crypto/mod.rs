@@ -54,7 +54,7 @@ pub use error::CryptoError;
 pub use file::{seal, seal_with_passphrase};
 pub use header::Header;
 pub use keys::{FileKey, os_rng};
-pub use open::{Decryptor, Format};
+pub use open::{Decryptor, Format, SealedFile};
 pub use parse::{parse_identity, parse_recipient};
 pub use passphrase::Passphrase;
 pub use pq::{PqIdentity, PqRecipient};

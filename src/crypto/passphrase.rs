@@ -140,11 +140,21 @@ pub fn open_stanza(passphrase: &Passphrase, stanza: &Stanza) -> Result<FileKey, 
         u32::from_be_bytes(b[at..at + 4].try_into().expect("length checked by parser"))
     };
     let key = derive(passphrase, &salt, word(0), word(1), word(2))?;
-    let mut out = Zeroizing::new([0u8; 32]);
-    if !unwrap_key(&key, &b[SALT_LEN + 12..], &mut out[..]) {
+    unwrap_file_key::<32>(&key, &b[SALT_LEN + 12..])
+}
+
+/// The `N`-byte file key in `wrapped` under `key`, a key derived from a
+/// passphrase: a body that does not open means a wrong passphrase. Both
+/// formats' passphrase stanzas (Argon2id here, age's scrypt) end this way.
+pub(crate) fn unwrap_file_key<const N: usize>(
+    key: &[u8; 32],
+    wrapped: &[u8],
+) -> Result<FileKey, CryptoError> {
+    let mut out = Zeroizing::new([0u8; N]);
+    if !unwrap_key(key, wrapped, &mut out[..]) {
         return Err(CryptoError::WrongPassphrase);
     }
-    Ok(FileKey::from_bytes(&out[..]).expect("32 bytes"))
+    Ok(FileKey::from_bytes(&out[..]).expect("16 or 32 bytes, a file key's length"))
 }
 
 #[cfg(test)]

@@ -79,6 +79,18 @@ pub enum CopyError {
     Crypto(CryptoError),
 }
 
+impl From<CopyError> for CryptoError {
+    /// The crypto layer's class of a copy's failure, for callers that do
+    /// not tell which side failed: a read or a write error is
+    /// [`CryptoError::Io`].
+    fn from(e: CopyError) -> Self {
+        match e {
+            CopyError::Crypto(e) => e,
+            CopyError::Read(e) | CopyError::Write(e) => CryptoError::Io(e),
+        }
+    }
+}
+
 /// Writes `STREAM[key](plaintext)` to an inner writer.
 ///
 /// Call [`finish`](StreamWriter::finish) when done: it seals the last chunk.

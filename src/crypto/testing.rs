@@ -5,6 +5,7 @@
 use super::keys::{FileKey, os_rng};
 
 use super::recipient::{Identity, Recipient};
+use super::x25519::{X25519Identity, X25519Recipient};
 use super::{age, header};
 
 /// Call `check(i, copy)` for a copy of `bytes` with byte `i` flipped, for
@@ -15,6 +16,15 @@ pub(crate) fn each_byte_flipped(bytes: &[u8], mut check: impl FnMut(usize, Vec<u
         b[i] ^= 0x01;
         check(i, b);
     }
+}
+
+/// Three fresh identities and the recipients of the first two: what is
+/// sealed to those must open for them and not for the third.
+pub(crate) fn two_of_three() -> (Vec<X25519Identity>, Vec<X25519Recipient>) {
+    let mut rng = os_rng();
+    let ids: Vec<X25519Identity> = (0..3).map(|_| X25519Identity::generate(&mut rng)).collect();
+    let recips = ids[..2].iter().map(X25519Identity::recipient).collect();
+    (ids, recips)
 }
 
 /// A header with a MAC over its encoding, as both formats have.

@@ -4,9 +4,9 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use crate::crypto::{Decryptor, X25519Identity, age};
+use crate::crypto::{Decryptor, SealedFile, X25519Identity, age};
 use crate::keystore::{KeystoreError, contacts as contacts_file, identity_file as id_file};
-use crate::transport::sftp::config::resolve_text;
+use crate::transport::sftp::config::{Query, resolve_text};
 use crate::transport::sftp::glob::wildmatch;
 use crate::transport::sftp::known_hosts::{self, ServerKey, Verdict};
 
@@ -157,14 +157,26 @@ pub fn ssh_config(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (alias, config) = text.split_once('\n').unwrap_or((&text, ""));
     let home = Path::new("/home/fuzz");
-    let plain = resolve_text(config, home, alias, None, None, "fuzzer");
+    let q = Query {
+        home,
+        alias,
+        user: None,
+        port: None,
+        local_user: "fuzzer",
+    };
+    let plain = resolve_text(config, &q);
     if let Ok(c) = &plain {
         assert!(c.port > 0);
         assert_eq!(c.alias, alias);
-        let again = resolve_text(config, home, alias, None, None, "fuzzer");
+        let again = resolve_text(config, &q);
         assert_eq!(again.as_ref().ok(), Some(c), "not deterministic");
     }
-    if let Ok(c) = resolve_text(config, home, alias, Some("cli"), Some(2222), "fuzzer") {
+    let cli = Query {
+        user: Some("cli"),
+        port: Some(2222),
+        ..q
+    };
+    if let Ok(c) = resolve_text(config, &cli) {
         assert_eq!((c.user.as_str(), c.port), ("cli", 2222));
     }
     let mut lines = text.lines();

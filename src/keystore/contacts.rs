@@ -172,11 +172,11 @@ impl Keystore {
 mod tests {
     use super::*;
     use crate::crypto::{X25519Identity, os_rng};
+    use crate::keystore::temp_keystore;
 
     #[test]
     fn add_resolve_remove_and_refusals() {
-        let dir = tempfile::tempdir().unwrap();
-        let ks = Keystore::at(dir.path().join("ks"));
+        let (_dir, ks) = temp_keystore();
         let bob = X25519Identity::generate(&mut os_rng()).recipient();
         ks.add_contact("bob", &bob).unwrap();
         assert_eq!(
@@ -211,8 +211,7 @@ mod tests {
 
     #[test]
     fn ssh_contacts_keep_their_spaces() {
-        let dir = tempfile::tempdir().unwrap();
-        let ks = Keystore::at(dir.path().join("ks"));
+        let (_dir, ks) = temp_keystore();
         let k = ssh_key::PrivateKey::random(&mut os_rng(), ssh_key::Algorithm::Ed25519).unwrap();
         let line = k.public_key().to_openssh().unwrap() + " carol@laptop";
         let r = crate::crypto::parse_recipient(&line).unwrap();

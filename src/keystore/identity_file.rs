@@ -20,8 +20,8 @@ use super::KeystoreError;
 use super::passphrase;
 use crate::crypto::header::MAGIC;
 use crate::crypto::{
-    CopyError, CryptoError, Decryptor, Identity, PqIdentity, SshIdentity, X25519Identity, age,
-    parse_identity, ssh,
+    CopyError, CryptoError, Decryptor, Identity, PqIdentity, SealedFile, SshIdentity,
+    X25519Identity, age, parse_identity, ssh,
 };
 
 /// Largest identity file read (age's limit for SSH keys is 16 KiB; key

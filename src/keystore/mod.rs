@@ -445,6 +445,15 @@ pub fn public_of(secret: &str) -> Option<String> {
         .map(|id| id.recipient().to_string())
 }
 
+/// A keystore at `ks` in a fresh temporary folder, gone when the returned
+/// guard drops (for the unit tests of this module and its submodules).
+#[cfg(test)]
+pub(crate) fn temp_keystore() -> (tempfile::TempDir, Keystore) {
+    let dir = tempfile::tempdir().unwrap();
+    let ks = Keystore::at(dir.path().join("ks"));
+    (dir, ks)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,8 +461,7 @@ mod tests {
 
     #[test]
     fn create_unlock_refuse_overwrite_and_bad_permissions() {
-        let dir = tempfile::tempdir().unwrap();
-        let ks = Keystore::at(dir.path().join("ks"));
+        let (_dir, ks) = temp_keystore();
         assert!(matches!(ks.public_key(), Err(KeystoreError::NoIdentity(_))));
         let id = X25519Identity::generate(&mut os_rng());
         let entry = |id: &X25519Identity| KeyEntry::x25519(id, "created".into());

@@ -14,17 +14,27 @@ fn vault(dir: &std::path::Path) -> RemoteVault {
     RemoteVault::open_or_create(Box::new(LocalTransport::new(dir, None).unwrap())).unwrap()
 }
 
-#[test]
-fn push_list_pull_rename_remove() {
+/// A new vault at `v` in a fresh temporary folder (gone when the returned
+/// guard drops), and the vault's root.
+fn fresh_vault() -> (tempfile::TempDir, std::path::PathBuf, RemoteVault) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("v");
-    let mut v = vault(&root);
-    let alice = X25519Identity::generate(&mut os_rng());
-    let alice_id: Box<dyn Identity> =
-        Box::new(alice.to_secret_string().parse::<X25519Identity>().unwrap());
-    let bob = X25519Identity::generate(&mut os_rng());
-    let bob_id: Box<dyn Identity> =
-        Box::new(bob.to_secret_string().parse::<X25519Identity>().unwrap());
+    let v = vault(&root);
+    (dir, root, v)
+}
+
+/// A fresh key, and a copy of it as the boxed identity a keystore hands out.
+fn person() -> (X25519Identity, Box<dyn Identity>) {
+    let key = X25519Identity::generate(&mut os_rng());
+    let id = Box::new(key.to_secret_string().parse::<X25519Identity>().unwrap());
+    (key, id)
+}
+
+#[test]
+fn push_list_pull_rename_remove() {
+    let (_dir, root, mut v) = fresh_vault();
+    let (alice, alice_id) = person();
+    let (_, bob_id) = person();
     let me = alice.recipient();
     let recipients: [&(dyn Recipient + Sync); 1] = [&me];
     for (len, inline) in [(100_000, false), (4_000, true), (0, true), (65_536, true)] {
@@ -100,13 +110,9 @@ fn push_list_pull_rename_remove() {
 /// workers: a flipped byte, a payload cut or extended after the listing.
 #[test]
 fn parallel_push_and_pull_round_trip_and_detect_damage() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("v");
-    let mut v = vault(&root);
+    let (dir, root, mut v) = fresh_vault();
     v.set_connections(3);
-    let alice = X25519Identity::generate(&mut os_rng());
-    let alice_id: Box<dyn Identity> =
-        Box::new(alice.to_secret_string().parse::<X25519Identity>().unwrap());
+    let (alice, alice_id) = person();
     let len = 3 * MIN_SEGMENT as usize + 12_345;
     let data: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
     let src = dir.path().join("src");
@@ -265,11 +271,8 @@ fn walk(p: &std::path::Path) -> Vec<String> {
 /// through those packs.
 #[test]
 fn a_cold_listing_reads_in_batches_and_leaves_a_pack_per_batch() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("v");
-    let mut v = vault(&root);
-    let me = X25519Identity::generate(&mut os_rng());
-    let id: Box<dyn Identity> = Box::new(me.to_secret_string().parse::<X25519Identity>().unwrap());
+    let (_dir, root, mut v) = fresh_vault();
+    let (me, id) = person();
     let r = me.recipient();
     let recipients: [&(dyn Recipient + Sync); 1] = [&r];
     for i in 0..100 {

@@ -375,21 +375,25 @@ mod tests {
 
     #[test]
     fn sftp_urls() {
-        assert_eq!(parse("sftp://h/srv/v"), sftp(None, "h", None, "/srv/v"));
-        assert_eq!(
-            parse("sftp://al%40ce@h:2222/a%20b/"),
-            sftp(Some("al@ce"), "h", Some(2222), "/a b")
-        );
-        assert_eq!(parse("SFTP://h"), sftp(None, "h", None, ""));
-        assert_eq!(parse("sftp://h/"), sftp(None, "h", None, "/"));
-        assert_eq!(parse("sftp://h/~/v"), sftp(None, "h", None, "v"));
-        assert_eq!(parse("sftp://h/~"), sftp(None, "h", None, ""));
-        assert_eq!(
-            parse("sftp://u@[::1]:22/x"),
-            sftp(Some("u"), "::1", Some(22), "/x")
-        );
-        assert_eq!(parse("sftp://[::1]/x"), sftp(None, "::1", None, "/x"));
-        assert_eq!(parse("sftp://h:/x"), sftp(None, "h", None, "/x"));
+        for (s, user, host, port, path) in [
+            ("sftp://h/srv/v", None, "h", None, "/srv/v"),
+            (
+                "sftp://al%40ce@h:2222/a%20b/",
+                Some("al@ce"),
+                "h",
+                Some(2222),
+                "/a b",
+            ),
+            ("SFTP://h", None, "h", None, ""),
+            ("sftp://h/", None, "h", None, "/"),
+            ("sftp://h/~/v", None, "h", None, "v"),
+            ("sftp://h/~", None, "h", None, ""),
+            ("sftp://u@[::1]:22/x", Some("u"), "::1", Some(22), "/x"),
+            ("sftp://[::1]/x", None, "::1", None, "/x"),
+            ("sftp://h:/x", None, "h", None, "/x"),
+        ] {
+            assert_eq!(parse(s), sftp(user, host, port, path), "{s:?}");
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 use super::testkit::{self, Common, Tally, VectorFile};
 use vault::crypto::age::{self, ArmoredReader, ArmoredWriter, Decryptor, Header};
-use vault::crypto::{CopyError, CryptoError, FileKey, Identity, Passphrase, pipeline};
+use vault::crypto::{CopyError, CryptoError, FileKey, Identity, Passphrase, SealedFile, pipeline};
 
 /// The CCTV expectations other than `success`.
 const FAILURE_CLASSES: [&str; 5] = [

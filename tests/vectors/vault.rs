@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use super::testkit::{self, Common, Tally, VectorFile};
 use vault::crypto::file::Decryptor;
-use vault::crypto::{CryptoError, FileKey, Header, Passphrase, SshIdentity, as_identities};
+use vault::crypto::{
+    CryptoError, FileKey, Header, Passphrase, SealedFile, SshIdentity, as_identities,
+};
 
 #[allow(dead_code)]
 #[path = "../../examples/gen_vectors.rs"]

@@ -20,7 +20,7 @@
 //! header-wide rule about types (an `scrypt` stanza must be alone) is
 //! checked here, as vault's own header checks its passphrase stanza.
 
-use crate::crypto::header::check_stanza_count;
+use crate::crypto::header::HeaderMac;
 use std::io::{self, BufRead, Read};
 
 use base64::Engine;
@@ -28,7 +28,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 
 use crate::crypto::error::CryptoError;
 use crate::crypto::keys::FileKey;
-use crate::crypto::primitives::{TAG_LEN, hkdf_sha256, hmac_sha256, hmac_sha256_verify};
+use crate::crypto::primitives::TAG_LEN;
 
 /// The first line of every age v1 file.
 pub const VERSION_LINE: &[u8] = b"age-encryption.org/v1";
@@ -76,10 +76,8 @@ pub struct Header {
     pub mac: [u8; 32],
 }
 
-/// `HKDF-SHA256[salt = "", info = "header"](file key)`.
-fn mac_key(file_key: &FileKey) -> zeroize::Zeroizing<[u8; 32]> {
-    hkdf_sha256(&[], file_key.as_bytes(), b"header")
-}
+/// age's header MAC: `info = "header"`.
+const MAC: HeaderMac = HeaderMac::new(b"header");
 
 fn bad(why: &'static str) -> CryptoError {
     CryptoError::InvalidHeader(why)
@@ -301,14 +299,13 @@ impl Header {
 
     /// Check the stanza count, then set the MAC for `file_key`.
     pub fn seal_mac(&mut self, file_key: &FileKey) -> Result<(), CryptoError> {
-        check_stanza_count(self.stanzas.len(), MAX_STANZAS)?;
-        self.mac = hmac_sha256(&mac_key(file_key)[..], &self.mac_input());
+        self.mac = MAC.seal(file_key, self.stanzas.len(), &self.mac_input())?;
         Ok(())
     }
 
     /// Whether the MAC matches `file_key` (constant time).
     pub fn verify_mac(&self, file_key: &FileKey) -> bool {
-        hmac_sha256_verify(&mac_key(file_key)[..], &self.mac_input(), &self.mac)
+        MAC.verify(file_key, &self.mac_input(), &self.mac)
     }
 }
 

@@ -35,10 +35,10 @@ pub use header::{Header, Stanza};
 
 use super::error::CryptoError;
 use super::keys::FileKey;
+use super::open::SealedFile;
 use super::passphrase::Passphrase;
 use super::primitives::hkdf_sha256;
 use super::recipient::{Identity, Recipient, check_labels, distinct};
-use super::stream::{CopyError, StreamReader};
 use super::suite::{PayloadKey, Suite};
 
 /// Length of the payload nonce that follows the header.
@@ -191,15 +191,6 @@ impl<R: Read> Decryptor<R> {
         &self.header
     }
 
-    /// Whether the file is sealed to a passphrase (an `scrypt` stanza,
-    /// which is then the only one).
-    pub fn is_passphrase(&self) -> bool {
-        self.header
-            .stanzas
-            .iter()
-            .any(|s| s.kind() == scrypt::SCRYPT)
-    }
-
     /// The passphrase stanza's log2 work factor, checked against the limit,
     /// so that a caller can refuse a file before asking for a passphrase.
     pub fn passphrase_work_factor(&self) -> Result<u8, CryptoError> {
@@ -221,11 +212,24 @@ impl<R: Read> Decryptor<R> {
         }
         Ok(key)
     }
+}
+
+impl<R: Read> SealedFile for Decryptor<R> {
+    type Payload = Payload<Sniffed<R>>;
+
+    /// Whether the file is sealed to a passphrase (an `scrypt` stanza,
+    /// which is then the only one).
+    fn is_passphrase(&self) -> bool {
+        self.header
+            .stanzas
+            .iter()
+            .any(|s| s.kind() == scrypt::SCRYPT)
+    }
 
     /// Unwrap the file key with `identities`, as age does: each identity in
     /// turn tries every stanza in file order; a malformed `X25519` stanza
     /// stops the search. Then check the header MAC with the key.
-    pub fn file_key(&self, identities: &[&dyn Identity]) -> Result<FileKey, CryptoError> {
+    fn file_key(&self, identities: &[&dyn Identity]) -> Result<FileKey, CryptoError> {
         for id in identities {
             if let Some(key) = id.unwrap_age_all(&self.header.stanzas)? {
                 return self.checked(key);
@@ -234,37 +238,18 @@ impl<R: Read> Decryptor<R> {
         Err(CryptoError::NoMatchingIdentity)
     }
 
-    /// Unwrap the file key with a passphrase and check the header MAC.
-    pub fn file_key_with_passphrase(&self, pass: &Passphrase) -> Result<FileKey, CryptoError> {
+    fn file_key_with_passphrase(&self, pass: &Passphrase) -> Result<FileKey, CryptoError> {
         let key = scrypt::scrypt_unwrap(pass, self.scrypt_stanza()?)?;
         self.checked(key)
     }
 
-    /// The payload key and the unread input, for [`super::pipeline`].
-    pub fn into_payload(self, file_key: &FileKey) -> (PayloadKey, Payload<Sniffed<R>>) {
+    fn into_payload(self, file_key: &FileKey) -> (PayloadKey, Payload<Sniffed<R>>) {
         (payload_key(file_key, &self.nonce), self.input)
     }
 
-    /// Open the payload into `out` (see [`super::pipeline::open_payload`]);
-    /// a broken armor is [`CryptoError::InvalidArmor`], not a read error.
-    pub fn open_payload<W: std::io::Write + ?Sized>(
-        self,
-        file_key: &FileKey,
-        out: &mut W,
-        threads: usize,
-    ) -> Result<u64, CopyError> {
-        let (key, mut input) = self.into_payload(file_key);
-        let result = super::pipeline::open_payload(key, &mut input, out, threads);
-        match (result, input.armor_failure()) {
-            (Err(CopyError::Read(_)), Some(armor)) => Err(CopyError::Crypto(armor)),
-            (result, _) => result,
-        }
-    }
-
-    /// The payload reader, given a file key from [`Decryptor::file_key`].
-    pub fn into_reader(self, file_key: &FileKey) -> StreamReader<Payload<Sniffed<R>>> {
-        let (key, input) = self.into_payload(file_key);
-        StreamReader::new(key, input)
+    /// A broken armor is [`CryptoError::InvalidArmor`], not a read error.
+    fn payload_failure(payload: &Payload<Sniffed<R>>) -> Option<CryptoError> {
+        payload.armor_failure()
     }
 }
 
@@ -324,7 +309,7 @@ mod tests {
 
     use super::*;
     use crate::crypto::keys::os_rng;
-    use crate::crypto::stream::{CHUNK_SIZE, CopyError};
+    use crate::crypto::stream::CHUNK_SIZE;
     use crate::crypto::{X25519Identity, X25519Recipient, as_identities, as_recipients, pipeline};
 
     fn seal_to(recipients: &[X25519Recipient], data: &[u8], armored: bool) -> Vec<u8> {
@@ -345,18 +330,13 @@ mod tests {
         let key = d.file_key(&as_identities(ids))?;
         let (key, payload) = d.into_payload(&key);
         let mut out = Vec::new();
-        pipeline::open_payload(key, payload, &mut out, 1).map_err(|e| match e {
-            CopyError::Crypto(e) => e,
-            CopyError::Read(e) | CopyError::Write(e) => CryptoError::Io(e),
-        })?;
+        pipeline::open_payload(key, payload, &mut out, 1)?;
         Ok(out)
     }
 
     #[test]
     fn round_trips_binary_and_armored_to_several_recipients() {
-        let mut rng = os_rng();
-        let ids: Vec<X25519Identity> = (0..3).map(|_| X25519Identity::generate(&mut rng)).collect();
-        let recips: Vec<X25519Recipient> = ids[..2].iter().map(X25519Identity::recipient).collect();
+        let (ids, recips) = crate::crypto::testing::two_of_three();
         for len in [
             0,
             1,

@@ -20,8 +20,8 @@ pub use super::header::SCRYPT;
 use super::header::{BODY_LEN, FILE_KEY_LEN, Stanza, decode_base64_array, encode_base64};
 use crate::crypto::error::CryptoError;
 use crate::crypto::keys::FileKey;
-use crate::crypto::passphrase::Passphrase;
-use crate::crypto::primitives::{unwrap_key, wrap_key};
+use crate::crypto::passphrase::{Passphrase, unwrap_file_key};
+use crate::crypto::primitives::wrap_key;
 
 /// Prefix of the scrypt salt.
 pub const SCRYPT_LABEL: &[u8] = b"age-encryption.org/v1/scrypt";
@@ -116,11 +116,7 @@ pub fn scrypt_stanza<R: CryptoRng + ?Sized>(
 pub fn scrypt_unwrap(passphrase: &Passphrase, s: &Stanza) -> Result<FileKey, CryptoError> {
     let (salt, log_n) = scrypt_params(s)?;
     let key = scrypt_key(passphrase, &salt, log_n)?;
-    let mut out = Zeroizing::new([0u8; FILE_KEY_LEN]);
-    if !unwrap_key(&key, &s.body, &mut out[..]) {
-        return Err(CryptoError::WrongPassphrase);
-    }
-    Ok(FileKey::from_bytes(&out[..]).expect("16 bytes"))
+    unwrap_file_key::<FILE_KEY_LEN>(&key, &s.body)
 }
 
 #[cfg(test)]

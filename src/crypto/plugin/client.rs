@@ -193,16 +193,14 @@ impl Plugin {
                     None => self.reply(None)?,
                 }
             }
-            "request-public" => {
-                let answer = ui.ui.request_public(&name, &text);
-                drop(ui);
-                match answer {
-                    Some(v) => self.reply(Some((&[], v.as_bytes())))?,
-                    None => self.reply(None)?,
-                }
-            }
-            "request-secret" => {
-                let answer = ui.ui.request_secret(&name, &text);
+            kind @ ("request-public" | "request-secret") => {
+                // Both are answered with the value; only a secret is hidden
+                // as it is typed.
+                let answer = if kind == "request-secret" {
+                    ui.ui.request_secret(&name, &text)
+                } else {
+                    ui.ui.request_public(&name, &text).map(Zeroizing::new)
+                };
                 drop(ui);
                 match answer {
                     Some(v) => self.reply(Some((&[], v.as_bytes())))?,

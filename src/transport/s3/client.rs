@@ -271,6 +271,30 @@ impl Client {
         }
     }
 
+    /// The XML body of a 200 answer to `context` on `path`, as `parse`
+    /// reads it: another status is the error it stands for
+    /// ([`Client::status_error`]), and a body `parse` refuses is a
+    /// `BadResponse`.
+    pub fn parse_xml<T, E: std::fmt::Display>(
+        &self,
+        resp: Response,
+        path: &str,
+        context: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<T, TransportError> {
+        if resp.status().as_u16() != 200 {
+            return Err(self.status_error(resp, path, context));
+        }
+        let text = self.read_xml(resp, context)?;
+        parse(&text).map_err(|e| {
+            S3Error::BadResponse {
+                context: format!("{context} {path}"),
+                detail: e.to_string(),
+            }
+            .into()
+        })
+    }
+
     /// Read a small XML body, or fail with a `BadResponse`.
     pub fn read_xml(&self, resp: Response, context: &str) -> Result<String, TransportError> {
         let mut body = resp.into_body();

@@ -206,14 +206,9 @@ impl S3Transport {
             let ctx = "listing";
             let since = self.ticket();
             let resp = self.client.send(act, &[], &[], ctx)?;
-            if resp.status().as_u16() != 200 {
-                return Err(self.client.status_error(resp, dir, ctx));
-            }
-            let text = self.client.read_xml(resp, ctx)?;
-            let page = ListObjectsV2::parse_response(&text).map_err(|e| S3Error::BadResponse {
-                context: format!("listing {dir}"),
-                detail: e.to_string(),
-            })?;
+            let page = self
+                .client
+                .parse_xml(resp, dir, ctx, ListObjectsV2::parse_response)?;
             for o in page.contents {
                 let Some(name) = o.key.strip_prefix(&prefix) else {
                     continue;
@@ -294,15 +289,9 @@ impl S3Transport {
                 act.with_prefix(prefix.as_str());
                 act.with_max_keys(1);
                 let resp = self.client.send(act, &[], &[], ctx)?;
-                if resp.status().as_u16() != 200 {
-                    return Err(self.client.status_error(resp, path, ctx));
-                }
-                let text = self.client.read_xml(resp, ctx)?;
-                let page =
-                    ListObjectsV2::parse_response(&text).map_err(|e| S3Error::BadResponse {
-                        context: format!("stat {path}"),
-                        detail: e.to_string(),
-                    })?;
+                let page = self
+                    .client
+                    .parse_xml(resp, path, ctx, ListObjectsV2::parse_response)?;
                 Ok(
                     if page.contents.is_empty() && page.common_prefixes.is_empty() {
                         None

@@ -100,15 +100,9 @@ pub(super) fn create_upload(c: &Client, path: &str, key: &str) -> Result<String,
     let act = c.bucket.create_multipart_upload(Some(c.creds()), key);
     let ctx = "starting an upload";
     let resp = c.send(act, &[], &[], ctx)?;
-    if resp.status().as_u16() != 200 {
-        return Err(c.status_error(resp, path, ctx));
-    }
-    let text = c.read_xml(resp, ctx)?;
-    let r = CreateMultipartUpload::parse_response(&text).map_err(|e| S3Error::BadResponse {
-        context: format!("{ctx} {path}"),
-        detail: e.to_string(),
-    })?;
-    Ok(r.upload_id().to_owned())
+    c.parse_xml(resp, path, ctx, |text| {
+        CreateMultipartUpload::parse_response(text).map(|r| r.upload_id().to_owned())
+    })
 }
 
 pub(super) fn upload_part(
@@ -144,14 +138,7 @@ pub(super) fn list_parts(
             act.set_part_number_marker(m);
         }
         let resp = c.send(act, &[], &[], ctx)?;
-        if resp.status().as_u16() != 200 {
-            return Err(c.status_error(resp, path, ctx));
-        }
-        let text = c.read_xml(resp, ctx)?;
-        let page = ListParts::parse_response(&text).map_err(|e| S3Error::BadResponse {
-            context: format!("{ctx} {path}"),
-            detail: e.to_string(),
-        })?;
+        let page = c.parse_xml(resp, path, ctx, ListParts::parse_response)?;
         let before = out.len();
         for p in &page.parts {
             out.push((p.number, p.etag.clone(), p.size));

@@ -99,16 +99,17 @@ pub(crate) fn authenticate(
                 "public keys (not accepted by the server, which offers: {methods})"
             )),
             "publickey" => {
-                for step in [try_agent as KeyStep, try_key_files_step] {
-                    match step(sess, p, &mut tried, &mut offered) {
-                        Ok(Some(c)) => return Ok(c),
-                        Ok(None) => {}
-                        Err(Fatal) => {
-                            tried.push(
-                                "(the server closed the connection: too many attempts?)".into(),
-                            );
-                            return Err(auth_failed(tried));
-                        }
+                // The agent's keys first, then the key files it did not offer.
+                let found = match try_agent(sess, p, &mut tried, &mut offered) {
+                    Ok(None) => try_key_files(sess, p, &mut tried, &offered),
+                    other => other,
+                };
+                match found {
+                    Ok(Some(c)) => return Ok(c),
+                    Ok(None) => {}
+                    Err(Fatal) => {
+                        tried.push("(the server closed the connection: too many attempts?)".into());
+                        return Err(auth_failed(tried));
                     }
                 }
             }
@@ -127,15 +128,7 @@ pub(crate) fn authenticate(
             }
             "password" if allows("password") => {
                 if interactive {
-                    for _ in 0..3 {
-                        let Ok(pw) =
-                            crate::tty::prompt_hidden(&format!("{user}@{host}'s password: "))
-                        else {
-                            break;
-                        };
-                        if pw.is_empty() {
-                            break;
-                        }
+                    for pw in answers(&format!("{user}@{host}'s password: ")) {
                         match sess.userauth_password(user, &pw) {
                             Ok(()) if sess.authenticated() => return Ok(Credential::Password(pw)),
                             Err(e) if is_fatal(&e) => break,
@@ -153,22 +146,18 @@ pub(crate) fn authenticate(
     Err(auth_failed(tried))
 }
 
+/// Up to three answers to `prompt` on the terminal (as ssh asks), ending
+/// early at an empty answer or when there is no terminal to ask on.
+fn answers(prompt: &str) -> impl Iterator<Item = zeroize::Zeroizing<String>> + '_ {
+    (0..3).map_while(move |_| {
+        crate::tty::prompt_hidden(prompt)
+            .ok()
+            .filter(|a| !a.is_empty())
+    })
+}
+
 /// The connection broke during authentication.
 struct Fatal;
-
-type KeyStep =
-    fn(&Session, &Params, &mut Vec<String>, &mut Vec<Vec<u8>>) -> Result<Option<Credential>, Fatal>;
-
-// The signature is `KeyStep`'s, shared with the agent step that pushes.
-#[allow(clippy::ptr_arg)]
-fn try_key_files_step(
-    sess: &Session,
-    p: &Params,
-    tried: &mut Vec<String>,
-    offered: &mut Vec<Vec<u8>>,
-) -> Result<Option<Credential>, Fatal> {
-    try_key_files(sess, p, tried, offered)
-}
 
 /// The methods to try, in order: `PreferredAuthentications` if set (only
 /// the methods vault has), else OpenSSH's `publickey,keyboard-interactive,
@@ -402,15 +391,7 @@ fn try_key_files(
             continue;
         }
         let mut outcome = format!("{shown} (no passphrase given)");
-        for _ in 0..3 {
-            let Ok(pp) =
-                crate::tty::prompt_hidden(&format!("Enter passphrase for key '{shown}': "))
-            else {
-                break;
-            };
-            if pp.is_empty() {
-                break;
-            }
+        for pp in answers(&format!("Enter passphrase for key '{shown}': ")) {
             match sess.userauth_pubkey_file(user, None, &path, Some(&pp)) {
                 Ok(()) if sess.authenticated() => {
                     return Ok(Some(Credential::KeyFile(path, Some(pp))));

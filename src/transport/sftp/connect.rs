@@ -88,7 +88,14 @@ impl Params {
                 })?,
         };
         let local_user = local_user_name();
-        let mut cfg = config::resolve(&home, &opts.ssh_config, host, user, port, &local_user)?;
+        let query = config::Query {
+            home: &home,
+            alias: host,
+            user,
+            port,
+            local_user: &local_user,
+        };
+        let mut cfg = config::resolve(&opts.ssh_config, &query)?;
         if let Some(j) = jumps {
             cfg.proxy = if j.is_empty() {
                 Proxy::Direct

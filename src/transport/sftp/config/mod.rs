@@ -190,17 +190,33 @@ pub(crate) fn err(file: &Path, line: usize, message: impl Into<String>) -> Trans
     .into()
 }
 
-/// Resolve `alias` using the configuration `files` (a missing file is an
-/// empty one). `user` and `port` from the command line win over the files.
-pub(crate) fn resolve(
-    home: &Path,
-    files: &ConfigFiles,
-    alias: &str,
-    user: Option<&str>,
-    port: Option<u16>,
-    local_user: &str,
-) -> Result<HostConfig, TransportError> {
-    let ssh_dir = home.join(".ssh");
+/// The host to resolve, and what the command line says about it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Query<'a> {
+    /// The home folder holding `.ssh/`.
+    pub home: &'a Path,
+    /// The host as written (`Host` patterns match it).
+    pub alias: &'a str,
+    /// The user from the command line: wins over the files.
+    pub user: Option<&'a str>,
+    /// The port from the command line: wins over the files.
+    pub port: Option<u16>,
+    /// Who runs this (`%u`, and the user when nothing names one).
+    pub local_user: &'a str,
+}
+
+impl Query<'_> {
+    /// A parser for this host; `trusted`: follow `Include` and run
+    /// `Match exec` (files the user wrote, not fuzzer input).
+    fn parser(&self, trusted: bool) -> Parser {
+        Parser::new(self.alias, self.user, self.local_user, self.home, trusted)
+    }
+}
+
+/// Resolve `q` using the configuration `files` (a missing file is an
+/// empty one).
+pub(crate) fn resolve(files: &ConfigFiles, q: &Query) -> Result<HostConfig, TransportError> {
+    let ssh_dir = q.home.join(".ssh");
     let mut list: Vec<(PathBuf, PathBuf, String)> = Vec::new();
     let user_file = files.user.clone().unwrap_or_else(|| ssh_dir.join("config"));
     for (path, base) in [
@@ -224,9 +240,9 @@ pub(crate) fn resolve(
             }
         }
     }
-    let mut p = Parser::new(alias, user, local_user, home, true);
+    let mut p = q.parser(true);
     p.parse_all(&list)?;
-    finish(p.into_raw(), home, alias, user, port, local_user)
+    finish(p.into_raw(), q)
 }
 
 /// [`resolve`] on config text given in memory, ignoring `Include` lines and
@@ -234,29 +250,22 @@ pub(crate) fn resolve(
 /// (`crate::fuzzing`) never reads files or runs commands named by its
 /// input.
 #[cfg(any(test, fuzzing))]
-pub(crate) fn resolve_text(
-    text: &str,
-    home: &Path,
-    alias: &str,
-    user: Option<&str>,
-    port: Option<u16>,
-    local_user: &str,
-) -> Result<HostConfig, TransportError> {
-    let ssh_dir = home.join(".ssh");
-    let mut p = Parser::new(alias, user, local_user, home, false);
+pub(crate) fn resolve_text(text: &str, q: &Query) -> Result<HostConfig, TransportError> {
+    let ssh_dir = q.home.join(".ssh");
+    let mut p = q.parser(false);
     p.parse_all(&[(ssh_dir.join("config"), ssh_dir, text.to_owned())])?;
-    finish(p.into_raw(), home, alias, user, port, local_user)
+    finish(p.into_raw(), q)
 }
 
 /// Apply defaults and tokens, and refuse what cannot be honoured.
-fn finish(
-    raw: Raw,
-    home: &Path,
-    alias: &str,
-    cli_user: Option<&str>,
-    cli_port: Option<u16>,
-    local_user: &str,
-) -> Result<HostConfig, TransportError> {
+fn finish(raw: Raw, q: &Query) -> Result<HostConfig, TransportError> {
+    let &Query {
+        home,
+        alias,
+        user: cli_user,
+        port: cli_port,
+        local_user,
+    } = q;
     if let Some((kw, value, (file, line), reason)) = raw.refused.first() {
         return Err(SshError::Unsupported {
             file: file.clone(),

@@ -287,6 +287,11 @@ impl Parser {
             }
         };
         let flag = || yes_no(&one()?).map_err(|m| err(file, lineno, m));
+        // `name` as the message spells the keyword.
+        let number = |v: &str, name: &str| {
+            v.parse::<u32>()
+                .map_err(|_| err(file, lineno, format!("bad {name} {v:?}")))
+        };
         let r = &mut self.raw;
         match kw {
             "ignoreunknown" => set_once(&mut r.ignore_unknown, active, one()?),
@@ -395,17 +400,11 @@ impl Parser {
                 }
             }
             "serveraliveinterval" | "protocolkeepalives" | "setuptimeout" => {
-                let v = one()?;
-                let s = v
-                    .parse::<u32>()
-                    .map_err(|_| err(file, lineno, format!("bad ServerAliveInterval {v:?}")))?;
+                let s = number(&one()?, "ServerAliveInterval")?;
                 set_once(&mut r.server_alive_interval, active, s);
             }
             "requiredrsasize" => {
-                let v = one()?;
-                let n = v
-                    .parse::<u32>()
-                    .map_err(|_| err(file, lineno, format!("bad RequiredRSASize {v:?}")))?;
+                let n = number(&one()?, "RequiredRSASize")?;
                 set_once(&mut r.required_rsa_size, active, n);
             }
             "proxyjump" => {

@@ -14,7 +14,24 @@ fn resolve(
         user: None,
         system: None,
     };
-    super::resolve(home, &files, alias, user, port, local)
+    let q = Query {
+        user,
+        port,
+        local_user: local,
+        ..plain(home, alias)
+    };
+    super::resolve(&files, &q)
+}
+
+/// `alias` for the local user `me`, with nothing from the command line.
+fn plain<'a>(home: &'a Path, alias: &'a str) -> Query<'a> {
+    Query {
+        home,
+        alias,
+        user: None,
+        port: None,
+        local_user: "me",
+    }
 }
 
 fn home_with(config: &str) -> tempfile::TempDir {
@@ -252,7 +269,7 @@ fn with_system(user: &str, system: &str, alias: &str) -> Result<HostConfig, Tran
         user: None,
         system: Some(etc.join("ssh_config")),
     };
-    super::resolve(home.path(), &files, alias, None, None, "me")
+    super::resolve(&files, &plain(home.path(), alias))
 }
 
 #[test]
@@ -374,14 +391,7 @@ fn match_exec_runs_only_when_earlier_criteria_matched() {
     let c = resolve(home.path(), "h", None, None, "me").expect("resolve");
     assert_eq!(c.port, 7);
     assert!(!Path::new("ran").exists());
-    let c = resolve_text(
-        "Match exec true\n Port 7\n",
-        home.path(),
-        "h",
-        None,
-        None,
-        "me",
-    );
+    let c = resolve_text("Match exec true\n Port 7\n", &plain(home.path(), "h"));
     assert!(c.is_err(), "the fuzzer's parse never runs commands");
 }
 
