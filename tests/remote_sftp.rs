@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::time::Duration;
 
-use common::cli::{Client, files_under, objects_visible, stderr, total_size, wait_for};
+use common::cli::{Client, files_under, objects_visible, pushed, stderr, total_size, wait_for};
 use common::pattern;
 use common::sshd::Sshd;
 
@@ -46,10 +46,8 @@ fn round_trips_names_and_listing() {
         .write_stdin("from stdin")
         .assert()
         .success();
-    c.vault(&["pull", &url, "docs/2026/notes.md", "-o", "-"])
-        .assert()
-        .success()
-        .stdout("from stdin");
+    let pulled = c.stdout_of(&["pull", &url, "docs/2026/notes.md", "-o", "-"], "pull");
+    assert_eq!(pulled, b"from stdin");
 
     // ls --long and --json carry sizes.
     let long = c
@@ -91,10 +89,8 @@ fn round_trips_names_and_listing() {
     c.vault(&["push", "--force", "chunk+1.bin", &url])
         .assert()
         .success();
-    c.vault(&["pull", &url, "chunk+1.bin", "-o", "-"])
-        .assert()
-        .success()
-        .stdout("new version");
+    let pulled = c.stdout_of(&["pull", &url, "chunk+1.bin", "-o", "-"], "pull");
+    assert_eq!(pulled, b"new version");
     assert_eq!(
         c.ls(&url).iter().filter(|n| *n == "chunk+1.bin").count(),
         1,
@@ -271,12 +267,8 @@ fn concurrent_pushes_into_one_vault_both_land() {
 
 #[test]
 fn a_large_file_round_trips() {
-    let sshd = Sshd::start();
-    let c = Client::new(sshd.home());
-    let url = sshd.url("large");
     let data = pattern(300 << 20, 5);
-    c.write("large.bin", &data);
-    c.vault(&["push", "large.bin", &url]).assert().success();
+    let (_sshd, c, url) = pushed("large", "large.bin", &data, &[]);
     c.vault(&["pull", &url, "large.bin", "-o", "back.bin"])
         .assert()
         .success();
@@ -304,14 +296,8 @@ const MULTI_LEN: usize = (80 << 20) + 12_345;
 
 #[test]
 fn multi_connection_push_and_pull_round_trip() {
-    let sshd = Sshd::start();
-    let c = Client::new(sshd.home());
-    let url = sshd.url("multi");
     let data = pattern(MULTI_LEN, 11);
-    c.write("m.bin", &data);
-    c.vault(&["push", "--threads", "4", "m.bin", &url])
-        .assert()
-        .success();
+    let (sshd, c, url) = pushed("multi", "m.bin", &data, &["--threads", "4"]);
     // Pulled over several connections, and over one: the same bytes.
     c.vault(&["pull", "--threads", "3", &url, "m.bin", "-o", "back4"])
         .assert()
@@ -354,14 +340,8 @@ fn server_stopped_mid_parallel_push_leaves_nothing_visible_and_a_rerun_works() {
 
 #[test]
 fn tampered_segment_is_detected_on_parallel_pull_with_no_output() {
-    let sshd = Sshd::start();
-    let c = Client::new(sshd.home());
-    let url = sshd.url("tamper");
     let data = pattern(MULTI_LEN, 12);
-    c.write("t.bin", &data);
-    c.vault(&["push", "--threads", "4", "t.bin", &url])
-        .assert()
-        .success();
+    let (sshd, c, url) = pushed("tamper", "t.bin", &data, &["--threads", "4"]);
     let payload = files_under(&sshd.server_root().join("tamper/objects"))
         .into_iter()
         .find(|p| p.extension().is_some_and(|e| e == "p"))
