@@ -68,24 +68,24 @@ fn round_trips_names_and_listing() {
     c.vault(&["mv", &url, "one byte", "renamed/one"])
         .assert()
         .success();
-    let a = c
-        .vault(&["mv", &url, "empty", "chunk.bin"])
-        .assert()
-        .failure();
-    assert!(stderr(&a).contains("already exists"));
+    assert!(
+        c.fails(&["mv", &url, "empty", "chunk.bin"])
+            .contains("already exists")
+    );
     c.vault(&["rm", &url, "empty", "chunk.bin"])
         .assert()
         .success();
     let listing = c.ls(&url);
     assert!(listing.contains(&"renamed/one".to_string()));
     assert!(!listing.contains(&"empty".to_string()) && !listing.contains(&"one byte".to_string()));
-    let a = c.vault(&["rm", &url, "empty"]).assert().failure();
-    assert!(stderr(&a).contains("no object named"));
+    assert!(c.fails(&["rm", &url, "empty"]).contains("no object named"));
 
     // Pushing an existing name needs --force, which replaces it.
     c.write("chunk+1.bin", b"new version");
-    let a = c.vault(&["push", "chunk+1.bin", &url]).assert().failure();
-    assert!(stderr(&a).contains("already exists"));
+    assert!(
+        c.fails(&["push", "chunk+1.bin", &url])
+            .contains("already exists")
+    );
     c.vault(&["push", "--force", "chunk+1.bin", &url])
         .assert()
         .success();
@@ -154,8 +154,7 @@ fn host_keys_are_verified_like_openssh() {
     let unknown = Client::new(sshd.home_unknown_host());
     unknown.write("f", b"x");
     let url = sshd.url("hk");
-    let a = unknown.vault(&["push", "f", &url]).assert().failure();
-    let err = stderr(&a);
+    let err = unknown.fails(&["push", "f", &url]);
     assert!(err.contains("SHA256:"), "{err}");
     assert!(err.contains("--accept-new"), "{err}");
     assert!(!sshd.server_root().join("hk").exists(), "nothing written");
@@ -169,16 +168,11 @@ fn host_keys_are_verified_like_openssh() {
     assert_eq!(unknown.ls(&url), vec!["f"]);
 
     let changed = Client::new(sshd.home_changed_key());
-    let a = changed
-        .vault(&["ls", "--accept-new", &url])
-        .assert()
-        .failure();
-    let err = stderr(&a);
+    let err = changed.fails(&["ls", "--accept-new", &url]);
     assert!(err.contains("known_hosts") && err.contains('3'), "{err}");
 
     let wrong = Client::new(sshd.home_wrong_client_key());
-    let a = wrong.vault(&["ls", &url]).assert().failure();
-    let err = stderr(&a);
+    let err = wrong.fails(&["ls", &url]);
     assert!(err.to_lowercase().contains("authentication"), "{err}");
 }
 
@@ -279,15 +273,13 @@ fn a_large_file_round_trips() {
 fn missing_vault_and_bad_remote_strings() {
     let sshd = Sshd::start();
     let c = Client::new(sshd.home());
-    let a = c.vault(&["ls", &sshd.url("nope")]).assert().failure();
-    assert!(stderr(&a).contains("no vault at"), "{}", stderr(&a));
+    let err = c.fails(&["ls", &sshd.url("nope")]);
+    assert!(err.contains("no vault at"), "{err}");
     assert!(
-        stderr(&a).contains("the first `vault push FILE REMOTE` creates"),
-        "{}",
-        stderr(&a)
+        err.contains("the first `vault push FILE REMOTE` creates"),
+        "{err}"
     );
-    let a = c.vault(&["ls", "sftp://"]).assert().failure();
-    assert!(stderr(&a).starts_with("vault: error:"));
+    assert!(c.fails(&["ls", "sftp://"]).starts_with("vault: error:"));
 }
 
 /// The file of the multi-connection tests: five 16 MiB segments' worth,
@@ -355,15 +347,8 @@ fn tampered_segment_is_detected_on_parallel_pull_with_no_output() {
         let mut bad = good.clone();
         bad[at] ^= 0x40;
         fs::write(&payload, &bad).unwrap();
-        let a = c
-            .vault(&["pull", "--threads", "4", &url, "t.bin", "-C", "out"])
-            .assert()
-            .failure();
-        assert!(
-            stderr(&a).contains("damaged or was modified"),
-            "byte {at}: {}",
-            stderr(&a)
-        );
+        let err = c.fails(&["pull", "--threads", "4", &url, "t.bin", "-C", "out"]);
+        assert!(err.contains("damaged or was modified"), "byte {at}: {err}");
         assert!(
             files_under(&c.path("out")).is_empty(),
             "byte {at}: output left"

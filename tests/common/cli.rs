@@ -59,6 +59,11 @@ impl Client {
         out.stdout
     }
 
+    /// Run `vault args`, which must fail, and return its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        stderr(&self.vault(args).assert().failure())
+    }
+
     pub fn ls(&self, url: &str) -> Vec<String> {
         String::from_utf8(self.stdout_of(&["ls", url], "ls"))
             .unwrap()
