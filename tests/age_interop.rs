@@ -103,9 +103,7 @@ fn passphrases_both_ways() {
     let plain = common::pattern(2 * CHUNK + 3, 7);
     h.write("f", &plain);
     // vault -> age: an scrypt stanza with age's work factor.
-    h.ok(h
-        .vault(&["seal", "--age", "--passphrase", "f", "-o", "v.age"])
-        .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
+    h.ok(&mut h.vault_pw(&["seal", "--age", "--passphrase", "f", "-o", "v.age"]));
     let sealed = text(&h.read("v.age")[..80]);
     assert!(
         sealed.contains("\n-> scrypt ") && sealed.contains(" 18\n"),
@@ -117,16 +115,9 @@ fn passphrases_both_ways() {
     for (name, armor) in [("a.age", ""), ("a.asc", "-a ")] {
         let typed = format!("{PASSPHRASE}\n{PASSPHRASE}\n");
         h.age_on_terminal(&format!("-p {armor}-o {name} f"), &typed);
-        let out = h.ok(h
-            .vault(&["open", name, "-o", "-"])
-            .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
+        let out = h.ok(&mut h.vault_pw(&["open", name, "-o", "-"]));
         assert_eq!(out.stdout, plain, "{name}");
-        let wrong = h.write("wrong", b"not it\n");
-        let err = h.fails(
-            h.vault(&["open", name, "-o", "x"])
-                .env("VAULT_PASSPHRASE_FILE", wrong),
-        );
-        assert!(err.contains("wrong passphrase"), "{err}");
+        h.refuses_wrong_passphrase(&["open", name, "-o", "x"]);
         assert!(!h.path("x").exists());
     }
 }
@@ -142,12 +133,8 @@ fn a_protected_keystore_does_not_take_the_passphrase_of_an_age_file() {
         .vault(&["keygen", "--force"])
         .env("VAULT_PASSPHRASE_FILE", &keystore_pw));
     h.write("f", b"for the team");
-    h.ok(h
-        .vault(&["seal", "--age", "-p", "f"])
-        .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
-    let out = h.ok(h
-        .vault(&["open", "f.age", "-o", "-"])
-        .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
+    h.ok(&mut h.vault_pw(&["seal", "--age", "-p", "f"]));
+    let out = h.ok(&mut h.vault_pw(&["open", "f.age", "-o", "-"]));
     assert_eq!(out.stdout, b"for the team");
     // And for a key-sealed age file the variable unlocks the keystore.
     h.ok(h
@@ -168,14 +155,10 @@ fn passphrase_encrypted_identity_files_work_in_both_tools() {
     h.age_on_terminal("-p -a -o bob.txt.age bob.txt", &typed);
     h.write("f", b"to bob");
     h.ok(&mut h.cmd("age", &["-r", &bob, "-o", "f.age", "f"]));
-    let out = h.ok(h
-        .vault(&["open", "-i", "bob.txt.age", "f.age", "-o", "-"])
-        .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
+    let out = h.ok(&mut h.vault_pw(&["open", "-i", "bob.txt.age", "f.age", "-o", "-"]));
     assert_eq!(out.stdout, b"to bob");
     // vault's way (`seal --age -p` over the key file); age opens with it.
-    h.ok(h
-        .vault(&["seal", "--age", "-p", "bob.txt", "-o", "bob2.age"])
-        .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
+    h.ok(&mut h.vault_pw(&["seal", "--age", "-p", "bob.txt", "-o", "bob2.age"]));
     h.age_on_terminal("-d -i bob2.age -o f.out f.age", &format!("{PASSPHRASE}\n"));
     assert_eq!(h.read("f.out"), b"to bob");
     // An age file sealed to keys is not an identity file.

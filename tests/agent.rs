@@ -78,9 +78,7 @@ fn one_passphrase_typed_serves_the_commands_that_follow() {
     std::fs::create_dir(&run).unwrap();
     std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
     // A remote vault in a folder, with one object, pushed before the agent.
-    h.ok(h
-        .vault(&["push", "f", "rv"])
-        .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
+    h.ok(&mut h.vault_pw(&["push", "f", "rv"]));
     assert!(!open_without_passphrase(&h).status.success());
 
     let o = h.on_terminal(
@@ -152,10 +150,7 @@ fn one_passphrase_typed_serves_the_commands_that_follow() {
 #[test]
 fn the_agent_forgets_when_its_time_is_up_or_its_socket_goes() {
     let h = protected_home();
-    let pw = h.path("pw");
-    h.ok(h
-        .vault(&["agent", "--timeout", "2s"])
-        .env("VAULT_PASSPHRASE_FILE", &pw));
+    h.ok(&mut h.vault_pw(&["agent", "--timeout", "2s"]));
     assert!(open_without_passphrase(&h).status.success());
     assert_eq!(sockets(&keystore(&h)).len(), 1);
     wait_until("the agent's timeout", || sockets(&keystore(&h)).is_empty());
@@ -163,9 +158,7 @@ fn the_agent_forgets_when_its_time_is_up_or_its_socket_goes() {
     assert!(err.contains("passphrase is needed"), "{err}");
 
     // A removed socket stops it too (and it is not answering elsewhere).
-    h.ok(h
-        .vault(&["agent", "--timeout", "1h"])
-        .env("VAULT_PASSPHRASE_FILE", &pw));
+    h.ok(&mut h.vault_pw(&["agent", "--timeout", "1h"]));
     let sock = sockets(&keystore(&h)).remove(0);
     std::fs::rename(&sock, h.path("moved.sock")).unwrap();
     wait_until("the agent to notice", || {
@@ -177,18 +170,11 @@ fn the_agent_forgets_when_its_time_is_up_or_its_socket_goes() {
 #[test]
 fn a_rotated_identity_is_not_served_by_the_old_agent() {
     let h = protected_home();
-    let pw = h.path("pw");
-    h.ok(h
-        .vault(&["agent", "--timeout", "1h"])
-        .env("VAULT_PASSPHRASE_FILE", &pw));
+    h.ok(&mut h.vault_pw(&["agent", "--timeout", "1h"]));
     // A second `vault agent` finds it and starts nothing.
-    let o = h.ok(h
-        .vault(&["agent", "--timeout", "1h"])
-        .env("VAULT_PASSPHRASE_FILE", &pw));
+    let o = h.ok(&mut h.vault_pw(&["agent", "--timeout", "1h"]));
     assert!(text(&o.stderr).contains("already holds your keys"));
-    h.ok(h
-        .vault(&["keygen", "--force"])
-        .env("VAULT_PASSPHRASE_FILE", &pw));
+    h.ok(&mut h.vault_pw(&["keygen", "--force"]));
     // The agent holds only the old key; the keystore's current one is new:
     // the client stops that agent and asks for the passphrase instead.
     let err = text(&open_without_passphrase(&h).stderr);
@@ -200,9 +186,8 @@ fn a_rotated_identity_is_not_served_by_the_old_agent() {
 fn vault_agent_variable_starts_one_on_demand() {
     let h = protected_home();
     let o = h.ok(h
-        .vault(&["open", "f.vault", "-o", "-"])
-        .env("VAULT_AGENT", "1m")
-        .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
+        .vault_pw(&["open", "f.vault", "-o", "-"])
+        .env("VAULT_AGENT", "1m"));
     assert_eq!(o.stdout, b"the plaintext");
     assert!(text(&o.stderr).contains("the agent holds your keys for 1m"));
     let o = open_without_passphrase(&h);
@@ -229,9 +214,8 @@ fn nothing_to_hold_without_a_passphrase_and_unsafe_sockets_are_refused() {
     let run = h.path("run");
     std::fs::create_dir(&run).unwrap();
     h.ok(h
-        .vault(&["agent", "--timeout", "1m"])
-        .env("XDG_RUNTIME_DIR", &run)
-        .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
+        .vault_pw(&["agent", "--timeout", "1m"])
+        .env("XDG_RUNTIME_DIR", &run));
     // Others may now enter the socket's folder: the client will not use it.
     std::fs::set_permissions(run.join("vault"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let err = h.fails(

@@ -82,6 +82,11 @@ fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()
 }
 
+/// Run `c`, which must fail, and return its stderr.
+fn fails(c: &mut Command) -> String {
+    stderr_of(&c.assert().failure())
+}
+
 #[test]
 fn keygen_id_and_keystore_modes() {
     let u = User::new();
@@ -185,12 +190,11 @@ fn passphrase_protected_keystore_from_file_and_command() {
         .success();
     assert_eq!(fs::read(u.path("a.txt")).unwrap(), b"hello");
 
-    let a = u
-        .vault(&["open", "a.txt.vault", "-o", "-"])
-        .env("VAULT_PASSPHRASE_COMMAND", "exit 3")
-        .assert()
-        .failure();
-    assert!(stderr_of(&a).contains("VAULT_PASSPHRASE_COMMAND failed"));
+    let err = fails(
+        u.vault(&["open", "a.txt.vault", "-o", "-"])
+            .env("VAULT_PASSPHRASE_COMMAND", "exit 3"),
+    );
+    assert!(err.contains("VAULT_PASSPHRASE_COMMAND failed"), "{err}");
 }
 
 #[test]
@@ -321,18 +325,9 @@ fn recipients_file_and_identity_files() {
         .success()
         .stdout("memo");
     // A wrong -i file says so.
-    let a = alice
-        .vault(&[
-            "open",
-            "-i",
-            alice.identity_file().to_str().unwrap(),
-            "m.vault",
-            "-o",
-            "-",
-        ])
-        .assert()
-        .failure();
-    assert!(stderr_of(&a).contains("given identity files"));
+    let id = alice.identity_file();
+    let err = fails(&mut alice.vault(&["open", "-i", id.to_str().unwrap(), "m.vault", "-o", "-"]));
+    assert!(err.contains("given identity files"), "{err}");
 
     alice.write("bad.txt", b"# ok\nage1notakey\n");
     let a = alice
@@ -381,13 +376,11 @@ fn no_recipients_is_an_error_not_a_default() {
     u.write("f", b"x");
     let a = u.vault(&["seal", "f"]).assert().failure();
     assert!(stderr_of(&a).contains("vault keygen"), "{}", stderr_of(&a));
-    let a = u.vault(&["seal", "--no-self", "f"]).assert().failure();
-    assert!(stderr_of(&a).contains("no recipients"));
-    let a = u
-        .vault(&["seal", "-r", "age1nope", "--no-self", "f"])
-        .assert()
-        .failure();
-    assert!(stderr_of(&a).contains("not a valid X25519 public key"));
+    assert!(fails(&mut u.vault(&["seal", "--no-self", "f"])).contains("no recipients"));
+    assert!(
+        fails(&mut u.vault(&["seal", "-r", "age1nope", "--no-self", "f"]))
+            .contains("not a valid X25519 public key")
+    );
     assert_eq!(u.files(), vec!["f"]);
 }
 
@@ -447,11 +440,7 @@ fn special_files_are_written_in_place() {
 fn input_and_output_may_not_be_the_same_file() {
     let u = User::with_key();
     u.write("a", b"data");
-    let a = u
-        .vault(&["seal", "a", "-o", "a", "--force"])
-        .assert()
-        .failure();
-    assert!(stderr_of(&a).contains("same file"));
+    assert!(fails(&mut u.vault(&["seal", "a", "-o", "a", "--force"])).contains("same file"));
     assert_eq!(fs::read(u.path("a")).unwrap(), b"data");
 }
 
@@ -479,8 +468,7 @@ fn not_a_vault_file_and_garbage_never_panic() {
         assert!(!err.contains("panicked"), "{err}");
         assert!(!u.path(&format!("junk{i}")).exists());
     }
-    let a = u.vault(&["open", "junk1.vault"]).assert().failure();
-    assert!(stderr_of(&a).contains("not a vault file"));
+    assert!(fails(&mut u.vault(&["open", "junk1.vault"])).contains("not a vault file"));
 }
 
 #[test]
@@ -686,11 +674,8 @@ fn passphrase_sealing() {
         .assert()
         .success()
         .stdout("for the team");
-    let a = u
-        .vault(&["seal", "--passphrase", "-r", "age1x", "f", "-o", "g.vault"])
-        .assert()
-        .failure();
-    assert!(stderr_of(&a).contains("cannot be combined"));
+    let err = fails(&mut u.vault(&["seal", "--passphrase", "-r", "age1x", "f", "-o", "g.vault"]));
+    assert!(err.contains("cannot be combined"), "{err}");
 }
 
 #[test]

@@ -17,6 +17,16 @@ fn on_terminal(h: &Home, args: &str, typed: &str, succeeds: bool) -> String {
     shown
 }
 
+/// A new home with a file `f`, and what the terminal showed while
+/// `vault seal --passphrase f` read `typed` (and succeeded or failed as
+/// `succeeds` says).
+fn sealing_f(typed: &str, succeeds: bool) -> (Home, String) {
+    let h = Home::new();
+    h.write("f", b"x");
+    let shown = on_terminal(&h, "seal --passphrase f", typed, succeeds);
+    (h, shown)
+}
+
 #[test]
 fn three_tries_on_a_terminal() {
     let h = Home::new();
@@ -34,9 +44,7 @@ fn three_tries_on_a_terminal() {
 
 #[test]
 fn an_empty_first_entry_is_refused_without_a_confirmation() {
-    let h = Home::new();
-    h.write("f", b"x");
-    let shown = on_terminal(&h, "seal --passphrase f", "\n", false);
+    let (h, shown) = sealing_f("\n", false);
     assert!(!shown.contains("Confirm"), "{shown}");
     assert!(
         shown.contains("empty passphrase would protect nothing"),
@@ -47,9 +55,7 @@ fn an_empty_first_entry_is_refused_without_a_confirmation() {
 
 #[test]
 fn short_passphrases_are_warned_about() {
-    let h = Home::new();
-    h.write("f", b"x");
-    let shown = on_terminal(&h, "seal --passphrase f", "short\nshort\n", true);
+    let (h, shown) = sealing_f("short\nshort\n", true);
     assert!(shown.contains("this passphrase is short"), "{shown}");
     let typed = format!("{PASSPHRASE}\n{PASSPHRASE}\n");
     let shown = on_terminal(&h, "seal --passphrase -f f", &typed, true);
@@ -73,9 +79,7 @@ fn an_empty_passphrase_file_variable_is_unset() {
 fn a_passphrase_sealed_file_gets_three_tries_too() {
     let h = Home::new();
     h.write("f", b"sealed to a passphrase");
-    h.ok(h
-        .vault(&["seal", "-p", "f"])
-        .env("VAULT_PASSPHRASE_FILE", h.path("pw")));
+    h.ok(&mut h.vault_pw(&["seal", "-p", "f"]));
     let shown = on_terminal(
         &h,
         "open f.vault -o out",

@@ -19,10 +19,7 @@ fn hex(b: &[u8]) -> String {
 fn pq_keystore_seals_and_opens_both_formats_and_refuses_to_mix() {
     let h = Home::new();
     let classic = h.me.clone();
-    let pw = h.path("pw");
-    let o = h.ok(h
-        .vault(&["keygen", "--pq", "--force"])
-        .env("VAULT_PASSPHRASE_FILE", &pw));
+    let o = h.ok(&mut h.vault_pw(&["keygen", "--pq", "--force"]));
     let me = text(&o.stdout).trim().to_string();
     assert!(me.starts_with("age1pq1") && me.len() > 1900, "{me}");
     let id = h.ok(&mut h.vault(&["id"]));
@@ -30,13 +27,11 @@ fn pq_keystore_seals_and_opens_both_formats_and_refuses_to_mix() {
     let plain = common::pattern(100_000, 9);
     h.write("f", &plain);
     for args in [&["seal", "-f", "f"][..], &["seal", "--age", "-f", "f"]] {
-        h.ok(h.vault(args).env("VAULT_PASSPHRASE_FILE", &pw));
+        h.ok(&mut h.vault_pw(args));
     }
     assert!(text(&h.read("f.age")[..60]).contains("-> mlkem768x25519 "));
     for file in ["f.vault", "f.age"] {
-        let o = h.ok(h
-            .vault(&["open", file, "-o", "-"])
-            .env("VAULT_PASSPHRASE_FILE", &pw));
+        let o = h.ok(&mut h.vault_pw(&["open", file, "-o", "-"]));
         assert_eq!(o.stdout, plain, "{file}");
     }
     // Classic beside post-quantum: refused, in both formats, with no output.
@@ -55,9 +50,7 @@ fn pq_keystore_seals_and_opens_both_formats_and_refuses_to_mix() {
         let o = home2.ok(&mut home2.vault(&["keygen", "--pq", "--force", "--no-passphrase"]));
         text(&o.stdout).trim().to_string()
     };
-    h.ok(h
-        .vault(&["seal", "-r", &other, "f", "-o", "two.vault"])
-        .env("VAULT_PASSPHRASE_FILE", &pw));
+    h.ok(&mut h.vault_pw(&["seal", "-r", &other, "f", "-o", "two.vault"]));
 }
 
 /// Every CCTV vector of the post-quantum type, opened by `vault open -i`:
@@ -121,15 +114,12 @@ fn cctv_hybrid_vectors_through_the_binary() {
 #[test]
 fn rotation_keeps_every_key_and_old_files_still_open() {
     let h = Home::new();
-    let pw = h.path("pw");
     h.write("f", b"sealed to the first key");
     h.ok(&mut h.vault(&["seal", "-f", "f", "-o", "one.vault"]));
     let first = h.me.clone();
     // Two rotations within a second: both old files are kept.
     for round in 0..2 {
-        let o = h.ok(h
-            .vault(&["keygen", "--force"])
-            .env("VAULT_PASSPHRASE_FILE", &pw));
+        let o = h.ok(&mut h.vault_pw(&["keygen", "--force"]));
         let err = text(&o.stderr);
         assert!(
             err.contains("kept as") && err.contains("identity.old-"),
@@ -147,23 +137,14 @@ fn rotation_keeps_every_key_and_old_files_still_open() {
     assert_eq!(keys[2], first);
     let current = text(&h.ok(&mut h.vault(&["id"])).stdout).trim().to_string();
     assert_eq!(current, keys[0]);
-    h.ok(h
-        .vault(&["seal", "-f", "f", "-o", "three.vault"])
-        .env("VAULT_PASSPHRASE_FILE", &pw));
+    h.ok(&mut h.vault_pw(&["seal", "-f", "f", "-o", "three.vault"]));
     for file in ["one.vault", "three.vault"] {
-        let o = h.ok(h
-            .vault(&["open", file, "-o", "-"])
-            .env("VAULT_PASSPHRASE_FILE", &pw));
+        let o = h.ok(&mut h.vault_pw(&["open", file, "-o", "-"]));
         assert_eq!(o.stdout, b"sealed to the first key", "{file}");
     }
     // A wrong passphrase for the current identity stops a rotation, and
     // nothing is replaced.
-    let wrong = h.write("wrong", b"not it\n");
-    let err = h.fails(
-        h.vault(&["keygen", "--force"])
-            .env("VAULT_PASSPHRASE_FILE", &wrong),
-    );
-    assert!(err.contains("wrong passphrase"), "{err}");
+    h.refuses_wrong_passphrase(&["keygen", "--force"]);
     assert!(!h.path(".config/vault/identity.old-3").exists());
 }
 

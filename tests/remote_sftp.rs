@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::time::Duration;
 
-use common::cli::{Client, files_under, objects_visible, stderr, total_size, wait_for};
+use common::cli::{Client, files_under, objects_visible, pushed, stderr, total_size, wait_for};
 use common::pattern;
 use common::sshd::Sshd;
 
@@ -46,10 +46,8 @@ fn round_trips_names_and_listing() {
         .write_stdin("from stdin")
         .assert()
         .success();
-    c.vault(&["pull", &url, "docs/2026/notes.md", "-o", "-"])
-        .assert()
-        .success()
-        .stdout("from stdin");
+    let pulled = c.stdout_of(&["pull", &url, "docs/2026/notes.md", "-o", "-"], "pull");
+    assert_eq!(pulled, b"from stdin");
 
     // ls --long and --json carry sizes.
     let long = c
@@ -70,31 +68,29 @@ fn round_trips_names_and_listing() {
     c.vault(&["mv", &url, "one byte", "renamed/one"])
         .assert()
         .success();
-    let a = c
-        .vault(&["mv", &url, "empty", "chunk.bin"])
-        .assert()
-        .failure();
-    assert!(stderr(&a).contains("already exists"));
+    assert!(
+        c.fails(&["mv", &url, "empty", "chunk.bin"])
+            .contains("already exists")
+    );
     c.vault(&["rm", &url, "empty", "chunk.bin"])
         .assert()
         .success();
     let listing = c.ls(&url);
     assert!(listing.contains(&"renamed/one".to_string()));
     assert!(!listing.contains(&"empty".to_string()) && !listing.contains(&"one byte".to_string()));
-    let a = c.vault(&["rm", &url, "empty"]).assert().failure();
-    assert!(stderr(&a).contains("no object named"));
+    assert!(c.fails(&["rm", &url, "empty"]).contains("no object named"));
 
     // Pushing an existing name needs --force, which replaces it.
     c.write("chunk+1.bin", b"new version");
-    let a = c.vault(&["push", "chunk+1.bin", &url]).assert().failure();
-    assert!(stderr(&a).contains("already exists"));
+    assert!(
+        c.fails(&["push", "chunk+1.bin", &url])
+            .contains("already exists")
+    );
     c.vault(&["push", "--force", "chunk+1.bin", &url])
         .assert()
         .success();
-    c.vault(&["pull", &url, "chunk+1.bin", "-o", "-"])
-        .assert()
-        .success()
-        .stdout("new version");
+    let pulled = c.stdout_of(&["pull", &url, "chunk+1.bin", "-o", "-"], "pull");
+    assert_eq!(pulled, b"new version");
     assert_eq!(
         c.ls(&url).iter().filter(|n| *n == "chunk+1.bin").count(),
         1,
@@ -158,8 +154,7 @@ fn host_keys_are_verified_like_openssh() {
     let unknown = Client::new(sshd.home_unknown_host());
     unknown.write("f", b"x");
     let url = sshd.url("hk");
-    let a = unknown.vault(&["push", "f", &url]).assert().failure();
-    let err = stderr(&a);
+    let err = unknown.fails(&["push", "f", &url]);
     assert!(err.contains("SHA256:"), "{err}");
     assert!(err.contains("--accept-new"), "{err}");
     assert!(!sshd.server_root().join("hk").exists(), "nothing written");
@@ -173,16 +168,11 @@ fn host_keys_are_verified_like_openssh() {
     assert_eq!(unknown.ls(&url), vec!["f"]);
 
     let changed = Client::new(sshd.home_changed_key());
-    let a = changed
-        .vault(&["ls", "--accept-new", &url])
-        .assert()
-        .failure();
-    let err = stderr(&a);
+    let err = changed.fails(&["ls", "--accept-new", &url]);
     assert!(err.contains("known_hosts") && err.contains('3'), "{err}");
 
     let wrong = Client::new(sshd.home_wrong_client_key());
-    let a = wrong.vault(&["ls", &url]).assert().failure();
-    let err = stderr(&a);
+    let err = wrong.fails(&["ls", &url]);
     assert!(err.to_lowercase().contains("authentication"), "{err}");
 }
 
@@ -271,12 +261,8 @@ fn concurrent_pushes_into_one_vault_both_land() {
 
 #[test]
 fn a_large_file_round_trips() {
-    let sshd = Sshd::start();
-    let c = Client::new(sshd.home());
-    let url = sshd.url("large");
     let data = pattern(300 << 20, 5);
-    c.write("large.bin", &data);
-    c.vault(&["push", "large.bin", &url]).assert().success();
+    let (_sshd, c, url) = pushed("large", "large.bin", &data, &[]);
     c.vault(&["pull", &url, "large.bin", "-o", "back.bin"])
         .assert()
         .success();
@@ -287,15 +273,13 @@ fn a_large_file_round_trips() {
 fn missing_vault_and_bad_remote_strings() {
     let sshd = Sshd::start();
     let c = Client::new(sshd.home());
-    let a = c.vault(&["ls", &sshd.url("nope")]).assert().failure();
-    assert!(stderr(&a).contains("no vault at"), "{}", stderr(&a));
+    let err = c.fails(&["ls", &sshd.url("nope")]);
+    assert!(err.contains("no vault at"), "{err}");
     assert!(
-        stderr(&a).contains("the first `vault push FILE REMOTE` creates"),
-        "{}",
-        stderr(&a)
+        err.contains("the first `vault push FILE REMOTE` creates"),
+        "{err}"
     );
-    let a = c.vault(&["ls", "sftp://"]).assert().failure();
-    assert!(stderr(&a).starts_with("vault: error:"));
+    assert!(c.fails(&["ls", "sftp://"]).starts_with("vault: error:"));
 }
 
 /// The file of the multi-connection tests: five 16 MiB segments' worth,
@@ -304,14 +288,8 @@ const MULTI_LEN: usize = (80 << 20) + 12_345;
 
 #[test]
 fn multi_connection_push_and_pull_round_trip() {
-    let sshd = Sshd::start();
-    let c = Client::new(sshd.home());
-    let url = sshd.url("multi");
     let data = pattern(MULTI_LEN, 11);
-    c.write("m.bin", &data);
-    c.vault(&["push", "--threads", "4", "m.bin", &url])
-        .assert()
-        .success();
+    let (sshd, c, url) = pushed("multi", "m.bin", &data, &["--threads", "4"]);
     // Pulled over several connections, and over one: the same bytes.
     c.vault(&["pull", "--threads", "3", &url, "m.bin", "-o", "back4"])
         .assert()
@@ -354,14 +332,8 @@ fn server_stopped_mid_parallel_push_leaves_nothing_visible_and_a_rerun_works() {
 
 #[test]
 fn tampered_segment_is_detected_on_parallel_pull_with_no_output() {
-    let sshd = Sshd::start();
-    let c = Client::new(sshd.home());
-    let url = sshd.url("tamper");
     let data = pattern(MULTI_LEN, 12);
-    c.write("t.bin", &data);
-    c.vault(&["push", "--threads", "4", "t.bin", &url])
-        .assert()
-        .success();
+    let (sshd, c, url) = pushed("tamper", "t.bin", &data, &["--threads", "4"]);
     let payload = files_under(&sshd.server_root().join("tamper/objects"))
         .into_iter()
         .find(|p| p.extension().is_some_and(|e| e == "p"))
@@ -375,15 +347,8 @@ fn tampered_segment_is_detected_on_parallel_pull_with_no_output() {
         let mut bad = good.clone();
         bad[at] ^= 0x40;
         fs::write(&payload, &bad).unwrap();
-        let a = c
-            .vault(&["pull", "--threads", "4", &url, "t.bin", "-C", "out"])
-            .assert()
-            .failure();
-        assert!(
-            stderr(&a).contains("damaged or was modified"),
-            "byte {at}: {}",
-            stderr(&a)
-        );
+        let err = c.fails(&["pull", "--threads", "4", &url, "t.bin", "-C", "out"]);
+        assert!(err.contains("damaged or was modified"), "byte {at}: {err}");
         assert!(
             files_under(&c.path("out")).is_empty(),
             "byte {at}: output left"

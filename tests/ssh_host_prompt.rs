@@ -31,9 +31,7 @@ fn setup(extra: &str) -> (Sshd, Client, String) {
     c.write("f", b"hello");
     c.vault(&["push", "f", &url]).assert().success();
     fs::remove_file(c.home.known_hosts()).expect("forget the key");
-    let cfg = c.home.path().join(".ssh/config");
-    let text = fs::read_to_string(&cfg).expect("config");
-    fs::write(&cfg, format!("{text}{extra}")).expect("config");
+    c.home.edit_config(|text| format!("{text}{extra}"));
     (sshd, c, url)
 }
 

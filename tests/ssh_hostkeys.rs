@@ -120,10 +120,7 @@ fn accept_new_creates_the_ssh_folder() {
     let sshd = Sshd::start();
     let home = sshd.home_unknown_host();
     // Point UserKnownHostsFile into a folder that does not exist.
-    let cfg = home.path().join(".ssh/config");
-    let mut text = fs::read_to_string(&cfg).expect("config");
-    text = format!("UserKnownHostsFile ~/fresh/.ssh/known_hosts\n{text}");
-    fs::write(&cfg, text).expect("config");
+    home.edit_config(|text| format!("UserKnownHostsFile ~/fresh/.ssh/known_hosts\n{text}"));
     let mut opts = home.options();
     opts.accept_new = true;
     connect(&sshd, &opts).expect("connects");
@@ -143,9 +140,7 @@ fn strict_host_key_checking_from_config() {
         ("ask", false),
     ] {
         let home = sshd.home_unknown_host();
-        let cfg = home.path().join(".ssh/config");
-        let text = fs::read_to_string(&cfg).expect("config");
-        fs::write(&cfg, format!("StrictHostKeyChecking {value}\n{text}")).expect("config");
+        home.edit_config(|text| format!("StrictHostKeyChecking {value}\n{text}"));
         let r = connect(&sshd, &home.options());
         assert_eq!(
             r.is_ok(),
@@ -157,9 +152,7 @@ fn strict_host_key_checking_from_config() {
     }
     // `no` still refuses a changed key.
     let home = sshd.home_changed_key();
-    let cfg = home.path().join(".ssh/config");
-    let text = fs::read_to_string(&cfg).expect("config");
-    fs::write(&cfg, format!("StrictHostKeyChecking no\n{text}")).expect("config");
+    home.edit_config(|text| format!("StrictHostKeyChecking no\n{text}"));
     let e = expect_err(connect(&sshd, &home.options()), "changed key with `no`");
     assert_err!(e => TransportError::Ssh(SshError::HostKeyChanged { .. }), "{:?}");
 }

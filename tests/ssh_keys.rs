@@ -75,12 +75,7 @@ fn passphrase_protected_ssh_keys_both_ways() {
             .vault(&["open", "-i", name, "a.age", "-o", "-"])
             .env("VAULT_PASSPHRASE_FILE", &kp));
         assert_eq!(out.stdout, b"for the protected key", "{name}");
-        let wrong = h.write("wrong", b"nope\n");
-        let err = h.fails(
-            h.vault(&["open", "-i", name, "a.age", "-o", "x"])
-                .env("VAULT_PASSPHRASE_FILE", &wrong),
-        );
-        assert!(err.contains("wrong passphrase"), "{err}");
+        h.refuses_wrong_passphrase(&["open", "-i", name, "a.age", "-o", "x"]);
         assert!(!h.path("x").exists());
         // A file not sealed to this key never asks for its passphrase.
         h.ok(&mut h.vault(&["seal", "--age", "-f", "f", "-o", "mine.age"]));

@@ -10,6 +10,14 @@ mod common;
 use common::cli::{Client, stderr};
 use common::sshd::{ALIAS, Sshd};
 
+/// A test server and a user of it with a file `f` to push.
+fn server_and_f() -> (Sshd, Client) {
+    let sshd = Sshd::start();
+    let c = Client::new(sshd.home());
+    c.write("f", b"x");
+    (sshd, c)
+}
+
 /// `vault push f URL`, which must succeed.
 fn push_f(c: &Client, url: &str) {
     c.vault(&["push", "f", url]).assert().success();
@@ -22,9 +30,7 @@ fn ls_fails(c: &Client, url: &str) -> String {
 
 #[test]
 fn relative_forms_land_in_the_login_folder() {
-    let sshd = Sshd::start();
-    let c = Client::new(sshd.home());
-    c.write("f", b"x");
+    let (sshd, c) = server_and_f();
     push_f(&c, &format!("{ALIAS}:rel"));
     assert!(sshd.login_folder().join("rel").is_dir());
     // The same folder in the URL form.
@@ -34,9 +40,7 @@ fn relative_forms_land_in_the_login_folder() {
 
 #[test]
 fn a_missing_vault_names_the_other_reading() {
-    let sshd = Sshd::start();
-    let c = Client::new(sshd.home());
-    c.write("f", b"x");
+    let (sshd, c) = server_and_f();
     push_f(&c, &format!("{ALIAS}:v"));
     // Written as an absolute URL by mistake: /v does not exist.
     let err = ls_fails(&c, &format!("sftp://{ALIAS}/v"));

@@ -46,13 +46,6 @@ fn connect_and_round_trip(p: &Pair, home: &ClientHome, how: &str, name: &str) {
     round_trip(p, &mut *t, name);
 }
 
-/// Rewrite the ssh_config of `home` with `edit`.
-fn edit_config(home: &ClientHome, edit: impl FnOnce(String) -> String) {
-    let cfg = home.path().join(".ssh/config");
-    let text = fs::read_to_string(&cfg).expect("config");
-    fs::write(&cfg, edit(text)).expect("config");
-}
-
 /// A home knowing both hosts, with `target_block` (the target's own
 /// lines, e.g. its `ProxyJump`) in the target's `Host` block.
 fn home(p: &Pair, target_block: &str) -> ClientHome {
@@ -144,7 +137,7 @@ fn proxy_jump_chains_and_user_host_port_forms() {
     let home = home(&p, &format!("  ProxyJump {ALIAS},{hop}\n"));
     // The spelled-out hop is configured by its address.
     let block = format!("Host {}\n  IdentityFile ~/.ssh/id_vault\n", p.jump.listen());
-    edit_config(&home, |text| format!("{block}{text}"));
+    home.edit_config(|text| format!("{block}{text}"));
     connect_and_round_trip(&p, &home, "through a chain", "chained");
 }
 
@@ -162,7 +155,7 @@ fn proxy_command_carries_the_connection() {
         p.jump.user(),
         p.jump.listen()
     );
-    edit_config(&home, |text| {
+    home.edit_config(|text| {
         text.replacen(
             "IdentityFile ~/.ssh/id_vault\n",
             &format!("IdentityFile ~/.ssh/id_vault\n{cmd}"),
@@ -172,16 +165,21 @@ fn proxy_command_carries_the_connection() {
     connect_and_round_trip(&p, &home, "through ProxyCommand", "proxied");
 }
 
-#[test]
-fn a_proxy_command_that_fails_says_so() {
-    let p = pair();
-    let home = home(&p, "  ProxyCommand exit 3\n");
-    let e = expect_err(connect(&p, &home), "a failing ProxyCommand");
-    let msg = e.to_string();
+/// The connection fails with a Proxy error; its message.
+fn proxy_error(p: &Pair, home: &ClientHome, what: &str) -> String {
+    let e = expect_err(connect(p, home), what);
     assert!(
         matches!(e, TransportError::Ssh(SshError::Proxy { .. })),
         "expected a Proxy error, got {e:?}"
     );
+    e.to_string()
+}
+
+#[test]
+fn a_proxy_command_that_fails_says_so() {
+    let p = pair();
+    let home = home(&p, "  ProxyCommand exit 3\n");
+    let msg = proxy_error(&p, &home, "a failing ProxyCommand");
     assert!(msg.contains("ProxyCommand"), "{msg}");
     assert!(!msg.contains('\n'), "{msg}");
 }
@@ -192,7 +190,7 @@ fn a_jump_host_that_refuses_forwarding_is_named() {
     // A plain test server forbids TCP forwarding.
     let strict = Sshd::start();
     let home = home(&p, "  ProxyJump nofwd\n");
-    edit_config(&home, |text| {
+    home.edit_config(|text| {
         format!(
             "Host nofwd\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile ~/.ssh/id_nofwd\n{text}",
             strict.port(),
@@ -206,12 +204,7 @@ fn a_jump_host_that_refuses_forwarding_is_named() {
         format!("{kh}{}\n", strict.known_hosts_line()),
     )
     .expect("known_hosts");
-    let e = expect_err(connect(&p, &home), "no forwarding");
-    let msg = e.to_string();
-    assert!(
-        matches!(e, TransportError::Ssh(SshError::Proxy { .. })),
-        "expected a Proxy error, got {e:?}"
-    );
+    let msg = proxy_error(&p, &home, "no forwarding");
     assert!(msg.contains("nofwd"), "{msg}");
     assert!(msg.contains("forwarding"), "{msg}");
 }

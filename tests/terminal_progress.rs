@@ -8,10 +8,9 @@ mod common;
 use std::fs;
 use std::process::Stdio;
 
-use common::cli::Client;
+use common::cli::{Client, pushed};
 use common::pattern;
 use common::pty::{Pty, wait};
-use common::sshd::Sshd;
 
 /// What the bar always shows (its template has "eta").
 const BAR: &str = "eta";
@@ -34,12 +33,8 @@ fn pull_screen(c: &Client, url: &str, args: &[&str]) -> String {
 
 #[test]
 fn no_bar_on_standard_output_unless_asked() {
-    let sshd = Sshd::start();
-    let c = Client::new(sshd.home());
-    let url = sshd.url("v");
     let data = pattern(6 << 20, 3);
-    c.write("big", &data);
-    c.vault(&["push", "big", &url]).assert().success();
+    let (_sshd, c, url) = pushed("v", "big", &data, &[]);
     fs::remove_file(c.path("big")).expect("rm");
 
     let screen = pull_screen(&c, &url, &["-o", "-"]);

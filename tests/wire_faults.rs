@@ -119,13 +119,7 @@ fn points(total: u64) -> Vec<u64> {
 /// The vault as a reader sees it (without the proxy): every head opens
 /// (no unreadable object), and the names listed.
 fn visible_names(c: &Client, url: &str, what: &str) -> Vec<String> {
-    let out = c.vault(&["ls", "--json", url]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{what}: ls: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = c.ls_json(url, &format!("{what}: ls"));
     assert_eq!(v["unreadable"], 0, "{what}: a partial object is visible");
     v["objects"]
         .as_array()
@@ -136,16 +130,10 @@ fn visible_names(c: &Client, url: &str, what: &str) -> Vec<String> {
 }
 
 fn pulled(c: &Client, url: &str, name: &str) -> Vec<u8> {
-    let out = c
-        .vault(&["pull", "-q", url, name, "-o", "-"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pull {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    c.stdout_of(
+        &["pull", "-q", url, name, "-o", "-"],
+        &format!("pull {name}"),
+    )
 }
 
 /// A test server, a client, and a cutting proxy the client's `vaulttest`

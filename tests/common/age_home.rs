@@ -73,12 +73,27 @@ impl Home {
         self.cmd(env!("CARGO_BIN_EXE_vault"), args)
     }
 
+    /// `vault args` with its passphrase read from the file `pw` (which
+    /// holds [`PASSPHRASE`]).
+    pub fn vault_pw(&self, args: &[&str]) -> Command {
+        let mut c = self.vault(args);
+        c.env("VAULT_PASSPHRASE_FILE", self.path("pw"));
+        c
+    }
+
+    /// Run `vault args` given a wrong passphrase (in
+    /// `VAULT_PASSPHRASE_FILE`): it must fail, saying so.
+    pub fn refuses_wrong_passphrase(&self, args: &[&str]) {
+        let wrong = self.write("wrong", b"not it\n");
+        let err = self.fails(self.vault(args).env("VAULT_PASSPHRASE_FILE", wrong));
+        assert!(err.contains("wrong passphrase"), "{err}");
+    }
+
     /// Protect the keystore identity with [`PASSPHRASE`] (a new one, the
     /// passphrase read from the file `pw`) and seal `plain` to it as
     /// `f.vault`.
     pub fn protect_and_seal(&self, plain: &[u8]) {
-        let mut keygen = self.vault(&["keygen", "--force"]);
-        self.ok(keygen.env("VAULT_PASSPHRASE_FILE", self.path("pw")));
+        self.ok(&mut self.vault_pw(&["keygen", "--force"]));
         self.write("f", plain);
         self.ok(&mut self.vault(&["seal", "f"]));
     }

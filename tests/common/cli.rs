@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
-use super::sshd::ClientHome;
+use super::sshd::{ClientHome, Sshd};
 
 /// One user: a HOME with ~/.ssh set up for the server and a keystore.
 pub struct Client {
@@ -47,18 +47,34 @@ impl Client {
             .unwrap()
     }
 
-    pub fn ls(&self, url: &str) -> Vec<String> {
-        let out = self.vault(&["ls", url]).output().unwrap();
+    /// Run `vault args`, which must succeed (`what` and its stderr are
+    /// shown if not), and return its standard output.
+    pub fn stdout_of(&self, args: &[&str], what: &str) -> Vec<u8> {
+        let out = self.vault(args).output().unwrap();
         assert!(
             out.status.success(),
-            "{}",
+            "{what}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8(out.stdout)
+        out.stdout
+    }
+
+    /// Run `vault args`, which must fail, and return its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        stderr(&self.vault(args).assert().failure())
+    }
+
+    pub fn ls(&self, url: &str) -> Vec<String> {
+        String::from_utf8(self.stdout_of(&["ls", url], "ls"))
             .unwrap()
             .lines()
             .map(str::to_owned)
             .collect()
+    }
+
+    /// The document `vault ls --json url` prints (the command must succeed).
+    pub fn ls_json(&self, url: &str, what: &str) -> serde_json::Value {
+        serde_json::from_slice(&self.stdout_of(&["ls", "--json", url], what)).unwrap()
     }
 
     pub fn write(&self, name: &str, data: &[u8]) -> PathBuf {
@@ -69,6 +85,22 @@ impl Client {
         fs::write(&p, data).unwrap();
         p
     }
+}
+
+/// A test server and a user of it who pushed `data` as `name` to the
+/// server's vault `dir` (`vault push ARGS name URL`, which must succeed):
+/// the server, the user and the vault's URL.
+pub fn pushed(dir: &str, name: &str, data: &[u8], args: &[&str]) -> (Sshd, Client, String) {
+    let sshd = Sshd::start();
+    let c = Client::new(sshd.home());
+    let url = sshd.url(dir);
+    c.write(name, data);
+    c.vault(&["push"])
+        .args(args)
+        .args([name, url.as_str()])
+        .assert()
+        .success();
+    (sshd, c, url)
 }
 
 pub fn stderr(a: &assert_cmd::assert::Assert) -> String {

@@ -489,6 +489,13 @@ impl ClientHome {
         self.dir.path()
     }
 
+    /// Rewrite `~/.ssh/config` with `edit`.
+    pub fn edit_config(&self, edit: impl FnOnce(String) -> String) {
+        let cfg = self.dir.path().join(".ssh/config");
+        let text = fs::read_to_string(&cfg).expect("config");
+        fs::write(&cfg, edit(text)).expect("config");
+    }
+
     /// `~/.ssh/known_hosts`.
     pub fn known_hosts(&self) -> PathBuf {
         self.dir.path().join(".ssh/known_hosts")

@@ -3,18 +3,25 @@
 use std::path::Path;
 
 use crate::support::*;
-use vault::crypto::{X25519Recipient, os_rng};
+use vault::crypto::{X25519Identity, X25519Recipient, os_rng};
+
+/// A forged edit of an object's metadata.
+type Edit = Box<dyn Fn(&mut Metadata)>;
+
+/// The public key of someone nobody in the test knows.
+fn stranger() -> X25519Recipient {
+    X25519Identity::generate(&mut os_rng()).recipient()
+}
 
 /// A co-recipient pushes objects with hostile names. `ls` must stay safe;
 /// pulling the name either fails cleanly or writes inside DIR.
 #[test]
 fn hostile_names_from_a_co_recipient() {
     let fx = Fixture::new();
-    let me: X25519Recipient = crate::common::cli::public_key(&fx.c).parse().unwrap();
     let (dir, url, _, _) = fx.copy("names");
     let names = hostile_names();
     for (_, name) in &names {
-        forge(&dir, me, name, b"forged");
+        forge(&dir, fx.me, name, b"forged");
     }
     let listing = ls_is_safe(&fx.c, &url, "hostile names");
     assert!(listing.lines().any(|l| l == "b.txt"), "{listing}");
@@ -35,7 +42,7 @@ fn hostile_names_from_a_co_recipient() {
     for (i, (what, name)) in names.iter().enumerate() {
         let d = fx.c.path(&format!("one-{i}"));
         copy_dir(&fx.pristine, &d);
-        forge(&d, me, name, b"forged");
+        forge(&d, fx.me, name, b"forged");
         ls_is_safe(&fx.c, d.to_str().unwrap(), what);
     }
     eprintln!("hostile server: {} hostile-name cases", names.len());
@@ -48,9 +55,7 @@ fn hostile_names_from_a_co_recipient() {
 #[test]
 fn hostile_metadata_values() {
     let fx = Fixture::new();
-    let me: X25519Recipient = crate::common::cli::public_key(&fx.c).parse().unwrap();
-    let other = vault::crypto::X25519Identity::generate(&mut os_rng()).recipient();
-    type Edit = Box<dyn Fn(&mut Metadata)>;
+    let other = stranger();
     let cases: Vec<(&str, Edit)> = vec![
         ("size u64::MAX", Box::new(|m| m.size = u64::MAX)),
         ("size too small", Box::new(|m| m.size = 1)),
@@ -77,7 +82,7 @@ fn hostile_metadata_values() {
     for (i, (what, edit)) in cases.iter().enumerate() {
         let (dir, url, _, _) = fx.copy(&format!("m{i}"));
         let name = format!("forged-{i}");
-        forge_with(&dir, me, &name, &data, edit);
+        forge_with(&dir, fx.me, &name, &data, edit);
         ls_is_safe(&fx.c, &url, what);
         pull_is_safe(&fx.c, &url, &name, &[&data], what);
         assert!(pull_is_safe(&fx.c, &url, "a.txt", &[&fx.a], what));
@@ -93,11 +98,9 @@ fn hostile_metadata_values() {
 #[test]
 fn a_recipient_list_that_lies_about_the_stanzas_is_refused() {
     let fx = Fixture::new();
-    let me: X25519Recipient = crate::common::cli::public_key(&fx.c).parse().unwrap();
-    let mallory = vault::crypto::X25519Identity::generate(&mut os_rng()).recipient();
-    let bob = vault::crypto::X25519Identity::generate(&mut os_rng()).recipient();
-    let carol = vault::crypto::X25519Identity::generate(&mut os_rng()).recipient();
-    type Edit = Box<dyn Fn(&mut Metadata)>;
+    let mallory = stranger();
+    let bob = stranger();
+    let carol = stranger();
     let cases: Vec<(&str, Edit)> = vec![
         ("entries swapped", Box::new(|m| m.recipients.swap(1, 2))),
         (
@@ -108,7 +111,7 @@ fn a_recipient_list_that_lies_about_the_stanzas_is_refused() {
     for (i, (what, edit)) in cases.iter().enumerate() {
         let (dir, url, _, _) = fx.copy(&format!("lie{i}"));
         let name = format!("lie-{i}");
-        forge_for(&dir, &[me, mallory, bob], &name, b"shared", edit);
+        forge_for(&dir, &[fx.me, mallory, bob], &name, b"shared", edit);
         let r = run(&fx.c, &["ls", "--json", &url], what);
         assert!(r.ok, "{what}: {}", r.stderr);
         let doc: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();

@@ -20,6 +20,32 @@ fn replayed_versions_are_authentic_or_refused() {
     ])
     .assert()
     .success();
+    let share_with_bob = |url: &str| {
+        fx.c.vault(&["share", url, "a.txt", "-r", "bob"])
+            .assert()
+            .success();
+    };
+    // A copy of the vault with a.txt shared with Bob, and the shared head.
+    let shared_copy = |tag: &str| {
+        let (dir, url, a, _) = fx.copy(tag);
+        share_with_bob(&url);
+        let (p, shared) = head_of(&dir, &a);
+        (dir, url, a, p, shared)
+    };
+    // After a rollback of a.txt to an older authentic head: our client,
+    // whose cache saw the newer revision, refuses it; once cold, it cannot
+    // tell, and gets the older version.
+    let refused_warm_authentic_cold = |url: &str, what: &str| {
+        let warm = format!("{what}, warm");
+        assert!(!pull_is_safe(&fx.c, url, "a.txt", &[&fx.a], &warm));
+        cold(&fx.c);
+        let cold = format!("{what}, cold");
+        assert!(pull_is_safe(&fx.c, url, "a.txt", &[&fx.a], &cold));
+    };
+    // Neither an older version nor anything else of a.txt pulls.
+    let refused = |c: &Client, url: &str, what: &str| {
+        assert!(!pull_is_safe(c, url, "a.txt", &[], what));
+    };
     let mut count = 0;
 
     // 1. A real rollback after share: revision 2 removed, revision 1 put
@@ -28,35 +54,13 @@ fn replayed_versions_are_authentic_or_refused() {
     //    silently loses access.
     let (dir, url, a, _) = fx.copy("r1");
     let (p1, before) = head_of(&dir, &a);
-    fx.c.vault(&["share", &url, "a.txt", "-r", "bob"])
-        .assert()
-        .success();
+    share_with_bob(&url);
     assert!(pull_is_safe(&bob, &url, "a.txt", &[&fx.a], "after share"));
     let (p2, shared) = head_of(&dir, &a);
     assert_ne!(p1, p2, "share writes a new revision");
     roll_back(&p2, &p1, &before);
-    assert!(!pull_is_safe(
-        &fx.c,
-        &url,
-        "a.txt",
-        &[&fx.a],
-        "share rollback, warm"
-    ));
-    cold(&fx.c);
-    assert!(pull_is_safe(
-        &fx.c,
-        &url,
-        "a.txt",
-        &[&fx.a],
-        "share rollback, cold"
-    ));
-    assert!(!pull_is_safe(
-        &bob,
-        &url,
-        "a.txt",
-        &[],
-        "share rollback, bob"
-    ));
+    refused_warm_authentic_cold(&url, "share rollback");
+    refused(&bob, &url, "share rollback, bob");
     count += 1;
 
     // 1b. Revision 1's bytes served as revision 2: the revision sealed in
@@ -64,22 +68,18 @@ fn replayed_versions_are_authentic_or_refused() {
     fs::remove_file(&p1).unwrap();
     fs::write(&p2, &before).unwrap();
     cold(&fx.c);
-    assert!(!pull_is_safe(&fx.c, &url, "a.txt", &[], "revision renamed"));
+    refused(&fx.c, &url, "revision renamed");
     let _ = shared;
     count += 1;
 
     // 2. A rollback after `unshare --keep-key`: undetectable by a cold
     //    client, and it gives the removed recipient access again (the file
     //    key was kept: the command's warning says so).
-    let (dir, url, a, _) = fx.copy("r2");
-    fx.c.vault(&["share", &url, "a.txt", "-r", "bob"])
-        .assert()
-        .success();
-    let (p2, shared) = head_of(&dir, &a);
+    let (dir, url, a, p2, shared) = shared_copy("r2");
     fx.c.vault(&["unshare", "--keep-key", &url, "a.txt", "-r", "bob"])
         .assert()
         .success();
-    assert!(!pull_is_safe(&bob, &url, "a.txt", &[], "after unshare"));
+    refused(&bob, &url, "after unshare");
     let (p3, _) = head_of(&dir, &a);
     roll_back(&p3, &p2, &shared);
     cold(&bob);
@@ -94,11 +94,7 @@ fn replayed_versions_are_authentic_or_refused() {
 
     // 3. After a default unshare (a new file key), the old head beside the
     //    new payload: it names another object, and its key opens nothing.
-    let (dir, url, a, _) = fx.copy("r3");
-    fx.c.vault(&["share", &url, "a.txt", "-r", "bob"])
-        .assert()
-        .success();
-    let (_, shared) = head_of(&dir, &a);
+    let (dir, url, a, _, shared) = shared_copy("r3");
     fx.c.vault(&["unshare", &url, "a.txt", "-r", "bob"])
         .assert()
         .success();
@@ -107,14 +103,8 @@ fn replayed_versions_are_authentic_or_refused() {
     fs::write(head_file(&dir, &new), &shared).unwrap();
     cold(&bob);
     cold(&fx.c);
-    assert!(!pull_is_safe(
-        &bob,
-        &url,
-        "a.txt",
-        &[],
-        "rekey: old head, bob"
-    ));
-    assert!(!pull_is_safe(&fx.c, &url, "a.txt", &[], "rekey: old head"));
+    refused(&bob, &url, "rekey: old head, bob");
+    refused(&fx.c, &url, "rekey: old head");
     count += 1;
 
     // 4-6. push --force replaces a.txt by a new version of the same size.
@@ -138,30 +128,18 @@ fn replayed_versions_are_authentic_or_refused() {
     let (dir, url, a, _, old_h, old_p) = force("r4");
     fs::write(head_file(&dir, &a), &old_h).unwrap();
     fs::write(payload_file(&dir, &a), &old_p).unwrap();
-    assert!(!pull_is_safe(&fx.c, &url, "a.txt", &[], "old object back"));
+    refused(&fx.c, &url, "old object back");
     count += 1;
     // 5. The old head over the new object's head: refused (no mix).
     let (dir, url, _, new, old_h, _) = force("r5");
     fs::write(head_file(&dir, &new), &old_h).unwrap();
     cold(&fx.c);
-    assert!(!pull_is_safe(
-        &fx.c,
-        &url,
-        "a.txt",
-        &[],
-        "old head_file, new payload"
-    ));
+    refused(&fx.c, &url, "old head_file, new payload");
     count += 1;
     // 6. The old payload under the new head: refused.
     let (dir, url, _, new, _, old_p) = force("r6");
     fs::write(payload_file(&dir, &new), &old_p).unwrap();
-    assert!(!pull_is_safe(
-        &fx.c,
-        &url,
-        "a.txt",
-        &[],
-        "new head_file, old payload"
-    ));
+    refused(&fx.c, &url, "new head_file, old payload");
     count += 1;
     // 7. The old head alone comes back (its payload is gone): reported,
     //    and the new version still pulls.
@@ -179,15 +157,7 @@ fn replayed_versions_are_authentic_or_refused() {
         .success();
     let (p2, _) = head_of(&dir, &a);
     roll_back(&p2, &p1, &before);
-    assert!(!pull_is_safe(
-        &fx.c,
-        &url,
-        "a.txt",
-        &[&fx.a],
-        "mv rollback, warm"
-    ));
-    cold(&fx.c);
-    assert!(pull_is_safe(&fx.c, &url, "a.txt", &[&fx.a], "mv rollback"));
+    refused_warm_authentic_cold(&url, "mv rollback");
     assert!(!pull_is_safe(
         &fx.c,
         &url,

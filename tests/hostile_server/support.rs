@@ -22,14 +22,7 @@ pub const HEADER_LEN: usize = 143;
 
 /// `name -> id` from `vault ls --json`.
 pub fn ids(c: &Client, url: &str) -> Vec<(String, String)> {
-    let out = c.vault(&["ls", "--json", url]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["objects"]
+    c.ls_json(url, "ls --json")["objects"]
         .as_array()
         .unwrap()
         .iter()
@@ -162,6 +155,8 @@ pub fn rand_tag() -> String {
 /// pushed by `c` with the real binary.
 pub struct Fixture {
     pub c: Client,
+    /// `c`'s public key, which a co-recipient can forge objects to.
+    pub me: X25519Recipient,
     pub pristine: PathBuf,
     pub a: Vec<u8>,
     pub b: Vec<u8>,
@@ -179,7 +174,14 @@ impl Fixture {
         c.vault(&["push", "-q", "a.txt", "b.txt", &url])
             .assert()
             .success();
-        Fixture { c, pristine, a, b }
+        let me = crate::common::cli::public_key(&c).parse().unwrap();
+        Fixture {
+            c,
+            me,
+            pristine,
+            a,
+            b,
+        }
     }
 
     /// A copy of the pristine vault, its URL, and the ids of a and b.
@@ -239,6 +241,17 @@ pub fn flip(at: fn(usize) -> usize, which: fn(&Path, &str) -> PathBuf) -> Tamper
 
 pub fn cut(to: fn(usize) -> usize, which: fn(&Path, &str) -> PathBuf) -> Tamper {
     Box::new(move |dir, a, _| edit(&which(dir, a), |b| b.truncate(to(b.len()))))
+}
+
+/// Swap a's and b's files of one kind (`which`: heads or payloads).
+pub fn swap(which: fn(&Path, &str) -> PathBuf) -> Tamper {
+    Box::new(move |dir, a, b| {
+        let (fa, fb) = (which(dir, a), which(dir, b));
+        let tmp = dir.join("swap");
+        fs::rename(&fa, &tmp).unwrap();
+        fs::rename(&fb, &fa).unwrap();
+        fs::rename(&tmp, &fb).unwrap();
+    })
 }
 
 /// Write an object sealed to `to` with any name, bypassing every check, as

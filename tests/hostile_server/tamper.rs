@@ -87,26 +87,8 @@ fn tampered_objects_fail_cleanly() {
             "head: over 256 KiB",
             Box::new(|d, a, _| edit(&head_file(d, a), |b| b.resize(256 * 1024 + 1, 0))),
         ),
-        (
-            "swap payloads",
-            Box::new(|d, a, b| {
-                let (pa, pb) = (payload_file(d, a), payload_file(d, b));
-                let tmp = d.join("swap");
-                fs::rename(&pa, &tmp).unwrap();
-                fs::rename(&pb, &pa).unwrap();
-                fs::rename(&tmp, &pb).unwrap();
-            }),
-        ),
-        (
-            "swap heads",
-            Box::new(|d, a, b| {
-                let (ha, hb) = (head_file(d, a), head_file(d, b));
-                let tmp = d.join("swap");
-                fs::rename(&ha, &tmp).unwrap();
-                fs::rename(&hb, &ha).unwrap();
-                fs::rename(&tmp, &hb).unwrap();
-            }),
-        ),
+        ("swap payloads", swap(payload_file)),
+        ("swap heads", swap(head_file)),
         (
             "a's header with b's sealed metadata",
             Box::new(move |d, a, b| {
